@@ -1,0 +1,149 @@
+/**
+ * Configuration: one schema, `loadConfig(env)` is pure and returns a frozen Config.
+ * `withDevSecrets(env)` (outside production) fills JWT_SECRET and KEY_ENCRYPTION_KEY from
+ * DATA_DIR/secrets.json, generating them once (mode 0600). The only module that reads process.env is main.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const key32 = z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64');
+const url = (protocols: string[]) =>
+  z.string().refine((v) => { try { return protocols.includes(new URL(v).protocol); } catch { return false; } },
+    `must be a URL (${protocols.join(' or ')})`);
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  JWT_EXPIRES_IN: z.string().default('12h'),
+  KEY_ENCRYPTION_KEY: key32,
+  KEY_ENCRYPTION_KEYS_PREVIOUS: z.string().default(''),
+  TRADING_MODE: z.enum(['paper', 'live']).default('paper'),
+  CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DEDUP_WINDOW_MINUTES: z.coerce.number().min(0).default(120),
+  AUTO_CREATE_STRATEGIES: bool.default(true),
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  BODY_LIMIT: z.string().default('64kb'),
+  /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
+  ROLES: z.string().default('api,executor,capturer,store'),
+  TRUST_PROXY: z.string().default('loopback'),
+});
+
+export type Role = 'api' | 'executor' | 'capturer' | 'store';
+const ROLE_NAMES: Role[] = ['api', 'executor', 'capturer', 'store'];
+
+export interface Config {
+  readonly env: string;
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly dbPoolMax: number;
+  readonly redisUrl?: string;
+  readonly jwtSecret: string;
+  readonly jwtExpiresIn: string;
+  readonly keyEncryptionKey: Buffer;
+  readonly previousEncryptionKeys: Buffer[];
+  readonly tradingMode: 'paper' | 'live';
+  readonly chromiumPath: string;
+  readonly logLevel: string;
+  readonly dedupWindowMs: number;
+  readonly autoCreateStrategies: boolean;
+  readonly webhookRateLimitPerMinute: number;
+  readonly loginRateLimitPerMinute: number;
+  readonly bodyLimit: string;
+  readonly roles: ReadonlySet<Role>;
+  readonly trustProxy: string;
+  /** Lower-case exchange id → origin that replaces every ccxt API origin of that exchange. */
+  readonly exchangeUrls: Readonly<Record<string, string>>;
+}
+
+export class ConfigError extends Error {}
+
+/** Validates `env` and returns the frozen Config; throws ConfigError naming the first bad key. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(clean);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '?');
+    const msg = issue.code === 'invalid_type' && clean[key] === undefined ? 'is required' : issue.message;
+    throw new ConfigError(`${key} ${msg}`);
+  }
+  const c = parsed.data;
+  const roles = c.ROLES.split(',').map((r) => r.trim()).filter(Boolean);
+  const badRole = roles.find((r) => !ROLE_NAMES.includes(r as Role));
+  if (badRole) throw new ConfigError(`ROLES has unknown role "${badRole}" (known: ${ROLE_NAMES.join(', ')})`);
+  const previous = c.KEY_ENCRYPTION_KEYS_PREVIOUS.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of previous) if (Buffer.from(p, 'base64').length !== 32) throw new ConfigError('KEY_ENCRYPTION_KEYS_PREVIOUS entries must be 32 bytes, base64');
+  return Object.freeze({
+    env: c.NODE_ENV,
+    production: c.NODE_ENV === 'production',
+    port: c.PORT,
+    host: c.HOST,
+    dataDir: path.resolve(c.DATA_DIR),
+    databaseUrl: c.DATABASE_URL,
+    dbPoolMax: c.DB_POOL_MAX,
+    redisUrl: c.REDIS_URL,
+    jwtSecret: c.JWT_SECRET,
+    jwtExpiresIn: c.JWT_EXPIRES_IN,
+    keyEncryptionKey: Buffer.from(c.KEY_ENCRYPTION_KEY, 'base64'),
+    previousEncryptionKeys: previous.map((p) => Buffer.from(p, 'base64')),
+    tradingMode: c.TRADING_MODE,
+    chromiumPath: c.CHROMIUM_PATH,
+    logLevel: c.LOG_LEVEL,
+    dedupWindowMs: c.DEDUP_WINDOW_MINUTES * 60_000,
+    autoCreateStrategies: c.AUTO_CREATE_STRATEGIES,
+    webhookRateLimitPerMinute: c.WEBHOOK_RATE_LIMIT_PER_MINUTE,
+    loginRateLimitPerMinute: c.LOGIN_RATE_LIMIT_PER_MINUTE,
+    bodyLimit: c.BODY_LIMIT,
+    roles: new Set(roles as Role[]),
+    trustProxy: c.TRUST_PROXY,
+    exchangeUrls: Object.freeze(exchangeUrlsFrom(clean)),
+  });
+}
+
+function exchangeUrlsFrom(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const m = /^EXCHANGE_URL_([A-Z0-9_]+)$/.exec(k);
+    if (!m || !v) continue;
+    try { out[m[1]!.toLowerCase()] = new URL(v).origin; } catch { throw new ConfigError(`${k} must be a URL`); }
+  }
+  return out;
+}
+
+/**
+ * Outside production, fills missing JWT_SECRET / KEY_ENCRYPTION_KEY from DATA_DIR/secrets.json,
+ * generating that file once (mode 0600). Returns the env to pass to loadConfig and what it generated.
+ */
+export function withDevSecrets(env: Record<string, string | undefined>): { env: Record<string, string | undefined>; generated: string[]; file?: string } {
+  if (env.NODE_ENV === 'production' || (env.JWT_SECRET && env.KEY_ENCRYPTION_KEY)) return { env, generated: [] };
+  const dir = path.resolve(env.DATA_DIR || './data');
+  const file = path.join(dir, 'secrets.json');
+  let stored: Record<string, string> = {};
+  if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const generated: string[] = [];
+  if (!stored.JWT_SECRET) { stored.JWT_SECRET = randomBytes(48).toString('base64'); generated.push('JWT_SECRET'); }
+  if (!stored.KEY_ENCRYPTION_KEY) { stored.KEY_ENCRYPTION_KEY = randomBytes(32).toString('base64'); generated.push('KEY_ENCRYPTION_KEY'); }
+  if (generated.length) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  return {
+    env: { ...env, JWT_SECRET: env.JWT_SECRET || stored.JWT_SECRET, KEY_ENCRYPTION_KEY: env.KEY_ENCRYPTION_KEY || stored.KEY_ENCRYPTION_KEY },
+    generated,
+    file,
+  };
+}

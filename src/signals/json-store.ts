@@ -1,0 +1,279 @@
+/**
+ * SignalJsonStore: the JSON projection of trades under DATA_DIR/signals — active.json (open trades),
+ * completed_trades.json (the most recent completed trades), closed/YYYY-MM.json (every trade closed
+ * in that UTC month) and metadata.json (counts, lastSeq, updatedAt).
+ *
+ * One writer per store (the process with the `store` role). Effects are applied in seq order (a gap
+ * is filled from PostgreSQL) and are idempotent by trade id. Writes are coalesced: one flush writes
+ * every file changed since the previous flush, data files first and metadata.json last, each atomically
+ * (unique temp name, fsync, rename, directory fsync). Each trade's JSON text is cached, so a flush with
+ * 10,000 open trades joins cached strings instead of re-serialising them.
+ * On start: leftover temp files are removed; a missing or corrupt file is reported and everything is
+ * rebuilt from the database; a store behind the database catches up.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { removeLeftoverTemps, writeFileDurable } from '../lib/atomic-file.js';
+import type { Logger } from '../lib/logger.js';
+import type { SignalReader } from './repository.js';
+import type { ActiveTrade, CompletedTrade, SignalEffect } from './types.js';
+
+const FILES = ['active.json', 'completed_trades.json', 'metadata.json'];
+
+export interface StoreMetadata {
+  lastSeq: number;
+  updatedAt: string;
+  counts: { signals: number; active: number; completedTotal: number; completedRecent: number };
+}
+
+export interface StoreMetrics { writeSeconds(seconds: number, bytes: number): void }
+
+class CorruptFileError extends Error {}
+
+type Waiter = { resolve(): void; reject(e: unknown): void };
+
+export class SignalJsonStore {
+  readonly dir: string;
+  private active = new Map<string, string>(); // trade id → JSON text, in open order
+  private completed = new Map<string, string>(); // most recent, in close order
+  private months = new Map<string, Map<string, string>>(); // 'YYYY-MM' → trade id → JSON text
+  private meta: StoreMetadata = { lastSeq: 0, updatedAt: new Date(0).toISOString(), counts: { signals: 0, active: 0, completedTotal: 0, completedRecent: 0 } };
+  private dirty = new Set<string>();
+  private waiters: Waiter[] = [];
+  private writing: Promise<void> | null = null;
+  private catchingUp: Promise<void> | null = null;
+  private poll?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly opts: {
+    dataDir: string;
+    reader: SignalReader;
+    log: Logger;
+    metrics?: StoreMetrics;
+    recentLimit?: number;
+    /** Poll the database for signals accepted by other processes every N ms (0: never). */
+    pollMs?: number;
+  }) {
+    this.dir = path.join(opts.dataDir, 'signals');
+  }
+
+  private get recentLimit() { return this.opts.recentLimit ?? 1000; }
+
+  /** Recovers from disk or rebuilds from the database, then catches up. */
+  async start(): Promise<void> {
+    await mkdir(path.join(this.dir, 'closed'), { recursive: true });
+    const removed = [
+      ...await removeLeftoverTemps(this.dir, FILES),
+      ...await removeLeftoverTemps(path.join(this.dir, 'closed'), []),
+    ];
+    if (removed.length) this.opts.log.warn({ removed }, 'JSON store: removed temp files left by an interrupted write');
+    const loaded = await this.load();
+    const dbLast = await this.opts.reader.lastSeq();
+    if (!loaded || this.meta.lastSeq > dbLast) {
+      if (loaded) this.opts.log.warn({ fileSeq: this.meta.lastSeq, dbSeq: dbLast }, 'JSON store is ahead of the database (restored backup?): rebuilding from the database');
+      await this.rebuild();
+    } else {
+      await this.catchUp();
+    }
+    if (this.opts.pollMs) {
+      this.poll = setInterval(() => { this.catchUp().catch((err) => this.opts.log.error({ err }, 'JSON store catch-up failed')); }, this.opts.pollMs);
+      this.poll.unref();
+    }
+  }
+
+  /** Waits for pending writes; idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.poll);
+    await this.catchingUp?.catch(() => {});
+    while (this.writing) await this.writing.catch(() => {});
+  }
+
+  metadata(): StoreMetadata { return structuredClone(this.meta); }
+
+  /** Applies one accepted signal's effect and resolves once it is durably on disk. */
+  async apply(effect: SignalEffect): Promise<void> {
+    if (effect.signal.seq === this.meta.lastSeq + 1) this.applyOne(effect);
+    else if (effect.signal.seq > this.meta.lastSeq) await this.catchUp();
+    await this.flush();
+  }
+
+  /** Applies every signal the database has beyond lastSeq. Serialised; concurrent calls share one run. */
+  catchUp(): Promise<void> {
+    if (!this.catchingUp) {
+      this.catchingUp = (async () => {
+        for (;;) {
+          const effects = await this.opts.reader.effectsAfter(this.meta.lastSeq, 1000);
+          for (const e of effects) if (e.signal.seq === this.meta.lastSeq + 1) this.applyOne(e);
+          if (effects.length < 1000) break;
+        }
+        if (this.dirty.size) await this.flush();
+      })().finally(() => { this.catchingUp = null; });
+    }
+    return this.catchingUp;
+  }
+
+  private applyOne({ signal, opened, closed }: SignalEffect): void {
+    if (signal.action === 'OPEN' && opened) {
+      this.active.set(opened.id, JSON.stringify(opened));
+      this.dirty.add('active');
+    }
+    if (signal.action === 'CLOSE' && closed) this.addCompleted(closed);
+    this.meta.lastSeq = signal.seq;
+    this.meta.counts.signals += 1;
+    this.dirty.add('metadata');
+  }
+
+  private addCompleted(t: CompletedTrade): void {
+    const text = JSON.stringify(t);
+    if (this.active.delete(t.id)) this.dirty.add('active');
+    if (!this.completed.has(t.id)) this.meta.counts.completedTotal += 1;
+    this.completed.set(t.id, text);
+    while (this.completed.size > this.recentLimit) this.completed.delete(this.completed.keys().next().value!);
+    this.dirty.add('completed');
+    const month = t.closedAt.slice(0, 7);
+    let m = this.months.get(month);
+    if (!m) this.months.set(month, (m = new Map()));
+    m.set(t.id, text);
+    this.dirty.add(`month:${month}`);
+  }
+
+  /** Resolves when everything changed so far is durably written. */
+  flush(): Promise<void> {
+    if (!this.dirty.size && !this.writing) return Promise.resolve();
+    return new Promise((resolve, reject) => { this.waiters.push({ resolve, reject }); this.kick(); });
+  }
+
+  private kick(): void {
+    if (this.writing || !this.waiters.length) return;
+    const batch = this.waiters;
+    const files = this.dirty;
+    this.waiters = [];
+    this.dirty = new Set();
+    this.writing = this.writeFiles(files)
+      .then(() => batch.forEach((w) => w.resolve()), (err) => {
+        for (const f of files) this.dirty.add(f); // retried by the next flush
+        batch.forEach((w) => w.reject(err));
+      })
+      .finally(() => { this.writing = null; this.kick(); });
+  }
+
+  private async writeFiles(files: Set<string>): Promise<void> {
+    const started = process.hrtime.bigint();
+    let bytes = 0;
+    const write = async (name: string, text: string) => { bytes += text.length; await writeFileDurable(path.join(this.dir, name), text); };
+    const jobs: Promise<void>[] = [];
+    for (const f of files) {
+      if (f === 'active') jobs.push(write('active.json', renderArray(this.active.values())));
+      else if (f === 'completed') jobs.push(write('completed_trades.json', renderArray(this.completed.values())));
+      else if (f.startsWith('month:')) {
+        const month = f.slice(6);
+        jobs.push(this.ensureMonthLoaded(month).then(() => write(`closed/${month}.json`, renderArray(this.months.get(month)!.values()))));
+      }
+    }
+    await Promise.all(jobs);
+    this.meta.updatedAt = new Date().toISOString();
+    this.meta.counts.active = this.active.size;
+    this.meta.counts.completedRecent = this.completed.size;
+    await write('metadata.json', JSON.stringify(this.meta, null, 2) + '\n');
+    this.opts.metrics?.writeSeconds(Number(process.hrtime.bigint() - started) / 1e9, bytes);
+  }
+
+  private loadedMonths = new Set<string>();
+
+  /** Merges a month's archive from disk (or the database, if corrupt) before first rewriting it. */
+  private async ensureMonthLoaded(month: string): Promise<void> {
+    if (this.loadedMonths.has(month)) return;
+    const mem = this.months.get(month) ?? new Map<string, string>();
+    let stored: CompletedTrade[] | null = [];
+    try {
+      stored = await readJsonArray<CompletedTrade>(path.join(this.dir, 'closed', `${month}.json`));
+    } catch (err) {
+      this.opts.log.error({ month, err: (err as Error).message }, 'JSON store: corrupt monthly archive, rebuilding it from the database');
+      stored = await this.opts.reader.completedBetween(...monthRange(month));
+    }
+    const merged = new Map((stored ?? []).map((t) => [t.id, JSON.stringify(t)]));
+    for (const [id, text] of mem) merged.set(id, text);
+    this.months.set(month, merged);
+    this.loadedMonths.add(month);
+  }
+
+  /** Loads the three main files; false when the store is missing or corrupt (after logging why). */
+  private async load(): Promise<boolean> {
+    try {
+      const meta = await readJson<StoreMetadata>(path.join(this.dir, 'metadata.json'));
+      if (!meta) return false;
+      if (typeof meta.lastSeq !== 'number' || !meta.counts) throw new CorruptFileError('metadata.json: missing lastSeq or counts');
+      const active = await readJsonArray<ActiveTrade>(path.join(this.dir, 'active.json'));
+      const completed = await readJsonArray<CompletedTrade>(path.join(this.dir, 'completed_trades.json'));
+      if (!active || !completed) throw new CorruptFileError('active.json or completed_trades.json is missing');
+      this.meta = meta;
+      this.active = new Map(active.map((t) => [t.id, JSON.stringify(t)]));
+      this.completed = new Map(completed.map((t) => [t.id, JSON.stringify(t)]));
+      return true;
+    } catch (err) {
+      this.opts.log.error({ dir: this.dir, err: (err as Error).message }, 'JSON store is corrupt: rebuilding it from the database');
+      return false;
+    }
+  }
+
+  /** Rewrites every file from the database. */
+  async rebuild(): Promise<void> {
+    const r = this.opts.reader;
+    const [lastSeq, active, recent, counts, first] = await Promise.all([r.lastSeq(), r.activeTrades(), r.recentCompleted(this.recentLimit), r.counts(), r.firstClosedAt()]);
+    this.active = new Map(active.map((t) => [t.id, JSON.stringify(t)]));
+    this.completed = new Map(recent.map((t) => [t.id, JSON.stringify(t)]));
+    this.months = new Map();
+    this.loadedMonths = new Set();
+    this.meta = { lastSeq, updatedAt: new Date().toISOString(), counts: { signals: counts.signals, active: active.length, completedTotal: counts.completed, completedRecent: recent.length } };
+    const dirty = new Set(['active', 'completed', 'metadata']);
+    for (const month of first ? monthsSince(first) : []) {
+      const trades = await r.completedBetween(...monthRange(month));
+      if (!trades.length) continue;
+      this.months.set(month, new Map(trades.map((t) => [t.id, JSON.stringify(t)])));
+      this.loadedMonths.add(month);
+      dirty.add(`month:${month}`);
+    }
+    for (const d of dirty) this.dirty.add(d);
+    await this.flush();
+    this.opts.log.info({ lastSeq, active: active.length }, 'JSON store rebuilt from the database');
+  }
+}
+
+function renderArray(items: Iterable<string>): string {
+  let out = '[';
+  let first = true;
+  for (const s of items) { out += (first ? '\n' : ',\n') + s; first = false; }
+  return out + (first ? ']\n' : '\n]\n');
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  let text: string;
+  try { text = await readFile(file, 'utf8'); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try { return JSON.parse(text) as T; } catch (err) {
+    throw new CorruptFileError(`${path.basename(file)}: ${(err as Error).message}`);
+  }
+}
+
+async function readJsonArray<T>(file: string): Promise<T[] | null> {
+  const v = await readJson<T[]>(file);
+  if (v !== null && !Array.isArray(v)) throw new CorruptFileError(`${path.basename(file)}: expected an array`);
+  return v;
+}
+
+function monthRange(month: string): [Date, Date] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return [new Date(Date.UTC(y, m - 1, 1)), new Date(Date.UTC(y, m, 1))];
+}
+
+function monthsSince(first: Date): string[] {
+  const out: string[] = [];
+  const d = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1));
+  const now = new Date();
+  while (d <= now) { out.push(d.toISOString().slice(0, 7)); d.setUTCMonth(d.getUTCMonth() + 1); }
+  return out;
+}

@@ -1,0 +1,76 @@
+/**
+ * Signal validation and normalisation. `parseSignalInput` turns an untrusted body into a SignalInput
+ * or throws AppError SIGNAL_INVALID (400) with the reason: pair format BASE/QUOTE, price > 0,
+ * known action/direction, stop loss and take profit on the right side of the price for the direction.
+ */
+import { z } from 'zod';
+import { AppError } from '../lib/errors.js';
+import type { SignalInput } from './types.js';
+
+export const PAIR_RE = /^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/;
+
+const upper = (v: unknown) => (typeof v === 'string' ? v.trim().toUpperCase() : v);
+const positive = (name: string) =>
+  z.coerce.number({ error: `${name} must be a number` }).refine(Number.isFinite, `${name} must be finite`).refine((n) => n > 0, `${name} must be > 0`);
+
+const bodySchema = z.object({
+  pair: z.preprocess(upper, z.string({ error: 'pair is required' }).regex(PAIR_RE, 'pair must look like BASE/QUOTE, e.g. BTC/USDT')),
+  action: z.preprocess(upper, z.enum(['OPEN', 'CLOSE'], { error: 'action must be OPEN or CLOSE' })),
+  direction: z.preprocess(upper, z.enum(['LONG', 'SHORT'], { error: 'direction must be LONG or SHORT' })).optional(),
+  price: positive('price'),
+  stopLoss: positive('stopLoss').optional().nullable(),
+  takeProfit: positive('takeProfit').optional().nullable(),
+  note: z.string().max(1000, 'note is at most 1000 characters').optional().nullable(),
+  idempotencyKey: z.string().min(1).max(200, 'idempotencyKey is at most 200 characters').optional().nullable(),
+  timestamp: z.union([z.number(), z.string()]).optional().nullable(),
+});
+
+/** Parses a timestamp given as epoch seconds, epoch ms, or an ISO string; undefined if absent. */
+export function parseTimestamp(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : /^\d+(\.\d+)?$/.test(String(v)) ? Number(v) : Date.parse(String(v));
+  if (!Number.isFinite(n)) throw new AppError('SIGNAL_INVALID', 'timestamp must be epoch seconds, epoch ms or ISO 8601', 400);
+  return n < 1e12 ? n * 1000 : n;
+}
+
+/** Validates one signal body for `strategyId`. Throws AppError SIGNAL_INVALID (400) with a reason. */
+export function parseSignalInput(strategyId: string, body: unknown): SignalInput {
+  const r = bodySchema.safeParse(body ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new AppError('SIGNAL_INVALID', issue.message, 400, { details: { field: issue.path.join('.') } });
+  }
+  const b = r.data;
+  if (b.action === 'OPEN' && !b.direction) throw new AppError('SIGNAL_INVALID', 'direction is required for OPEN', 400);
+  const input: SignalInput = {
+    strategyId,
+    pair: b.pair,
+    action: b.action,
+    direction: b.direction,
+    price: b.price,
+    stopLoss: b.stopLoss ?? undefined,
+    takeProfit: b.takeProfit ?? undefined,
+    note: b.note ?? undefined,
+    idempotencyKey: b.idempotencyKey ?? undefined,
+    timestamp: parseTimestamp(b.timestamp),
+  };
+  checkLevels(input);
+  return input;
+}
+
+/** Stop loss below and take profit above the price for LONG; mirrored for SHORT. OPEN only. */
+export function checkLevels(s: SignalInput): void {
+  if (s.action === 'CLOSE') {
+    if (s.stopLoss !== undefined || s.takeProfit !== undefined) {
+      throw new AppError('SIGNAL_INVALID', 'stopLoss and takeProfit apply to OPEN signals only', 400);
+    }
+    return;
+  }
+  const long = s.direction === 'LONG';
+  if (s.stopLoss !== undefined && (long ? s.stopLoss >= s.price : s.stopLoss <= s.price)) {
+    throw new AppError('SIGNAL_INVALID', `stopLoss must be ${long ? 'below' : 'above'} the price for a ${s.direction} signal`, 400);
+  }
+  if (s.takeProfit !== undefined && (long ? s.takeProfit <= s.price : s.takeProfit >= s.price)) {
+    throw new AppError('SIGNAL_INVALID', `takeProfit must be ${long ? 'above' : 'below'} the price for a ${s.direction} signal`, 400);
+  }
+}
