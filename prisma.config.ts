@@ -13,13 +13,7 @@ function base() {
 
 // Report pg catalog types "char"(18) and name(19) as text(25): the adapter has no mapping for them and
 // the Wasm schema engine's introspection queries return them (prisma/orm#27403).
-// Its sockets are unref'd: the CLI keeps a client checked out after it is done, which would otherwise
-// hold the process open until the server drops the connection (measured: 10 s per `migrate deploy`).
 class RemapPool extends pg.Pool {
-  constructor(cfg: pg.PoolConfig) {
-    super(cfg)
-    this.on('connect', (client: any) => client.connection?.stream?.unref?.())
-  }
   async query(cfg: any, values?: any): Promise<any> {
     const r: any = await (super.query as any)(cfg, values)
     for (const f of r?.fields ?? []) if (f.dataTypeID === 18 || f.dataTypeID === 19) f.dataTypeID = 25
@@ -37,7 +31,7 @@ class PrismaPgOffline extends PrismaPg {
   async connectToShadowDb() {
     const database = `prisma_migrate_shadow_db_${randomUUID()}`
     await admin(`CREATE DATABASE "${database}"`)
-    const pool = new RemapPool({ ...base(), database, allowExitOnIdle: true })
+    const pool = new RemapPool({ ...base(), database })
     pool.on('error', () => {})
     const shadow: any = await new PrismaPg(pool).connect()
     const dispose = shadow.dispose.bind(shadow)
@@ -50,5 +44,5 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
   schema: 'prisma/schema.prisma',
-  async adapter() { return new PrismaPgOffline(new RemapPool({ ...base(), max: 1, allowExitOnIdle: true })) },
+  async adapter() { return new PrismaPgOffline(new RemapPool({ ...base(), max: 1 })) },
 })

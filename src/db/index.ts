@@ -3,11 +3,10 @@
  * (PostgreSQL in WebAssembly, data under DATA_DIR/pglite) is served on a loopback port by pglite-socket,
  * so both cases share one code path. Migrations (prisma/migrations) are applied by `prisma migrate deploy`.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
@@ -47,20 +46,37 @@ async function startEmbedded(dataDir: string, log: Logger): Promise<EmbeddedServ
   };
 }
 
-/** Applies pending migrations with the Prisma CLI (offline Wasm engine); throws with its output on failure. */
+const MIGRATE_DONE = /All migrations have been successfully applied|No pending migrations to apply/;
+
+/**
+ * Applies pending migrations with the Prisma CLI (offline Wasm engine); throws with its output on failure.
+ * The CLI keeps a database connection open for ~10 s after it has finished, so once it has printed its
+ * final line it is ended rather than waited for.
+ */
 export async function migrate(url: string, log: Logger): Promise<void> {
-  const bin = path.join(ROOT, 'node_modules/.bin/prisma');
   const started = Date.now();
-  try {
-    await promisify(execFile)(bin, ['migrate', 'deploy'], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: url, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-      timeout: 120_000,
-    });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`database migration failed: ${(e.stderr || e.stdout || String(err)).trim().split('\n').slice(-3).join(' ')}`);
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/prisma'), ['migrate', 'deploy'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let done = false;
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('database migration timed out after 120 s')); }, 120_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (!done && MIGRATE_DONE.test(out)) { done = true; setTimeout(() => child.kill('SIGTERM'), 200); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('exit', (c) => { clearTimeout(timer); resolve(c); });
+  });
+  if (!done && code !== 0) {
+    throw new Error(`database migration failed: ${out.trim().split('\n').slice(-3).join(' ')}`);
   }
+  if (!done) throw new Error(`database migration ended without confirming: ${out.trim().split('\n').slice(-2).join(' ')}`);
   log.info({ ms: Date.now() - started }, 'migrations applied');
 }
 

@@ -1,0 +1,130 @@
+/**
+ * Composition root: config → logger → database/bus → modules → HTTP server; `stop()` tears down in
+ * reverse. main.ts and the tests build the app the same way (tests with port 0).
+ * Long-lived parts implement Component; a new module registers one in `components` below.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
+import { Redis } from 'ioredis';
+import { createBus, type Bus } from './bus/index.js';
+import type { Config } from './config/index.js';
+import { openDatabase, type Database } from './db/index.js';
+import { TokenService } from './http/auth.js';
+import { healthRoutes, type HealthCheck } from './http/health.js';
+import { createLimiter } from './http/rate-limit.js';
+import { createExpressApp } from './http/server.js';
+import { Keyring } from './lib/crypto.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { authRoutes, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
+import { Metrics } from './metrics/index.js';
+import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
+
+/** A long-lived part of the app: started after the database and bus, stopped before them. */
+export interface Component {
+  name: string;
+  start(): Promise<void>;
+  /** Idempotent. */
+  stop(): Promise<void>;
+  health?: HealthCheck;
+  routers?: Router[];
+  /** Called once the HTTP server exists (e.g. to attach a WebSocket server). */
+  attach?(server: http.Server): void;
+}
+
+/** Everything a module may need from the app. */
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  db: Database;
+  bus: Bus;
+  redis?: Redis;
+  keyring: Keyring;
+  tokens: TokenService;
+  coordinator: SignalCoordinator;
+  reader: SignalReader;
+  store?: SignalJsonStore;
+}
+
+export interface App extends AppContext {
+  server?: http.Server;
+  url: string;
+  components: Component[];
+  stop(): Promise<void>;
+}
+
+export async function buildApp(config: Config, opts: { log?: Logger; extraComponents?: (ctx: AppContext) => Component[] } = {}): Promise<App> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => { for (const f of cleanup.splice(0).reverse()) await f().catch((err) => log.error({ err }, 'stop step failed')); };
+  try {
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax, migrate: true, log });
+    cleanup.push(() => db.stop());
+    const bus = createBus(config.redisUrl, log);
+    await bus.start();
+    cleanup.push(() => bus.stop());
+    const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
+    if (redis) { redis.on('error', () => {}); cleanup.push(async () => { await redis.quit().catch(() => {}); }); }
+
+    const keyring = new Keyring(config.keyEncryptionKey, config.previousEncryptionKeys);
+    const tokens = new TokenService(config.jwtSecret, config.jwtExpiresIn);
+    const reader = new SignalReader(db.prisma);
+    const store = config.roles.has('store')
+      ? new SignalJsonStore({ dataDir: config.dataDir, reader, log, metrics: metrics.store(), pollMs: 1000 })
+      : undefined;
+    if (store) { await store.start(); cleanup.push(() => store.stop()); }
+    const coordinator = new SignalCoordinator({ prisma: db.prisma, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator() });
+    const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store };
+
+    const components = [...moduleComponents(ctx), ...(opts.extraComponents?.(ctx) ?? [])];
+    for (const c of components) { await c.start(); cleanup.push(() => c.stop()); }
+
+    const checks = new Map<string, HealthCheck>([
+      ['db', async () => { await db.prisma.$queryRaw`SELECT 1`; return { ok: true, embedded: db.embedded }; }],
+      ['bus', async () => ({ ok: await bus.healthy(), kind: bus.kind })],
+    ]);
+    if (store) checks.set('store', async () => ({ ok: true, lastSeq: store.metadata().lastSeq }));
+    for (const c of components) if (c.health) checks.set(c.name, c.health);
+
+    let server: http.Server | undefined;
+    let url = '';
+    if (config.roles.has('api')) {
+      const app = createExpressApp({
+        log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
+        routers: [
+          healthRoutes(checks, metrics),
+          authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
+          strategyRoutes({ prisma: db.prisma, tokens }),
+          subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
+          signalRoutes({
+            prisma: db.prisma, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
+            webhookLimiter: createLimiter({ name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
+          }),
+          ...components.flatMap((c) => c.routers ?? []),
+        ],
+      });
+      server = http.createServer(app);
+      server.keepAliveTimeout = 65_000;
+      for (const c of components) c.attach?.(server);
+      await new Promise<void>((resolve, reject) => { server!.once('error', reject); server!.listen(config.port, config.host, () => resolve()); });
+      const port = (server.address() as AddressInfo).port;
+      url = `http://127.0.0.1:${port}`;
+      const srv = server;
+      cleanup.push(() => new Promise<void>((resolve) => { srv.close(() => resolve()); srv.closeIdleConnections(); setTimeout(() => { srv.closeAllConnections(); }, 5000).unref(); }));
+      log.info({ url, roles: [...config.roles] }, 'listening');
+    }
+    let stopped: Promise<void> | undefined;
+    return { ...ctx, server, url, components, stop: () => (stopped ??= stopAll()) };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The modules' long-lived parts, by role. Each module adds its component here. */
+function moduleComponents(_ctx: AppContext): Component[] {
+  const list: Component[] = [];
+  return list;
+}

@@ -1,0 +1,91 @@
+/**
+ * Strategies: public list/detail with track records computed from the strategy's own closed trades,
+ * signal history by seq, and for authors: create (webhook secret shown once) and rotate the secret.
+ */
+import { randomBytes } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { PrismaClient } from '@prisma/client';
+import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
+import { parseBody, uuidParam } from '../http/validate.js';
+import { wrap } from '../http/wrap.js';
+import { sha256Hex } from '../lib/crypto.js';
+import { AppError, forbidden } from '../lib/errors.js';
+import { PAIR_RE, toSignal } from '../signals/index.js';
+import { trackStats } from './stats.js';
+
+const createSchema = z.object({
+  name: z.string().trim().min(1, 'is required').max(100),
+  description: z.string().max(5000).optional(),
+  pairs: z.array(z.string().trim().toUpperCase().regex(PAIR_RE, 'must look like BASE/QUOTE')).max(200).optional(),
+  maxLagSeconds: z.number().int().min(1).max(86_400).optional(),
+});
+
+const newSecret = () => 'whsec_' + randomBytes(24).toString('base64url');
+const authorName = (email: string | undefined) => (email ? email.split('@')[0] : null);
+
+export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenService }): Router {
+  const r = Router();
+  const { prisma } = deps;
+
+  async function statsFor(ids: string[]) {
+    const rows = await prisma.trade.findMany({ where: { strategyId: { in: ids }, status: 'COMPLETED' }, orderBy: { closeSeq: 'asc' }, select: { strategyId: true, pnlPct: true } });
+    const by = new Map<string, number[]>(ids.map((id) => [id, []]));
+    for (const t of rows) by.get(t.strategyId)!.push(Number(t.pnlPct));
+    const subs = await prisma.subscription.groupBy({ by: ['strategyId'], where: { strategyId: { in: ids }, status: 'ACTIVE' }, _count: true });
+    const subCount = new Map(subs.map((s) => [s.strategyId, s._count]));
+    return (id: string) => ({ stats: trackStats(by.get(id) ?? []), subscribers: subCount.get(id) ?? 0 });
+  }
+
+  const view = (s: { id: string; name: string; description: string; pairs: string[]; createdAt: Date; maxLagSeconds: number; author: { email: string } | null }) =>
+    ({ id: s.id, name: s.name, description: s.description, author: authorName(s.author?.email), pairs: s.pairs, maxLagSeconds: s.maxLagSeconds, createdAt: s.createdAt });
+
+  r.get('/api/strategies', wrap(async (_req, res) => {
+    const list = await prisma.strategy.findMany({ include: { author: { select: { email: true } } }, orderBy: { createdAt: 'asc' }, take: 500 });
+    const extra = await statsFor(list.map((s) => s.id));
+    res.json({ strategies: list.map((s) => ({ ...view(s), ...extra(s.id) })) });
+  }));
+
+  r.get('/api/strategies/:id', wrap(async (req, res) => {
+    const id = uuidParam(req.params.id, 'strategy');
+    const s = await prisma.strategy.findUnique({ where: { id }, include: { author: { select: { email: true } } } });
+    if (!s) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    const extra = await statsFor([id]);
+    const open = await prisma.trade.findMany({ where: { strategyId: id, status: 'ACTIVE' }, orderBy: { openSeq: 'asc' } });
+    res.json({ ...view(s), ...extra(id), openTrades: open.map((t) => ({ id: t.id, pair: t.pair, direction: t.direction, entryPrice: Number(t.entryPrice), stopLoss: t.stopLoss && Number(t.stopLoss), takeProfit: t.takeProfit && Number(t.takeProfit), openedAt: t.openedAt })) });
+  }));
+
+  r.get('/api/strategies/:id/signals', wrap(async (req, res) => {
+    const id = uuidParam(req.params.id, 'strategy');
+    const q = parseBody(z.object({ afterSeq: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }), req.query);
+    if (!(await prisma.strategy.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    const rows = q.afterSeq !== undefined
+      ? await prisma.signal.findMany({ where: { strategyId: id, seq: { gt: BigInt(q.afterSeq) } }, orderBy: { seq: 'asc' }, take: q.limit })
+      : (await prisma.signal.findMany({ where: { strategyId: id }, orderBy: { seq: 'desc' }, take: q.limit })).reverse();
+    const signals = rows.map(toSignal);
+    res.json({ signals, lastSeq: signals.at(-1)?.seq ?? q.afterSeq ?? 0 });
+  }));
+
+  r.post('/api/strategies', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
+    const body = parseBody(createSchema, req.body);
+    const secret = newSecret();
+    const s = await prisma.strategy.create({
+      data: { name: body.name, description: body.description ?? '', pairs: body.pairs ?? [], maxLagSeconds: body.maxLagSeconds, authorId: currentUser(req).id, webhookSecretHash: sha256Hex(secret) },
+      include: { author: { select: { email: true } } },
+    });
+    res.status(201).json({ ...view(s), webhookSecret: secret, webhookUrl: `/api/webhooks/tradingview/${s.id}` });
+  }));
+
+  r.post('/api/strategies/:id/webhook-secret', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
+    const id = uuidParam(req.params.id, 'strategy');
+    const user = currentUser(req);
+    const s = await prisma.strategy.findUnique({ where: { id }, select: { authorId: true } });
+    if (!s) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    if (s.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may rotate its secret');
+    const secret = newSecret();
+    await prisma.strategy.update({ where: { id }, data: { webhookSecretHash: sha256Hex(secret) } });
+    res.json({ webhookSecret: secret });
+  }));
+
+  return r;
+}

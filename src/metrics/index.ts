@@ -1,0 +1,42 @@
+/**
+ * Metrics: one prom-client Registry per app instance (several apps can live in one test process).
+ * Modules get the typed helpers they need; GET /metrics renders the registry.
+ */
+import client from 'prom-client';
+import type { CoordinatorMetrics } from '../signals/coordinator.js';
+import type { StoreMetrics } from '../signals/json-store.js';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly signalsAccepted = new client.Counter({ name: 'signals_accepted_total', help: 'Signals accepted', labelNames: ['source'], registers: [this.registry] });
+  readonly signalsDuplicate = new client.Counter({ name: 'signals_duplicate_total', help: 'Repeat deliveries answered with the original signal', labelNames: ['source'], registers: [this.registry] });
+  readonly signalsRejected = new client.Counter({ name: 'signals_rejected_total', help: 'Signals refused', labelNames: ['source', 'code'], registers: [this.registry] });
+  readonly ingestSeconds = new client.Histogram({
+    name: 'signal_ingest_duration_seconds', help: 'Accept latency: validation to DB commit and JSON store written', labelNames: ['source'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
+  });
+  readonly storeWriteSeconds = new client.Histogram({
+    name: 'json_store_flush_duration_seconds', help: 'One coalesced JSON store flush (all changed files, fsynced)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry],
+  });
+  readonly storeWriteBytes = new client.Counter({ name: 'json_store_written_bytes_total', help: 'Bytes written by the JSON store', registers: [this.registry] });
+  readonly httpRequests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'status'], registers: [this.registry] });
+
+  constructor(defaultLabels: Record<string, string> = {}) {
+    this.registry.setDefaultLabels(defaultLabels);
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  coordinator(): CoordinatorMetrics {
+    return {
+      accepted: (source) => this.signalsAccepted.inc({ source }),
+      duplicate: (source) => this.signalsDuplicate.inc({ source }),
+      rejected: (source, code) => this.signalsRejected.inc({ source, code }),
+      latency: (source, s) => this.ingestSeconds.observe({ source }, s),
+    };
+  }
+
+  store(): StoreMetrics {
+    return { writeSeconds: (s, bytes) => { this.storeWriteSeconds.observe(s); this.storeWriteBytes.inc(bytes); } };
+  }
+}

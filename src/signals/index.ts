@@ -1,0 +1,8 @@
+/** Signals module: coordinator (the one entry point), JSON store, ingest routes. */
+export { SignalCoordinator, type AcceptResult, type EffectSink, type CoordinatorMetrics } from './coordinator.js';
+export { SignalJsonStore, type StoreMetadata } from './json-store.js';
+export { SignalReader, toSignal, signalHash } from './repository.js';
+export { signalRoutes } from './routes.js';
+export { parseSignalInput, PAIR_RE } from './validation.js';
+export { fromTradingView, tickerToPair } from './tradingview.js';
+export * from './types.js';

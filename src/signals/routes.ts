@@ -1,0 +1,76 @@
+/**
+ * Ingest endpoints: POST /api/signals (the strategy's author, JWT) and
+ * POST /api/webhooks/tradingview/:strategyId (secret in body `secret` or X-Webhook-Secret).
+ * Both only validate and hand the signal to the coordinator; orders are placed by the executor later,
+ * never inside the request. A repeat delivery answers with the original signal and `Idempotent-Replayed: true`.
+ */
+import { Router, type Response, type RequestHandler } from 'express';
+import type { PrismaClient } from '@prisma/client';
+import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
+import { uuidParam } from '../http/validate.js';
+import { wrap } from '../http/wrap.js';
+import { AppError, forbidden } from '../lib/errors.js';
+import { safeEqual, sha256Hex } from '../lib/crypto.js';
+import type { SignalCoordinator, AcceptResult } from './coordinator.js';
+import { fromTradingView } from './tradingview.js';
+import { parseSignalInput } from './validation.js';
+
+export function signalRoutes(deps: {
+  prisma: PrismaClient;
+  coordinator: SignalCoordinator;
+  tokens: TokenService;
+  webhookLimiter: RequestHandler;
+  autoCreateStrategies: boolean;
+}): Router {
+  const r = Router();
+  const { prisma, coordinator } = deps;
+
+  r.post('/api/signals', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
+    const user = currentUser(req);
+    const strategyId = uuidParam(req.body?.strategyId, 'strategy');
+    const strategy = await prisma.strategy.findUnique({ where: { id: strategyId }, select: { authorId: true } });
+    if (!strategy) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+    if (strategy.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may publish its signals');
+    const result = await coordinator.accept(parseSignalInput(strategyId, req.body), 'api');
+    replay(res, result).status(result.duplicate ? 200 : 201).json(result.signal);
+  }));
+
+  r.post('/api/webhooks/tradingview/:strategyId', (req, _res, next) => {
+    try { uuidParam(req.params.strategyId, 'strategy'); next(); } catch (err) { next(err); }
+  }, deps.webhookLimiter, wrap(async (req, res) => {
+    const strategyId = uuidParam(req.params.strategyId, 'strategy');
+    const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : null) as Record<string, unknown> | null;
+    if (!body) throw new AppError('SIGNAL_INVALID', 'body must be a JSON object', 400);
+    const secret = String(req.get('x-webhook-secret') ?? body.secret ?? '');
+    const autoCreate = await checkWebhookSecret(prisma, strategyId, secret, deps.autoCreateStrategies);
+    const inputs = fromTradingView(body).map((b) => parseSignalInput(strategyId, b));
+    const results: AcceptResult[] = [];
+    for (const input of inputs) results.push(await coordinator.accept(input, 'webhook', autoCreate ? { autoCreate } : {}));
+    const fresh = results.filter((x) => !x.duplicate);
+    res.setHeader('Idempotent-Replayed', fresh.length ? 'false' : 'true');
+    res.status(202).json(results.length === 1 ? results[0]!.signal : { signals: results.map((x) => x.signal) });
+  }));
+
+  return r;
+}
+
+function replay(res: Response, result: AcceptResult): Response {
+  return res.setHeader('Idempotent-Replayed', result.duplicate ? 'true' : 'false');
+}
+
+/**
+ * Verifies the webhook secret in constant time (sha256 of the secret is stored). For an unknown strategy
+ * with auto-creation on, the first secret seen becomes its secret (trust on first use).
+ */
+async function checkWebhookSecret(prisma: PrismaClient, strategyId: string, secret: string, autoCreate: boolean) {
+  const strategy = await prisma.strategy.findUnique({ where: { id: strategyId }, select: { webhookSecretHash: true } });
+  if (!strategy) {
+    if (!autoCreate) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+    if (secret.length < 16) throw new AppError('WEBHOOK_SECRET_INVALID', 'a new strategy needs a secret of at least 16 characters', 401);
+    return { name: `TradingView ${strategyId.slice(0, 8)}`, webhookSecretHash: sha256Hex(secret) };
+  }
+  if (!strategy.webhookSecretHash || !secret || !safeEqual(sha256Hex(secret), strategy.webhookSecretHash)) {
+    throw new AppError('WEBHOOK_SECRET_INVALID', 'webhook secret is missing or wrong', 401);
+  }
+  return undefined;
+}
