@@ -62,7 +62,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
   try {
     const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.dbPoolMax, migrate: true, log });
     cleanup.push(() => db.stop());
-    const bus = createBus(config.redisUrl, log);
+    const bus = createBus(config.redisUrl, log, config.redisPrefix);
     await bus.start();
     cleanup.push(() => bus.stop());
     const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
@@ -95,12 +95,12 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
         log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
         routers: [
           healthRoutes(checks, metrics),
-          authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
+          authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ prefix: config.redisPrefix, name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
           strategyRoutes({ prisma: db.prisma, tokens }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           signalRoutes({
             prisma: db.prisma, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
-            webhookLimiter: createLimiter({ name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
+            webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
           }),
           ...components.flatMap((c) => c.routers ?? []),
         ],

@@ -22,6 +22,7 @@ const schema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_PREFIX: z.string().default('sm:'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
   JWT_EXPIRES_IN: z.string().default('12h'),
   KEY_ENCRYPTION_KEY: key32,
@@ -30,7 +31,7 @@ const schema = z.object({
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEDUP_WINDOW_MINUTES: z.coerce.number().min(0).default(120),
-  AUTO_CREATE_STRATEGIES: bool.default(true),
+  AUTO_CREATE_STRATEGIES: bool.default(false),
   WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   BODY_LIMIT: z.string().default('64kb'),
@@ -51,6 +52,8 @@ export interface Config {
   readonly databaseUrl?: string;
   readonly dbPoolMax: number;
   readonly redisUrl?: string;
+  /** Prefix of every Redis key and channel (lets several deployments or test runs share one Redis). */
+  readonly redisPrefix: string;
   readonly jwtSecret: string;
   readonly jwtExpiresIn: string;
   readonly keyEncryptionKey: Buffer;
@@ -96,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: c.DATABASE_URL,
     dbPoolMax: c.DB_POOL_MAX,
     redisUrl: c.REDIS_URL,
+    redisPrefix: c.REDIS_PREFIX,
     jwtSecret: c.JWT_SECRET,
     jwtExpiresIn: c.JWT_EXPIRES_IN,
     keyEncryptionKey: Buffer.from(c.KEY_ENCRYPTION_KEY, 'base64'),

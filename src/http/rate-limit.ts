@@ -8,7 +8,7 @@ import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Redis } from 'ioredis';
 
 export function createLimiter(opts: {
-  name: string; perMinute: number; redis?: Redis; key: (req: Request) => string; message: string;
+  prefix: string; name: string; perMinute: number; redis?: Redis; key: (req: Request) => string; message: string;
 }): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
@@ -18,7 +18,7 @@ export function createLimiter(opts: {
     keyGenerator: opts.key,
     validate: { keyGeneratorIpFallback: false },
     store: opts.redis
-      ? new RedisStore({ prefix: `sm:rl:${opts.name}:`, sendCommand: (command: string, ...args: string[]) => opts.redis!.call(command, ...args) as Promise<RedisReply> })
+      ? new RedisStore({ prefix: `${opts.prefix}rl:${opts.name}:`, sendCommand: (command: string, ...args: string[]) => opts.redis!.call(command, ...args) as Promise<RedisReply> })
       : undefined,
     handler: (_req, res) => { res.status(429).json({ error: { code: 'RATE_LIMITED', message: opts.message } }); },
   });

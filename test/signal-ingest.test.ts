@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { App } from '../src/app.js';
+import { client, registerUser, seedStrategy, startTestApp, uniquePair } from './support/app.js';
+
+const readJson = async (app: App, file: string) => JSON.parse(await readFile(path.join(app.config.dataDir, 'signals', file), 'utf8'));
+
+describe('signal ingest (REST and TradingView webhook)', () => {
+  let app: App;
+  let api: ReturnType<typeof client>;
+  before(async () => { app = await startTestApp(); api = client(app); });
+  after(async () => { await app?.stop(); });
+
+  const open = (pair: string, extra: Record<string, unknown> = {}) => ({ pair, action: 'OPEN', direction: 'LONG', price: 100, ...extra });
+
+  describe('validation: each rule refuses with 400 and a reason, and stores nothing', () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['pair not BASE/QUOTE', { pair: 'BTCUSDT' }, /pair must look like BASE\/QUOTE/],
+      ['price zero', { price: 0 }, /price must be > 0/],
+      ['price negative', { price: -5 }, /price must be > 0/],
+      ['price not a number', { price: 'abc' }, /price/],
+      ['unknown action', { action: 'BUY' }, /action must be OPEN or CLOSE/],
+      ['unknown direction', { direction: 'UP' }, /direction must be LONG or SHORT/],
+      ['LONG with stop loss above price', { stopLoss: 101 }, /stopLoss must be below/],
+      ['LONG with take profit below price', { takeProfit: 99 }, /takeProfit must be above/],
+      ['SHORT with stop loss below price', { direction: 'SHORT', stopLoss: 99 }, /stopLoss must be above/],
+      ['SHORT with take profit above price', { direction: 'SHORT', takeProfit: 101 }, /takeProfit must be below/],
+      ['OPEN without direction', { direction: undefined }, /direction is required/],
+    ];
+    for (const [name, patch, reason] of cases) {
+      it(`refuses ${name}`, async () => {
+        const { author, strategyId } = await seedStrategy(app);
+        const pair = uniquePair();
+        const r = await api.post('/api/signals', { strategyId, ...open(pair), ...patch }, author.token);
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.equal(r.body.error.code, 'SIGNAL_INVALID');
+        assert.match(r.body.error.message, reason);
+        const list = await api.get(`/api/strategies/${strategyId}/signals`);
+        assert.equal(list.body.signals.length, 0);
+      });
+    }
+  });
+
+  it('accepts an OPEN into PostgreSQL and active.json with its seq, then a CLOSE moves it to completed_trades.json with PnL', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const pair = uniquePair();
+    const o = await api.post('/api/signals', { strategyId, ...open(pair, { price: 200, stopLoss: 190, takeProfit: 220 }) }, author.token);
+    assert.equal(o.status, 201, JSON.stringify(o.body));
+    assert.equal(o.body.source, 'api');
+    assert.ok(o.body.seq > 0);
+    const row = await app.db.prisma.signal.findUnique({ where: { id: o.body.id } });
+    assert.equal(Number(row!.seq), o.body.seq);
+    const active = await readJson(app, 'active.json');
+    assert.ok(active.some((t: { openSignalId: string; openSeq: number }) => t.openSignalId === o.body.id && t.openSeq === o.body.seq));
+    const meta = await readJson(app, 'metadata.json');
+    assert.ok(meta.lastSeq >= o.body.seq);
+
+    const c = await api.post('/api/signals', { strategyId, pair, action: 'CLOSE', direction: 'LONG', price: 210 }, author.token);
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    assert.ok(c.body.seq > o.body.seq);
+    const completed = await readJson(app, 'completed_trades.json');
+    const trade = completed.find((t: { closeSignalId: string }) => t.closeSignalId === c.body.id);
+    assert.equal(trade.pnlPct, 5);
+    assert.equal(trade.exitPrice, 210);
+    assert.ok(!(await readJson(app, 'active.json')).some((t: { id: string }) => t.id === trade.id));
+    const month = await readJson(app, `closed/${trade.closedAt.slice(0, 7)}.json`);
+    assert.ok(month.some((t: { id: string }) => t.id === trade.id));
+  });
+
+  it('answers a repeat delivery (same pair, action and direction inside the window) with the original signal and stores nothing', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const pair = uniquePair();
+    const first = await api.post('/api/signals', { strategyId, ...open(pair) }, author.token);
+    const again = await api.post('/api/signals', { strategyId, ...open(pair, { price: 101 }) }, author.token);
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(again.body.seq, first.body.seq);
+    assert.equal(await app.db.prisma.signal.count({ where: { strategyId } }), 1);
+  });
+
+  it('answers a repeated idempotencyKey with the original even outside the dedup window', async () => {
+    const local = await startTestApp({ DEDUP_WINDOW_MINUTES: '0' });
+    try {
+      const { author, strategyId } = await seedStrategy(local);
+      const pair = uniquePair();
+      const c = client(local);
+      const first = await c.post('/api/signals', { strategyId, ...open(pair), idempotencyKey: 'k-1' }, author.token);
+      await c.post('/api/signals', { strategyId, pair, action: 'CLOSE', price: 100 }, author.token);
+      const again = await c.post('/api/signals', { strategyId, ...open(pair), idempotencyKey: 'k-1' }, author.token);
+      assert.equal(again.body.id, first.body.id);
+      assert.equal(await local.db.prisma.signal.count({ where: { strategyId } }), 2);
+    } finally { await local.stop(); }
+  });
+
+  it('refuses an OPEN against an open trade in the other direction, and a CLOSE with nothing open, with 409', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const pair = uniquePair();
+    const none = await api.post('/api/signals', { strategyId, pair, action: 'CLOSE', direction: 'LONG', price: 100 }, author.token);
+    assert.equal(none.status, 409);
+    assert.equal(none.body.error.code, 'NO_OPEN_TRADE');
+    await api.post('/api/signals', { strategyId, ...open(pair) }, author.token);
+    const opposite = await api.post('/api/signals', { strategyId, ...open(pair, { direction: 'SHORT' }) }, author.token);
+    assert.equal(opposite.status, 409);
+    assert.equal(opposite.body.error.code, 'TRADE_CONFLICT');
+  });
+
+  it("refuses a signal for another author's strategy with 403 and for a USER with 403", async () => {
+    const { strategyId } = await seedStrategy(app);
+    const other = await registerUser(app, 'AUTHOR');
+    const r = await api.post('/api/signals', { strategyId, ...open(uniquePair()) }, other.token);
+    assert.equal(r.status, 403);
+    const user = await registerUser(app, 'USER');
+    assert.equal((await api.post('/api/signals', { strategyId, ...open(uniquePair()) }, user.token)).status, 403);
+    assert.equal((await api.post('/api/signals', { strategyId, ...open(uniquePair()) })).status, 401);
+  });
+
+  describe('TradingView webhook', () => {
+    it('with a wrong or missing secret answers 401 and stores nothing', async () => {
+      const { strategyId } = await seedStrategy(app);
+      const body = { ...open(uniquePair()) };
+      const wrong = await api.post(`/api/webhooks/tradingview/${strategyId}`, { ...body, secret: 'nope' });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.error.code, 'WEBHOOK_SECRET_INVALID');
+      assert.equal((await api.post(`/api/webhooks/tradingview/${strategyId}`, body)).status, 401);
+      assert.equal(await app.db.prisma.signal.count({ where: { strategyId } }), 0);
+    });
+
+    it('accepts the secret in the X-Webhook-Secret header and answers 202 with the signal', async () => {
+      const { strategyId, secret } = await seedStrategy(app);
+      const r = await api.post(`/api/webhooks/tradingview/${strategyId}`, open(uniquePair()), undefined, { 'x-webhook-secret': secret });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      assert.equal(r.body.source, 'webhook');
+    });
+
+    it('maps placeholders: BTCUSDT flat→long is OPEN LONG, and a reversal long→short is CLOSE LONG then OPEN SHORT', async () => {
+      const { strategyId, secret } = await seedStrategy(app);
+      const tv = (prev: string, now: string, price: number) => ({ ticker: 'BINANCE:BTCUSDT', exchange: 'BINANCE', action: 'buy', market_position: now, prev_market_position: prev, price, secret });
+      const o = await api.post(`/api/webhooks/tradingview/${strategyId}`, tv('flat', 'long', 100));
+      assert.equal(o.status, 202, JSON.stringify(o.body));
+      assert.deepEqual([o.body.pair, o.body.action, o.body.direction], ['BTC/USDT', 'OPEN', 'LONG']);
+      const rev = await api.post(`/api/webhooks/tradingview/${strategyId}`, tv('long', 'short', 90));
+      assert.equal(rev.status, 202, JSON.stringify(rev.body));
+      assert.deepEqual(rev.body.signals.map((s: { action: string; direction: string }) => `${s.action} ${s.direction}`), ['CLOSE LONG', 'OPEN SHORT']);
+      assert.ok(rev.body.signals[1].seq > rev.body.signals[0].seq);
+      const trade = await app.db.prisma.trade.findFirst({ where: { strategyId, status: 'COMPLETED' } });
+      assert.equal(Number(trade!.pnlPct), -10);
+    });
+
+    it('refuses a timestamp older than maxLagSeconds as stale (409)', async () => {
+      const { strategyId, secret } = await seedStrategy(app, { maxLagSeconds: 30 });
+      const r = await api.post(`/api/webhooks/tradingview/${strategyId}`, { ...open(uniquePair()), secret, timestamp: new Date(Date.now() - 60_000).toISOString() });
+      assert.equal(r.status, 409);
+      assert.equal(r.body.error.code, 'SIGNAL_STALE');
+      const fresh = await api.post(`/api/webhooks/tradingview/${strategyId}`, { ...open(uniquePair()), secret, timestamp: Math.floor(Date.now() / 1000) });
+      assert.equal(fresh.status, 202);
+    });
+
+    it('answers malformed JSON with 400 INVALID_JSON, and an unknown strategy with 404', async () => {
+      const { strategyId } = await seedStrategy(app);
+      const bad = await api.post(`/api/webhooks/tradingview/${strategyId}`, '{"pair":', undefined);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.code, 'INVALID_JSON');
+      const unknown = await api.post(`/api/webhooks/tradingview/${crypto.randomUUID()}`, { ...open('BTC/USDT'), secret: 'x'.repeat(20) });
+      assert.equal(unknown.status, 404);
+    });
+
+    it('rate-limits one strategy (429) without affecting another', async () => {
+      const local = await startTestApp({ WEBHOOK_RATE_LIMIT_PER_MINUTE: '3' });
+      try {
+        const a = await seedStrategy(local);
+        const b = await seedStrategy(local);
+        const c = client(local);
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) statuses.push((await c.post(`/api/webhooks/tradingview/${a.strategyId}`, { ...open(uniquePair()), secret: a.secret })).status);
+        assert.deepEqual(statuses, [202, 202, 202, 429, 429]);
+        assert.equal((await c.post(`/api/webhooks/tradingview/${b.strategyId}`, { ...open(uniquePair()), secret: b.secret })).status, 202);
+      } finally { await local.stop(); }
+    });
+  });
+});
+
+describe('webhook auto-creation of strategies (AUTO_CREATE_STRATEGIES=true)', () => {
+  it('creates a strategy first seen in a webhook, taking its secret, and then holds it to that secret', async () => {
+    const app = await startTestApp({ AUTO_CREATE_STRATEGIES: 'true' });
+    try {
+      const id = crypto.randomUUID();
+      const secret = 'first-secret-0123456789';
+      const c = client(app);
+      const r = await c.post(`/api/webhooks/tradingview/${id}`, { pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 5, secret });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const s = await app.db.prisma.strategy.findUnique({ where: { id } });
+      assert.equal(s?.autoCreated, true);
+      const wrong = await c.post(`/api/webhooks/tradingview/${id}`, { pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 5, secret: 'another-secret-0123456789' });
+      assert.equal(wrong.status, 401);
+    } finally { await app.stop(); }
+  });
+});
