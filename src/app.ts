@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import { Redis } from 'ioredis';
 import { createBus, type Bus } from './bus/index.js';
+import { capturerComponent, chartPagesComponent } from './capture/index.js';
+import { distributionComponent } from './distribution/index.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/index.js';
 import { TokenService } from './http/auth.js';
@@ -75,7 +77,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       ? new SignalJsonStore({ dataDir: config.dataDir, reader, log, metrics: metrics.store(), pollMs: 1000 })
       : undefined;
     if (store) { await store.start(); cleanup.push(() => store.stop()); }
-    const coordinator = new SignalCoordinator({ prisma: db.prisma, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator() });
+    const coordinator = new SignalCoordinator({ pool: db.pool, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator() });
     const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store };
 
     const components = [...moduleComponents(ctx), ...(opts.extraComponents?.(ctx) ?? [])];
@@ -126,5 +128,8 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
 /** The modules' long-lived parts, by role. Each module adds its component here. */
 function moduleComponents(_ctx: AppContext): Component[] {
   const list: Component[] = [];
+  if (_ctx.config.roles.has('api')) list.push(chartPagesComponent(_ctx));
+  if (_ctx.config.roles.has('capturer')) list.push(capturerComponent(_ctx));
+  if (_ctx.config.roles.has('api')) list.push(distributionComponent(_ctx));
   return list;
 }

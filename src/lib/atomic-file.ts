@@ -1,11 +1,14 @@
 /**
- * Durable atomic file writes: write-file-atomic (unique temp name per write, fsync, rename) plus an
- * fsync of the directory so the rename itself survives a power loss. A crash at any instant leaves
- * the old or the new file, never a torn one; concurrent writers never share a temp file.
+ * Durable atomic file writes: write a temp file with a name unique to this write (pid, random, counter),
+ * fsync it, rename it over the target, fsync the directory. A crash at any instant leaves the old or the
+ * new file, never a torn one; concurrent writers (threads or processes) never share a temp file.
+ * (write-file-atomic does the same minus the directory fsync; we need that fsync for the rename to be durable.)
  */
-import { open, readdir, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+
+let counter = 0;
 
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -14,19 +17,36 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Writes `data` to `file` atomically and durably (file and directory fsynced). */
 export async function writeFileDurable(file: string, data: string | Buffer): Promise<void> {
-  await writeFileAtomic(file, data, { fsync: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}${++counter}.tmp`;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
   await fsyncDir(path.dirname(file));
 }
 
 /**
- * Removes temp files a crashed writer left next to `names` in `dir` (write-file-atomic names them
- * `<name>.<hash>`). Returns the removed names. The real files are never touched.
+ * Removes temp files a crashed writer left next to `names` in `dir` (`<name>.<suffix>`; for an empty
+ * `names`, every `*.tmp`). Returns the removed names. The real files are never touched.
  */
 export async function removeLeftoverTemps(dir: string, names: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
     if (names.includes(entry)) continue;
-    if (names.some((n) => entry.startsWith(n + '.'))) {
+    const leftover = names.length ? names.some((n) => entry.startsWith(n + '.')) : entry.endsWith('.tmp');
+    if (leftover) {
       await unlink(path.join(dir, entry)).catch(() => {});
       removed.push(entry);
     }

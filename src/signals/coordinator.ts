@@ -6,12 +6,13 @@
  * catch up from PostgreSQL by seq, so a lost bus message never loses a signal.
  */
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient, Prisma } from '@prisma/client';
+import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { signalHash, toActiveTrade, toCompletedTrade, toSignal } from './repository.js';
+import { signalHash } from './repository.js';
+import { insertClose, insertOpen, insertStrategy, lockStrategy, nextSeq, rawToActive, rawToCompleted, rawToSignal, type LockedState } from './sql.js';
 import { checkLevels } from './validation.js';
 import { pnlPct, type Direction, type Signal, type SignalEffect, type SignalInput, type Source } from './types.js';
 
@@ -31,12 +32,11 @@ export interface AcceptOptions {
 
 export interface AcceptResult { signal: Signal; duplicate: boolean }
 
-type Tx = Prisma.TransactionClient;
-interface StrategyLock { id: string; lastSignalHash: string | null; maxLagSeconds: number }
 
 export class SignalCoordinator {
   constructor(private readonly deps: {
-    prisma: PrismaClient;
+    /** The database pool (the accept transaction runs in raw SQL on one of its clients). */
+    pool: pg.Pool;
     bus: Bus;
     log: Logger;
     dedupWindowMs: number;
@@ -50,7 +50,7 @@ export class SignalCoordinator {
     const m = this.deps.metrics;
     try {
       checkLevels(input);
-      const { effect, duplicate } = await this.deps.prisma.$transaction((tx) => this.write(tx, input, source, opts), { timeout: 10_000, maxWait: 10_000 });
+      const { effect, duplicate } = await this.write(input, source, opts);
       if (duplicate) {
         m?.duplicate(source);
         return { signal: effect.signal, duplicate: true };
@@ -75,68 +75,67 @@ export class SignalCoordinator {
       .catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'publishing signal.accepted failed; consumers catch up by seq'));
   }
 
-  private async write(tx: Tx, input: SignalInput, source: Source, opts: AcceptOptions): Promise<{ effect: SignalEffect; duplicate: boolean }> {
-    const strategy = await this.lockStrategy(tx, input.strategyId, opts);
+  private async write(input: SignalInput, source: Source, opts: AcceptOptions): Promise<{ effect: SignalEffect; duplicate: boolean }> {
+    const c = await this.deps.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await this.writeIn(c, input, source, opts);
+      await c.query(result.duplicate ? 'ROLLBACK' : 'COMMIT');
+      return result;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  private async writeIn(c: pg.PoolClient, input: SignalInput, source: Source, opts: AcceptOptions): Promise<{ effect: SignalEffect; duplicate: boolean }> {
+    const strategy = await this.lock(c, input, opts);
     if (input.timestamp !== undefined && Date.now() - input.timestamp > strategy.maxLagSeconds * 1000) {
       throw new AppError('SIGNAL_STALE', `signal timestamp is older than the strategy's maxLagSeconds (${strategy.maxLagSeconds}s)`, 409);
     }
-    const original = await this.findDuplicate(tx, input);
-    if (original) return { effect: { signal: toSignal(original) }, duplicate: true };
+    const original = this.findDuplicate(input, strategy);
+    if (original) return { effect: { signal: original }, duplicate: true };
+    const direction = this.checkTradeState(input, strategy.open?.direction);
 
-    const open = await tx.trade.findFirst({ where: { strategyId: input.strategyId, pair: input.pair, status: 'ACTIVE' } });
-    const direction = this.checkTradeState(input, open?.direction);
-
-    const [{ value }] = await tx.$queryRaw<{ value: bigint }[]>`UPDATE "SeqCounter" SET value = value + 1 WHERE id = 1 RETURNING value`;
-    const id = randomUUID();
-    const createdAt = new Date();
-    const hash = signalHash({ id, strategyId: input.strategyId, seq: value, pair: input.pair, action: input.action, direction, price: input.price, stopLoss: input.stopLoss ?? null, takeProfit: input.takeProfit ?? null, source, createdAt }, strategy.lastSignalHash);
-    const row = await tx.signal.create({
-      data: {
-        id, seq: value, strategyId: input.strategyId, pair: input.pair, action: input.action, direction,
-        price: input.price, stopLoss: input.stopLoss, takeProfit: input.takeProfit, note: input.note,
-        source, idempotencyKey: input.idempotencyKey, evidence: input.evidence, reason: input.reason,
-        prevHash: strategy.lastSignalHash, hash, createdAt,
-      },
-    });
-    await tx.strategy.update({ where: { id: input.strategyId }, data: { lastSignalHash: hash } });
-    const signal = toSignal(row);
+    const seq = await nextSeq(c);
+    const row = {
+      id: randomUUID(), seq, strategyId: input.strategyId, pair: input.pair, action: input.action, direction, price: input.price,
+      stopLoss: input.stopLoss ?? null, takeProfit: input.takeProfit ?? null, note: input.note ?? null, source,
+      idempotencyKey: input.idempotencyKey ?? null, evidence: input.evidence ?? null, reason: input.reason ?? null,
+      prevHash: strategy.lastSignalHash, hash: '', createdAt: new Date(),
+    };
+    row.hash = signalHash(row, strategy.lastSignalHash);
     if (input.action === 'OPEN') {
-      const trade = await tx.trade.create({
-        data: { strategyId: input.strategyId, pair: input.pair, direction, entryPrice: input.price, stopLoss: input.stopLoss, takeProfit: input.takeProfit, openSignalId: id, openSeq: value, openedAt: createdAt },
-      });
-      return { effect: { signal, opened: toActiveTrade(trade) }, duplicate: false };
+      const r = await insertOpen(c, row);
+      return { effect: { signal: rawToSignal(r.signal), opened: rawToActive(r.trade) }, duplicate: false };
     }
-    const entry = Number(open!.entryPrice.toString());
-    const trade = await tx.trade.update({
-      where: { id: open!.id },
-      data: { status: 'COMPLETED', exitPrice: input.price, closeSignalId: id, closeSeq: value, closedAt: createdAt, pnlPct: pnlPct(direction, entry, input.price), closeReason: input.reason ?? 'SIGNAL' },
-    });
-    return { effect: { signal, closed: toCompletedTrade(trade) }, duplicate: false };
+    const open = strategy.open!;
+    const r = await insertClose(c, row, open.id, pnlPct(direction, Number(open.entryPrice), input.price), input.reason ?? 'SIGNAL');
+    return { effect: { signal: rawToSignal(r.signal), closed: rawToCompleted(r.trade) }, duplicate: false };
   }
 
   /** Row-locks the strategy (serialising its signals across processes); auto-creates when asked. */
-  private async lockStrategy(tx: Tx, strategyId: string, opts: AcceptOptions): Promise<StrategyLock> {
-    const lock = () => tx.$queryRaw<StrategyLock[]>`SELECT id, "lastSignalHash", "maxLagSeconds" FROM "Strategy" WHERE id = ${strategyId}::uuid FOR UPDATE`;
-    let [row] = await lock();
-    if (!row && opts.autoCreate) {
-      await tx.$executeRaw`INSERT INTO "Strategy" (id, name, "autoCreated", "webhookSecretHash") VALUES (${strategyId}::uuid, ${opts.autoCreate.name}, true, ${opts.autoCreate.webhookSecretHash ?? null}) ON CONFLICT (id) DO NOTHING`;
-      [row] = await lock();
-      this.deps.log.info({ strategyId }, 'strategy auto-created');
+  private async lock(c: pg.PoolClient, input: SignalInput, opts: AcceptOptions): Promise<LockedState> {
+    const read = () => lockStrategy(c, input.strategyId, input.pair, input.idempotencyKey ?? null);
+    let state = await read();
+    if (!state && opts.autoCreate) {
+      await insertStrategy(c, input.strategyId, opts.autoCreate.name, opts.autoCreate.webhookSecretHash ?? null);
+      state = await read();
+      this.deps.log.info({ strategyId: input.strategyId }, 'strategy auto-created');
     }
-    if (!row) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
-    return row;
+    if (!state) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+    return state;
   }
 
   /** The original of a repeat delivery: same idempotencyKey, or same pair/action/direction within the window. */
-  private async findDuplicate(tx: Tx, input: SignalInput) {
-    if (input.idempotencyKey) {
-      const byKey = await tx.signal.findUnique({ where: { strategyId_idempotencyKey: { strategyId: input.strategyId, idempotencyKey: input.idempotencyKey } } });
-      if (byKey) return byKey;
-    }
-    const last = await tx.signal.findFirst({ where: { strategyId: input.strategyId, pair: input.pair }, orderBy: { seq: 'desc' } });
+  private findDuplicate(input: SignalInput, state: LockedState): Signal | null {
+    if (state.byKey) return rawToSignal(state.byKey);
+    const last = state.last;
     if (!last || last.action !== input.action) return null;
     if (input.direction && last.direction !== input.direction) return null;
-    return Date.now() - last.createdAt.getTime() < this.deps.dedupWindowMs ? last : null;
+    return Date.now() - Date.parse(rawToSignal(last).createdAt) < this.deps.dedupWindowMs ? rawToSignal(last) : null;
   }
 
   /** OPEN needs a flat pair; CLOSE needs an open trade (in the given direction). Returns the direction. */

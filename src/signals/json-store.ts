@@ -6,8 +6,8 @@
  * One writer per store (the process with the `store` role). Effects are applied in seq order (a gap
  * is filled from PostgreSQL) and are idempotent by trade id. Writes are coalesced: one flush writes
  * every file changed since the previous flush, data files first and metadata.json last, each atomically
- * (unique temp name, fsync, rename, directory fsync). Each trade's JSON text is cached, so a flush with
- * 10,000 open trades joins cached strings instead of re-serialising them.
+ * (unique temp name, fsync, rename, directory fsync). Rendered JSON is cached in chunks (ChunkedJsonList),
+ * so a flush with 10,000 open trades re-encodes one chunk and copies the rest.
  * On start: leftover temp files are removed; a missing or corrupt file is reported and everything is
  * rebuilt from the database; a store behind the database catches up.
  */
@@ -15,6 +15,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { removeLeftoverTemps, writeFileDurable } from '../lib/atomic-file.js';
 import type { Logger } from '../lib/logger.js';
+import { ChunkedJsonList } from './chunked-list.js';
 import type { SignalReader } from './repository.js';
 import type { ActiveTrade, CompletedTrade, SignalEffect } from './types.js';
 
@@ -34,9 +35,9 @@ type Waiter = { resolve(): void; reject(e: unknown): void };
 
 export class SignalJsonStore {
   readonly dir: string;
-  private active = new Map<string, string>(); // trade id → JSON text, in open order
-  private completed = new Map<string, string>(); // most recent, in close order
-  private months = new Map<string, Map<string, string>>(); // 'YYYY-MM' → trade id → JSON text
+  private active = new ChunkedJsonList(); // trade id → JSON text, in open order
+  private completed = new ChunkedJsonList(); // most recent, in close order
+  private months = new Map<string, ChunkedJsonList>(); // 'YYYY-MM' → trade id → JSON text
   private meta: StoreMetadata = { lastSeq: 0, updatedAt: new Date(0).toISOString(), counts: { signals: 0, active: 0, completedTotal: 0, completedRecent: 0 } };
   private dirty = new Set<string>();
   private waiters: Waiter[] = [];
@@ -130,11 +131,11 @@ export class SignalJsonStore {
     if (this.active.delete(t.id)) this.dirty.add('active');
     if (!this.completed.has(t.id)) this.meta.counts.completedTotal += 1;
     this.completed.set(t.id, text);
-    while (this.completed.size > this.recentLimit) this.completed.delete(this.completed.keys().next().value!);
+    while (this.completed.size > this.recentLimit) this.completed.shift();
     this.dirty.add('completed');
     const month = t.closedAt.slice(0, 7);
     let m = this.months.get(month);
-    if (!m) this.months.set(month, (m = new Map()));
+    if (!m) this.months.set(month, (m = new ChunkedJsonList()));
     m.set(t.id, text);
     this.dirty.add(`month:${month}`);
   }
@@ -162,14 +163,14 @@ export class SignalJsonStore {
   private async writeFiles(files: Set<string>): Promise<void> {
     const started = process.hrtime.bigint();
     let bytes = 0;
-    const write = async (name: string, text: string) => { bytes += text.length; await writeFileDurable(path.join(this.dir, name), text); };
+    const write = async (name: string, data: string | Buffer) => { bytes += data.length; await writeFileDurable(path.join(this.dir, name), data); };
     const jobs: Promise<void>[] = [];
     for (const f of files) {
-      if (f === 'active') jobs.push(write('active.json', renderArray(this.active.values())));
-      else if (f === 'completed') jobs.push(write('completed_trades.json', renderArray(this.completed.values())));
+      if (f === 'active') jobs.push(write('active.json', this.active.render()));
+      else if (f === 'completed') jobs.push(write('completed_trades.json', this.completed.render()));
       else if (f.startsWith('month:')) {
         const month = f.slice(6);
-        jobs.push(this.ensureMonthLoaded(month).then(() => write(`closed/${month}.json`, renderArray(this.months.get(month)!.values()))));
+        jobs.push(this.ensureMonthLoaded(month).then(() => write(`closed/${month}.json`, this.months.get(month)!.render())));
       }
     }
     await Promise.all(jobs);
@@ -185,7 +186,7 @@ export class SignalJsonStore {
   /** Merges a month's archive from disk (or the database, if corrupt) before first rewriting it. */
   private async ensureMonthLoaded(month: string): Promise<void> {
     if (this.loadedMonths.has(month)) return;
-    const mem = this.months.get(month) ?? new Map<string, string>();
+    const mem = this.months.get(month) ?? new ChunkedJsonList();
     let stored: CompletedTrade[] | null = [];
     try {
       stored = await readJsonArray<CompletedTrade>(path.join(this.dir, 'closed', `${month}.json`));
@@ -193,8 +194,8 @@ export class SignalJsonStore {
       this.opts.log.error({ month, err: (err as Error).message }, 'JSON store: corrupt monthly archive, rebuilding it from the database');
       stored = await this.opts.reader.completedBetween(...monthRange(month));
     }
-    const merged = new Map((stored ?? []).map((t) => [t.id, JSON.stringify(t)]));
-    for (const [id, text] of mem) merged.set(id, text);
+    const merged = new ChunkedJsonList((stored ?? []).map((t) => [t.id, JSON.stringify(t)]));
+    for (const text of mem.values()) merged.set((JSON.parse(text) as CompletedTrade).id, text);
     this.months.set(month, merged);
     this.loadedMonths.add(month);
   }
@@ -209,8 +210,8 @@ export class SignalJsonStore {
       const completed = await readJsonArray<CompletedTrade>(path.join(this.dir, 'completed_trades.json'));
       if (!active || !completed) throw new CorruptFileError('active.json or completed_trades.json is missing');
       this.meta = meta;
-      this.active = new Map(active.map((t) => [t.id, JSON.stringify(t)]));
-      this.completed = new Map(completed.map((t) => [t.id, JSON.stringify(t)]));
+      this.active = new ChunkedJsonList(active.map((t) => [t.id, JSON.stringify(t)]));
+      this.completed = new ChunkedJsonList(completed.map((t) => [t.id, JSON.stringify(t)]));
       return true;
     } catch (err) {
       this.opts.log.error({ dir: this.dir, err: (err as Error).message }, 'JSON store is corrupt: rebuilding it from the database');
@@ -222,8 +223,8 @@ export class SignalJsonStore {
   async rebuild(): Promise<void> {
     const r = this.opts.reader;
     const [lastSeq, active, recent, counts, first] = await Promise.all([r.lastSeq(), r.activeTrades(), r.recentCompleted(this.recentLimit), r.counts(), r.firstClosedAt()]);
-    this.active = new Map(active.map((t) => [t.id, JSON.stringify(t)]));
-    this.completed = new Map(recent.map((t) => [t.id, JSON.stringify(t)]));
+    this.active = new ChunkedJsonList(active.map((t) => [t.id, JSON.stringify(t)]));
+    this.completed = new ChunkedJsonList(recent.map((t) => [t.id, JSON.stringify(t)]));
     this.months = new Map();
     this.loadedMonths = new Set();
     this.meta = { lastSeq, updatedAt: new Date().toISOString(), counts: { signals: counts.signals, active: active.length, completedTotal: counts.completed, completedRecent: recent.length } };
@@ -231,7 +232,7 @@ export class SignalJsonStore {
     for (const month of first ? monthsSince(first) : []) {
       const trades = await r.completedBetween(...monthRange(month));
       if (!trades.length) continue;
-      this.months.set(month, new Map(trades.map((t) => [t.id, JSON.stringify(t)])));
+      this.months.set(month, new ChunkedJsonList(trades.map((t) => [t.id, JSON.stringify(t)])));
       this.loadedMonths.add(month);
       dirty.add(`month:${month}`);
     }
@@ -239,13 +240,6 @@ export class SignalJsonStore {
     await this.flush();
     this.opts.log.info({ lastSeq, active: active.length }, 'JSON store rebuilt from the database');
   }
-}
-
-function renderArray(items: Iterable<string>): string {
-  let out = '[';
-  let first = true;
-  for (const s of items) { out += (first ? '\n' : ',\n') + s; first = false; }
-  return out + (first ? ']\n' : '\n]\n');
 }
 
 async function readJson<T>(file: string): Promise<T | null> {

@@ -1,0 +1,94 @@
+/**
+ * Ingest benchmarks (issue 2), on real PostgreSQL with 10,000 open trades in the JSON store:
+ *  - webhook → DB + JSON committed latency, at a sustained 100 signals/s for 10 s (client-measured, HTTP included);
+ *  - JSON store write cost: one apply() (active.json + metadata.json rewritten, fsynced) with 10,000 open trades.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { createLogger } from '../src/lib/logger.js';
+import { SignalJsonStore, SignalReader } from '../src/signals/index.js';
+import type { SignalEffect } from '../src/signals/index.js';
+import { ms, summarise, verdict, type BenchRow } from './harness.js';
+import { freshDatabase, preloadActiveTrades } from './support.js';
+
+const RATE = 100;
+const SECONDS = 10;
+const ACTIVE = 10_000;
+
+async function post(url: string, body: unknown, token?: string) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() as any };
+}
+
+async function ingestLatency(dbUrl: string): Promise<BenchRow[]> {
+  const config = loadConfig({
+    DATABASE_URL: dbUrl, PORT: '0', HOST: '127.0.0.1', DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'sm-bench-')),
+    JWT_SECRET: 'b'.repeat(40), KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'silent',
+    ROLES: 'api,store', WEBHOOK_RATE_LIMIT_PER_MINUTE: '1000000', LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+  });
+  const app = await buildApp(config, { log: createLogger('silent') });
+  try {
+    const reg = await post(`${app.url}/api/auth/register`, { email: `bench-${Date.now()}@x.io`, password: 'benchmark-pass', role: 'AUTHOR' });
+    const strat = await post(`${app.url}/api/strategies`, { name: 'bench' }, reg.body.token);
+    const hook = `${app.url}/api/webhooks/tradingview/${strat.body.id}`;
+    const samples: number[] = [];
+    const pending: Promise<void>[] = [];
+    const total = RATE * SECONDS;
+    const start = performance.now();
+    let errors = 0;
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const t0 = performance.now();
+      pending.push(post(hook, { pair: `B${i}/USDT`, action: 'OPEN', direction: 'LONG', price: 100, secret: strat.body.webhookSecret })
+        .then((r) => { if (r.status !== 202) errors++; samples.push(performance.now() - t0); }));
+    }
+    await Promise.all(pending);
+    const rate = total / ((performance.now() - start) / 1000);
+    const s = summarise(samples);
+    return [
+      { name: `ingest latency p50, webhook → DB + JSON committed (${RATE}/s for ${SECONDS}s, ${ACTIVE.toLocaleString('en')} open trades)`, value: ms(s.p50) },
+      { name: `ingest latency p99 (same run; ${rate.toFixed(0)}/s achieved, ${errors} errors)`, value: ms(s.p99), target: '< 20 ms', verdict: verdict(s.p99 < 20 && errors === 0) },
+    ];
+  } finally { await app.stop(); }
+}
+
+async function storeWriteCost(dbUrl: string): Promise<BenchRow[]> {
+  const { openDatabase } = await import('../src/db/index.js');
+  const log = createLogger('silent');
+  const db = await openDatabase({ databaseUrl: dbUrl, dataDir: os.tmpdir(), poolMax: 2, migrate: false, log });
+  let bytes = 0;
+  const store = new SignalJsonStore({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'sm-store-')), reader: new SignalReader(db.prisma), log, metrics: { writeSeconds: (_s, b) => { bytes = b; } } });
+  try {
+    await store.start();
+    const active = store.metadata().counts.active;
+    const samples: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const seq = store.metadata().lastSeq + 1;
+      const id = crypto.randomUUID();
+      const now = new Date().toISOString();
+      const effect: SignalEffect = {
+        signal: { id, seq, strategyId: id, pair: `W${i}/USDT`, action: 'OPEN', direction: 'LONG', price: 1, stopLoss: null, takeProfit: null, note: null, source: 'api', idempotencyKey: null, evidence: null, reason: null, prevHash: null, hash: 'h', createdAt: now },
+        opened: { id, strategyId: id, pair: `W${i}/USDT`, direction: 'LONG', entryPrice: 1, stopLoss: null, takeProfit: null, openSignalId: id, openSeq: seq, openedAt: now },
+      };
+      const t0 = performance.now();
+      await store.apply(effect);
+      samples.push(performance.now() - t0);
+    }
+    const s = summarise(samples);
+    return [
+      { name: `JSON store write p50 (one signal: active.json + metadata.json fsynced; ${active.toLocaleString('en')} open trades, ${(bytes / 1e6).toFixed(1)} MB per flush)`, value: ms(s.p50) },
+      { name: 'JSON store write p99 (same run, 300 sequential writes)', value: ms(s.p99), target: '< 25 ms', verdict: verdict(s.p99 < 25) },
+    ];
+  } finally { await store.stop(); await db.stop(); }
+}
+
+export default async function run(): Promise<BenchRow[]> {
+  const url = await freshDatabase('signal_marketplace_bench_ingest');
+  await preloadActiveTrades(url, ACTIVE);
+  return [...await ingestLatency(url), ...await storeWriteCost(url)];
+}

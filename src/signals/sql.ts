@@ -1,0 +1,93 @@
+/**
+ * The accept transaction in raw SQL (node-postgres on the adapter's pool): the hot path of every signal,
+ * kept to three statements. Prisma is measured at ~1 ms per statement here; raw pg at ~0.1 ms.
+ * Rows come back through row_to_json, so numerics are JSON numbers and timestamps are UTC without 'Z'.
+ */
+import type pg from 'pg';
+import type { ActiveTrade, Action, CompletedTrade, Direction, Signal, Source } from './types.js';
+
+const iso = (t: string) => new Date(t.endsWith('Z') ? t : t + 'Z').toISOString();
+
+interface RawSignal { id: string; seq: number; strategyId: string; pair: string; action: Action; direction: Direction; price: number; stopLoss: number | null; takeProfit: number | null; note: string | null; source: Source; idempotencyKey: string | null; evidence: string | null; reason: string | null; prevHash: string | null; hash: string; createdAt: string }
+interface RawTrade { id: string; strategyId: string; pair: string; direction: Direction; entryPrice: number; stopLoss: number | null; takeProfit: number | null; openSignalId: string; openSeq: number; openedAt: string; exitPrice: number | null; closeSignalId: string | null; closeSeq: number | null; closedAt: string | null; pnlPct: number | null; closeReason: string | null }
+
+export const rawToSignal = (r: RawSignal): Signal => ({ ...r, seq: Number(r.seq), price: Number(r.price), stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit), createdAt: iso(r.createdAt) });
+
+export const rawToActive = (r: RawTrade): ActiveTrade => ({
+  id: r.id, strategyId: r.strategyId, pair: r.pair, direction: r.direction, entryPrice: Number(r.entryPrice),
+  stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit),
+  openSignalId: r.openSignalId, openSeq: Number(r.openSeq), openedAt: iso(r.openedAt),
+});
+
+export const rawToCompleted = (r: RawTrade): CompletedTrade => ({
+  ...rawToActive(r), exitPrice: Number(r.exitPrice), closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
+  closedAt: iso(r.closedAt!), pnlPct: Number(r.pnlPct), closeReason: r.closeReason,
+});
+
+export interface LockedState {
+  id: string;
+  lastSignalHash: string | null;
+  maxLagSeconds: number;
+  byKey: RawSignal | null;
+  last: RawSignal | null;
+  open: RawTrade | null;
+}
+
+/** Row-locks the strategy and reads, in the same statement, what dedup and the trade rules need. */
+export async function lockStrategy(c: pg.ClientBase, strategyId: string, pair: string, idempotencyKey: string | null): Promise<LockedState | undefined> {
+  const { rows } = await c.query<LockedState>(`
+    SELECT s.id, s."lastSignalHash", s."maxLagSeconds",
+      (SELECT row_to_json(x) FROM "Signal" x WHERE x."strategyId" = s.id AND x."idempotencyKey" = $3) AS "byKey",
+      (SELECT row_to_json(x) FROM (SELECT * FROM "Signal" WHERE "strategyId" = s.id AND pair = $2 ORDER BY seq DESC LIMIT 1) x) AS "last",
+      (SELECT row_to_json(x) FROM "Trade" x WHERE x."strategyId" = s.id AND x.pair = $2 AND x.status = 'ACTIVE') AS "open"
+    FROM "Strategy" s WHERE s.id = $1 FOR UPDATE OF s`, [strategyId, pair, idempotencyKey]);
+  return rows[0];
+}
+
+export async function insertStrategy(c: pg.ClientBase, id: string, name: string, webhookSecretHash: string | null): Promise<void> {
+  await c.query(`INSERT INTO "Strategy" (id, name, "autoCreated", "webhookSecretHash") VALUES ($1, $2, true, $3) ON CONFLICT (id) DO NOTHING`, [id, name, webhookSecretHash]);
+}
+
+/** Takes the next seq. The counter row stays locked until commit, so seq order is commit order. */
+export async function nextSeq(c: pg.ClientBase): Promise<number> {
+  const { rows } = await c.query<{ value: string }>(`UPDATE "SeqCounter" SET value = value + 1 WHERE id = 1 RETURNING value`);
+  return Number(rows[0]!.value);
+}
+
+export interface SignalRowInput {
+  id: string; seq: number; strategyId: string; pair: string; action: Action; direction: Direction; price: number;
+  stopLoss: number | null; takeProfit: number | null; note: string | null; source: Source; idempotencyKey: string | null;
+  evidence: string | null; reason: string | null; prevHash: string | null; hash: string; createdAt: Date;
+}
+
+const SIGNAL_CTE = `
+  sig AS (
+    INSERT INTO "Signal" (id, seq, "strategyId", pair, action, direction, price, "stopLoss", "takeProfit", note, source, "idempotencyKey", evidence, reason, "prevHash", hash, "createdAt")
+    VALUES ($1, $2, $3, $4, $5::"SignalAction", $6::"Direction", $7, $8, $9, $10, $11::"SignalSource", $12, $13, $14, $15, $16, $17)
+    RETURNING *),
+  strat AS (UPDATE "Strategy" SET "lastSignalHash" = $16 WHERE id = $3)`;
+
+// Timestamps go in as UTC text: the columns are `timestamp without time zone`, as Prisma writes them.
+const params = (s: SignalRowInput) => [s.id, s.seq, s.strategyId, s.pair, s.action, s.direction, s.price, s.stopLoss, s.takeProfit, s.note, s.source, s.idempotencyKey, s.evidence, s.reason, s.prevHash, s.hash, s.createdAt.toISOString().slice(0, -1)];
+
+/** Inserts an OPEN signal and its new ACTIVE trade; one statement. */
+export async function insertOpen(c: pg.ClientBase, s: SignalRowInput): Promise<{ signal: RawSignal; trade: RawTrade }> {
+  const { rows } = await c.query<{ signal: RawSignal; trade: RawTrade }>(`
+    WITH ${SIGNAL_CTE},
+    trade AS (
+      INSERT INTO "Trade" (id, "strategyId", pair, direction, "entryPrice", "stopLoss", "takeProfit", "openSignalId", "openSeq", "openedAt")
+      VALUES (gen_random_uuid(), $3, $4, $6::"Direction", $7, $8, $9, $1, $2, $17) RETURNING *)
+    SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade`, params(s));
+  return rows[0]!;
+}
+
+/** Inserts a CLOSE signal and completes the open trade `tradeId` with its PnL; one statement. */
+export async function insertClose(c: pg.ClientBase, s: SignalRowInput, tradeId: string, pnlPct: number, closeReason: string): Promise<{ signal: RawSignal; trade: RawTrade }> {
+  const { rows } = await c.query<{ signal: RawSignal; trade: RawTrade }>(`
+    WITH ${SIGNAL_CTE},
+    trade AS (
+      UPDATE "Trade" SET status = 'COMPLETED', "exitPrice" = $7, "closeSignalId" = $1, "closeSeq" = $2, "closedAt" = $17, "pnlPct" = $18, "closeReason" = $19
+      WHERE id = $20 AND status = 'ACTIVE' RETURNING *)
+    SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade`, [...params(s), pnlPct, closeReason, tradeId]);
+  return rows[0]!;
+}
