@@ -1,0 +1,53 @@
+// PM2 production layout: the API/WebSocket app in cluster mode, the executor and the capturer as their own
+// apps, and exactly one process holding the `store` role (the JSON store writer: the executor app).
+// PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) are required once there is more than one process.
+// Start: `npm ci && npm run prisma:generate && pm2 start ecosystem.config.js --env production`.
+const common = {
+  script: 'src/main.ts',
+  interpreter: 'node',
+  interpreter_args: '--import tsx',
+  cwd: __dirname,
+  merge_logs: true,
+  time: false,
+  kill_timeout: 20000, // our shutdown is bounded at 15 s
+  listen_timeout: 60000,
+  max_restarts: 20,
+  min_uptime: '30s',
+  exp_backoff_restart_delay: 200,
+  env: { NODE_ENV: 'development' },
+};
+
+module.exports = {
+  apps: [
+    {
+      ...common,
+      name: 'sm-api',
+      exec_mode: 'cluster',
+      instances: process.env.API_INSTANCES || 2,
+      max_memory_restart: '768M',
+      out_file: 'logs/api.out.log',
+      error_file: 'logs/api.err.log',
+      env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: 3000 },
+    },
+    {
+      ...common,
+      name: 'sm-executor',
+      exec_mode: 'fork',
+      instances: 1,
+      max_memory_restart: '512M',
+      out_file: 'logs/executor.out.log',
+      error_file: 'logs/executor.err.log',
+      env_production: { NODE_ENV: 'production', ROLES: 'executor,store', PORT: 0 },
+    },
+    {
+      ...common,
+      name: 'sm-capturer',
+      exec_mode: 'fork',
+      instances: 1,
+      max_memory_restart: '1G',
+      out_file: 'logs/capturer.out.log',
+      error_file: 'logs/capturer.err.log',
+      env_production: { NODE_ENV: 'production', ROLES: 'capturer', PORT: 0 },
+    },
+  ],
+};
