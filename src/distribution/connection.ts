@@ -1,0 +1,111 @@
+/**
+ * Connection: one authenticated socket and its delivery state.
+ * Vocabulary: `lastSentSeq` is the highest signal seq written to this socket; a live signal at or
+ * below it is a duplicate and dropped. While a RESUME replay runs, live signals wait in `held` and
+ * are flushed (those above the last replayed seq) when it ends. Every write goes through `send`,
+ * which enforces the buffer bound: a socket whose unsent bytes would exceed it is closed with 1013.
+ */
+import type { WebSocket } from 'ws';
+import type { Signal } from '../signals/index.js';
+import { CLOSE, frames } from './protocol.js';
+
+/** How the connection reports to the distributor. */
+export interface ConnectionHooks {
+  sent(): void;
+  slow(conn: Connection): void;
+}
+
+const SEND_OPTS = { binary: false, compress: false } as const;
+/** Live signals held during a replay before the client counts as too slow. */
+const MAX_HELD = 10_000;
+/** Seqs remembered from before the first RESUME, so a late RESUME never repeats them. */
+const MAX_EARLY = 1_000;
+
+export class Connection {
+  lastSentSeq = 0;
+  /** Answered the last server ping. */
+  alive = true;
+  closed = false;
+  /** Strategies this connection is indexed under (kept by SubscriptionIndex). */
+  readonly strategies = new Set<string>();
+  /** Serialises this connection's client messages. */
+  inbox: Promise<void> = Promise.resolve();
+  expiryTimer?: NodeJS.Timeout;
+  private held: { seq: number; frame: Buffer }[] | null = null;
+  private early: Set<number> | null = new Set();
+
+  constructor(readonly ws: WebSocket, readonly userId: string, private readonly maxBuffered: number, private readonly hooks: ConnectionHooks) {}
+
+  get replaying() { return this.held !== null; }
+
+  /** Writes one frame unless the bound would be exceeded (then closes with 1013). Returns whether it was written. */
+  send(frame: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.ws.bufferedAmount + frame.length > this.maxBuffered) {
+      this.close(CLOSE.slowConsumer, 'slow consumer: send buffer full');
+      this.hooks.slow(this);
+      return false;
+    }
+    this.ws.send(frame, SEND_OPTS);
+    this.hooks.sent();
+    return true;
+  }
+
+  /** A live signal (already serialised), in seq order. */
+  deliver(seq: number, frame: Buffer): void {
+    if (this.closed || seq <= this.lastSentSeq) return;
+    if (this.held) {
+      if (this.held.length >= MAX_HELD) { this.close(CLOSE.slowConsumer, 'slow consumer: replay backlog'); this.hooks.slow(this); return; }
+      this.held.push({ seq, frame });
+      return;
+    }
+    if (!this.send(frame)) return;
+    this.lastSentSeq = seq;
+    if (this.early) { this.early.add(seq); if (this.early.size > MAX_EARLY) this.early = null; }
+  }
+
+  /** Starts holding live signals; false when a replay is already running. */
+  beginReplay(): boolean {
+    if (this.held) return false;
+    this.held = [];
+    return true;
+  }
+
+  /**
+   * Sends the replayed signals (ascending seq), then the held live ones above them, and returns to
+   * live delivery. Seqs already sent on this socket are skipped, so nothing is sent twice.
+   */
+  endReplay(replayed: Signal[]): void {
+    const early = this.early;
+    this.early = null;
+    const held = this.held ?? [];
+    this.held = null;
+    for (const s of replayed) {
+      const already = early ? early.has(s.seq) : s.seq <= this.lastSentSeq;
+      if (already) continue;
+      if (!this.send(frames.signal(s))) return;
+      if (s.seq > this.lastSentSeq) this.lastSentSeq = s.seq;
+    }
+    for (const h of held) this.deliver(h.seq, h.frame);
+  }
+
+  /** Abandons a failed replay: held live signals are still delivered. */
+  abortReplay(): void { this.endReplay([]); }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.held = null;
+    clearTimeout(this.expiryTimer);
+    this.ws.close(code, reason);
+    // A client that reads nothing never completes the close handshake; do not keep its memory for long.
+    setTimeout(() => this.ws.terminate(), 10_000).unref();
+  }
+
+  terminate(): void {
+    this.closed = true;
+    this.held = null;
+    clearTimeout(this.expiryTimer);
+    this.ws.terminate();
+  }
+}

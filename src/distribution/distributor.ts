@@ -1,0 +1,222 @@
+/**
+ * SignalDistributor: the /ws/signals endpoint. Authenticates at the HTTP upgrade (401, no socket,
+ * for a missing, forged or expired JWT), keeps one Connection per socket, routes each signal from
+ * the SignalSequencer through the SubscriptionIndex (serialised once per fan-out), answers client
+ * messages, pings every `pingIntervalMs` and terminates peers that missed the previous ping.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { PrismaClient } from '@prisma/client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TOPICS, type Bus } from '../bus/index.js';
+import { bearerToken, type AuthUser, type TokenService } from '../http/auth.js';
+import type { Logger } from '../lib/logger.js';
+import type { Signal, SignalReader } from '../signals/index.js';
+import { Connection } from './connection.js';
+import type { DistributionMetrics } from './metrics.js';
+import { CLOSE, frames, parseClientMessage, ProtocolError, type ClientMessage } from './protocol.js';
+import { missedSignals } from './replay.js';
+import { SignalSequencer } from './sequencer.js';
+import { SubscriptionIndex } from './subscription-index.js';
+
+export const WS_PATH = '/ws/signals';
+
+export interface DistributorOptions {
+  pingIntervalMs: number;
+  maxBufferedBytes: number;
+  maxMessageBytes: number;
+  catchupIntervalMs: number;
+}
+
+export interface DistributorDeps {
+  prisma: PrismaClient;
+  reader: SignalReader;
+  bus: Bus;
+  tokens: TokenService;
+  log: Logger;
+  metrics: DistributionMetrics;
+  options: DistributorOptions;
+}
+
+/** setTimeout's largest delay; longer token lifetimes are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class SignalDistributor {
+  readonly index: SubscriptionIndex;
+  readonly sequencer: SignalSequencer;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Connection>();
+  private readonly log: Logger;
+  private heartbeat?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+  private stopping = false;
+
+  constructor(private readonly deps: DistributorDeps) {
+    this.log = deps.log.child({ module: 'distribution' });
+    this.index = new SubscriptionIndex(deps.prisma);
+    this.sequencer = new SignalSequencer({ prisma: deps.prisma, reader: deps.reader, bus: deps.bus, log: this.log, forward: (s) => this.fanOut(s), catchupIntervalMs: deps.options.catchupIntervalMs });
+    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: deps.options.maxMessageBytes, clientTracking: false });
+  }
+
+  /** Sockets open on this process. */
+  get connected(): number { return this.conns.size; }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.deps.bus.subscribe(TOPICS.subscriptionChanged, (m) => this.subscriptionChanged(m));
+    await this.sequencer.start();
+    this.heartbeat = setInterval(() => this.beat(), this.deps.options.pingIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  /** Closes every socket (1001) and stops routing. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.heartbeat);
+    this.unsubscribe?.();
+    await this.sequencer.stop();
+    this.closeAll();
+    this.wss.close();
+  }
+
+  /** Takes over upgrades to /ws/signals on `server`. */
+  attach(server: http.Server): void {
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(server, req, socket, head));
+    // Upgraded sockets keep http.Server#close() waiting; close them first so shutdown never hangs.
+    const close = server.close.bind(server);
+    server.close = ((cb?: (err?: Error) => void) => { this.closeAll(); return close(cb); }) as typeof server.close;
+  }
+
+  private upgrade(server: http.Server, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH) {
+      if (server.listenerCount('upgrade') === 1) refuse(socket, 404, 'NOT_FOUND', 'no WebSocket endpoint here');
+      return;
+    }
+    if (this.stopping) return refuse(socket, 503, 'SHUTTING_DOWN', 'server is shutting down');
+    const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+    let user: AuthUser & { exp: number };
+    try {
+      if (!token) return refuse(socket, 401, 'UNAUTHORIZED', 'authentication required');
+      user = this.deps.tokens.verify(token);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'TOKEN_INVALID';
+      return refuse(socket, 401, code, (err as Error).message);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, user));
+  }
+
+  private open(ws: WebSocket, user: AuthUser & { exp: number }): void {
+    const conn = new Connection(ws, user.id, this.deps.options.maxBufferedBytes, {
+      sent: () => { this.deps.metrics.sent++; },
+      slow: (c) => { this.deps.metrics.closed('slow'); this.index.remove(c); this.log.warn({ userId: c.userId }, 'slow consumer closed'); },
+    });
+    this.conns.add(conn);
+    this.armExpiry(conn, user.exp);
+    ws.on('pong', () => { conn.alive = true; });
+    ws.on('message', (data: Buffer, isBinary: boolean) => { conn.inbox = conn.inbox.then(() => this.message(conn, data, isBinary)); });
+    ws.on('error', (err) => this.log.debug({ err: err.message, userId: conn.userId }, 'socket error'));
+    ws.on('close', () => { conn.closed = true; clearTimeout(conn.expiryTimer); this.index.remove(conn); this.conns.delete(conn); });
+    conn.inbox = this.index.add(conn, () => conn.send(frames.welcome(this.sequencer.lastSeq))).catch((err) => {
+      this.log.error({ err, userId: conn.userId }, 'loading subscriptions failed');
+      conn.close(1011, 'internal error');
+    });
+  }
+
+  private armExpiry(conn: Connection, exp: number): void {
+    if (!exp) return;
+    const left = exp - Date.now();
+    conn.expiryTimer = setTimeout(() => {
+      if (left > MAX_TIMER_MS) return this.armExpiry(conn, exp);
+      this.deps.metrics.closed('token_expired');
+      conn.close(CLOSE.tokenExpired, 'token expired');
+    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
+    conn.expiryTimer.unref();
+  }
+
+  private async message(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    if (conn.closed) return;
+    try {
+      if (isBinary) throw new ProtocolError('BAD_MESSAGE', 'send JSON text frames');
+      await this.handle(conn, parseClientMessage(data));
+    } catch (err) {
+      if (err instanceof ProtocolError) { conn.send(frames.error(err.code, err.message)); return; }
+      this.log.error({ err, userId: conn.userId }, 'client message failed');
+      conn.send(frames.error('INTERNAL', 'the server could not handle this message'));
+    }
+  }
+
+  private async handle(conn: Connection, msg: ClientMessage): Promise<void> {
+    switch (msg.type) {
+      case 'PING': conn.send(frames.pong); return;
+      case 'SETTINGS':
+        await this.deps.prisma.user.update({ where: { id: conn.userId }, data: { autoExecute: msg.autoExecute } });
+        conn.send(frames.settings(msg.autoExecute));
+        return;
+      case 'RESUME': return this.resume(conn, msg.lastSeq);
+    }
+  }
+
+  private async resume(conn: Connection, lastSeq: number): Promise<void> {
+    if (!conn.beginReplay()) throw new ProtocolError('RESUME_IN_PROGRESS', 'a RESUME is already running');
+    try {
+      const { signals, gap } = await missedSignals(this.deps.prisma, this.index.routesOf(conn.userId), lastSeq);
+      if (gap && !conn.send(frames.gap(gap.fromSeq, gap.toSeq))) return;
+      conn.endReplay(signals);
+      this.log.debug({ userId: conn.userId, lastSeq, replayed: signals.length, gap }, 'resume replayed');
+    } catch (err) {
+      conn.abortReplay();
+      throw err;
+    }
+  }
+
+  /** One signal to every matching socket: serialised once, the same Buffer written to each. */
+  private fanOut(signal: Signal): void {
+    const targets = this.index.targets(signal.strategyId);
+    if (!targets) return;
+    const started = performance.now();
+    let frame: Buffer | undefined;
+    for (const [conn, pairs] of targets) {
+      if (pairs && !pairs.has(signal.pair)) continue;
+      frame ??= frames.signal(signal);
+      conn.deliver(signal.seq, frame);
+    }
+    if (frame) this.deps.metrics.fanoutSeconds((performance.now() - started) / 1000);
+  }
+
+  private subscriptionChanged(m: unknown): void {
+    const userId = (m as { userId?: unknown })?.userId;
+    if (typeof userId !== 'string') return;
+    this.index.changed(userId).catch((err) => this.log.error({ err, userId }, 'reloading subscriptions failed'));
+  }
+
+  private beat(): void {
+    for (const conn of this.conns) {
+      if (conn.closed) continue;
+      if (!conn.alive) {
+        this.deps.metrics.closed('dead');
+        this.log.info({ userId: conn.userId }, 'dead peer terminated');
+        conn.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try { conn.ws.ping(); } catch { /* closing */ }
+    }
+  }
+
+  private closeAll(): void {
+    for (const conn of this.conns) conn.close(CLOSE.goingAway, 'server shutting down');
+    const left = [...this.conns];
+    if (left.length) setTimeout(() => { for (const c of left) c.ws.terminate(); }, 1000).unref();
+  }
+}
+
+/** Answers a refused upgrade with a plain HTTP response and closes the socket (no WebSocket is made). */
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.destroy();
+}
