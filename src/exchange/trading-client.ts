@@ -1,0 +1,206 @@
+/**
+ * Trading client: the only file that talks to ccxt for orders. One ccxt instance per exchange loads
+ * the markets once and serves every key: constructing a ccxt.binance costs ~6 ms, too much per job.
+ * Its `apiKey`/`secret` are getters reading the calling job's credentials from an AsyncLocalStorage,
+ * and `nonce()` returns the job's pinned timestamp while an order is being signed, so concurrent jobs
+ * never see each other's keys. ccxt errors become ExchangeError here, nowhere else.
+ *
+ * Vocabulary: clientOrderId = our deterministic id, sent as Binance `newClientOrderId` and used for
+ * lookups (`origClientOrderId`); rules = a market's precision and minimums.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import ccxt, { type Exchange } from 'ccxt';
+import { ExchangeError, type ExchangeErrorKind } from './errors.js';
+import { pointCcxtAt } from './local-origin.js';
+
+/** Precision and minimums of one spot market. */
+export interface MarketRules {
+  symbol: string;
+  base: string;
+  quote: string;
+  minAmount: number;
+  minCost: number;
+}
+
+/** An order as the exchange reports it. */
+export interface ExchangeOrder {
+  id: string;
+  clientOrderId: string;
+  status: string;
+  /** Base quantity filled. */
+  filled: number;
+  amount: number;
+  /** Average fill price (quote per base), when filled. */
+  average: number | null;
+  raw: unknown;
+}
+
+export interface OrderRequest {
+  symbol: string;
+  side: 'buy' | 'sell';
+  /** Base quantity, already rounded with amountToPrecision. */
+  amount: number;
+  clientOrderId: string;
+  /** Trigger price of a protective spot order (STOP_LOSS / TAKE_PROFIT, market on trigger). */
+  stopLossPrice?: number;
+  takeProfitPrice?: number;
+}
+
+/** Per-key trading operations. Throws ExchangeError. */
+export interface TradingClient {
+  rules(symbol: string): MarketRules;
+  /** Rounds a base quantity down to the market's step (as ccxt does); 0 when below one step. */
+  amountToPrecision(symbol: string, amount: number): number;
+  priceToPrecision(symbol: string, price: number): number;
+  /**
+   * Places an order. `signedAt` pins the request timestamp (ms): the exchange refuses the request if it
+   * arrives later than recvWindow after it, which bounds how long an in-flight order can still appear.
+   */
+  createOrder(req: OrderRequest, signedAt: number): Promise<ExchangeOrder>;
+  /** The order with this clientOrderId, or null when the exchange has none. */
+  fetchOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
+  /** Cancels by clientOrderId; null when there is nothing open to cancel. */
+  cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
+  freeBalance(asset: string): Promise<number>;
+  /** Minimum ms between requests for one key, from ccxt's rateLimit. */
+  readonly minIntervalMs: number;
+}
+
+export interface ExchangeClientOptions {
+  /** Exchange id → origin replacing every ccxt API origin (EXCHANGE_URL_<ID>). */
+  exchangeUrls: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  recvWindowMs: number;
+  marketsTtlMs?: number;
+}
+
+const SPOT_ONLY = { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false };
+interface CallScope { apiKey: string; secret: string; signedAt?: number }
+const scope = new AsyncLocalStorage<CallScope>();
+
+/** Makes a ccxt instance take credentials (and a pinned timestamp) from the current CallScope. */
+function scopeCredentials(ex: Exchange): void {
+  const nonce = ex.nonce.bind(ex);
+  Object.defineProperty(ex, 'apiKey', { get: () => scope.getStore()?.apiKey ?? '', set: () => {}, configurable: true });
+  Object.defineProperty(ex, 'secret', { get: () => scope.getStore()?.secret ?? '', set: () => {}, configurable: true });
+  Object.defineProperty(ex, 'nonce', { value: () => scope.getStore()?.signedAt ?? nonce(), configurable: true, writable: true });
+}
+
+const AUTH_CODES = /"code"\s*:\s*-(2015|2014|1022)\b/;
+
+/** Maps a ccxt exception to our family; anything unknown is treated as unclear (temporary). */
+export function classifyCcxtError(err: unknown): ExchangeError {
+  if (err instanceof ExchangeError) return err;
+  const e = err as Error;
+  const msg = String(e?.message ?? err).slice(0, 1000);
+  const cls = e?.constructor?.name ?? 'Error';
+  const kind: ExchangeErrorKind =
+    err instanceof ccxt.AuthenticationError || err instanceof ccxt.PermissionDenied || err instanceof ccxt.AccountSuspended || AUTH_CODES.test(msg) ? 'auth'
+      : err instanceof ccxt.OrderNotFound ? 'notFound'
+        : err instanceof ccxt.NetworkError || err instanceof ccxt.OperationFailed ? 'temporary'
+          : err instanceof ccxt.InsufficientFunds || err instanceof ccxt.InvalidOrder || err instanceof ccxt.BadRequest
+            || err instanceof ccxt.BadSymbol || err instanceof ccxt.ArgumentsRequired || err instanceof ccxt.NotSupported ? 'rejected'
+            : 'temporary';
+  return new ExchangeError(kind, msg, cls, msg, err);
+}
+
+function toOrder(o: Record<string, unknown>): ExchangeOrder {
+  return {
+    id: String(o.id ?? ''), clientOrderId: String(o.clientOrderId ?? ''), status: String(o.status ?? ''),
+    filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0), average: o.average == null ? null : Number(o.average), raw: o.info ?? o,
+  };
+}
+
+async function converted<T>(f: () => Promise<T>): Promise<T> {
+  try { return await f(); } catch (err) { throw classifyCcxtError(err); }
+}
+
+/** Owns one market-loaded ccxt instance per exchange and hands out per-key clients. */
+export class ExchangeClients {
+  private readonly bases = new Map<string, { ex: Exchange; loadedAt: number; loading?: Promise<void> }>();
+
+  constructor(private readonly opts: ExchangeClientOptions) {}
+
+  /** Loads (or refreshes) the exchange's markets; throws ExchangeError (temporary) when it cannot. */
+  async ensureMarkets(exchangeId: string): Promise<void> {
+    let base = this.bases.get(exchangeId);
+    if (!base) {
+      const Ctor = (ccxt as unknown as Record<string, new (c: object) => Exchange>)[exchangeId];
+      if (!Ctor) throw new ExchangeError('rejected', `unsupported exchange ${exchangeId}`, 'NotSupported');
+      const ex = new Ctor({ enableRateLimit: false, timeout: this.opts.timeoutMs, options: { ...SPOT_ONLY, recvWindow: this.opts.recvWindowMs } });
+      const origin = this.opts.exchangeUrls[exchangeId];
+      if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
+      scopeCredentials(ex);
+      base = { ex, loadedAt: 0 };
+      this.bases.set(exchangeId, base);
+    }
+    const b = base;
+    if (b.loadedAt && Date.now() - b.loadedAt < (this.opts.marketsTtlMs ?? 3_600_000)) return;
+    b.loading ??= converted(async () => { await b.ex.loadMarkets(b.loadedAt > 0); b.loadedAt = Date.now(); }).finally(() => { b.loading = undefined; });
+    await b.loading;
+  }
+
+  /** A client for one API key (call ensureMarkets first). The key material lives only in this object. */
+  forKey(exchangeId: string, apiKey: string, secret: string): TradingClient {
+    const base = this.bases.get(exchangeId);
+    if (!base?.loadedAt) throw new ExchangeError('temporary', `markets of ${exchangeId} not loaded`, 'NotLoaded');
+    return new CcxtTradingClient(base.ex, { apiKey, secret });
+  }
+}
+
+class CcxtTradingClient implements TradingClient {
+  readonly minIntervalMs: number;
+  private readonly base: Exchange;
+  constructor(private readonly ex: Exchange, private readonly creds: CallScope) {
+    this.base = ex;
+    this.minIntervalMs = Number(ex.rateLimit ?? 50);
+  }
+
+  private as<T>(f: () => Promise<T>, signedAt?: number): Promise<T> {
+    return scope.run({ ...this.creds, signedAt }, () => converted(f));
+  }
+
+  rules(symbol: string): MarketRules {
+    const m = this.base.markets?.[symbol];
+    if (!m) throw new ExchangeError('rejected', `market ${symbol} is not listed`, 'BadSymbol');
+    return { symbol, base: m.base, quote: m.quote, minAmount: Number(m.limits?.amount?.min ?? 0), minCost: Number(m.limits?.cost?.min ?? 0) };
+  }
+
+  amountToPrecision(symbol: string, amount: number): number {
+    try { return Number(this.base.amountToPrecision(symbol, amount)); } catch { return 0; }
+  }
+
+  priceToPrecision(symbol: string, price: number): number {
+    return Number(this.base.priceToPrecision(symbol, price));
+  }
+
+  async createOrder(req: OrderRequest, signedAt: number): Promise<ExchangeOrder> {
+    const params: Record<string, unknown> = { clientOrderId: req.clientOrderId };
+    if (req.stopLossPrice !== undefined) params.stopLossPrice = req.stopLossPrice;
+    if (req.takeProfitPrice !== undefined) params.takeProfitPrice = req.takeProfitPrice;
+    return toOrder(await this.as(() => this.ex.createOrder(req.symbol, 'market', req.side, req.amount, undefined, params), signedAt) as unknown as Record<string, unknown>);
+  }
+
+  async fetchOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    try {
+      return toOrder(await this.as(() => this.ex.fetchOrder('', symbol, { clientOrderId })) as unknown as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof ExchangeError && err.kind === 'notFound') return null;
+      throw err;
+    }
+  }
+
+  async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    try {
+      return toOrder(await this.as(() => this.ex.cancelOrder('', symbol, { clientOrderId })) as unknown as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof ExchangeError && err.kind === 'notFound') return null;
+      throw err;
+    }
+  }
+
+  async freeBalance(asset: string): Promise<number> {
+    const bal = await this.as(() => this.ex.fetchBalance());
+    return Number((bal.free as unknown as Record<string, number | undefined>)?.[asset] ?? 0);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * SubscriptionExecutor (Component "executor"): turns accepted signals into orders.
+ * Loop ("pump"): advance the intent cursor (signal log → PENDING rows) → per exchange, claim as many
+ * ready rows as that exchange has free slots → run each → finish / retry later / fail.
+ * Woken by `signal.accepted` on the bus, by finished jobs, and by a poll (the safety net: the bus is
+ * at-most-once). Leases are renewed by a heartbeat; a crashed process's rows return after the lease.
+ * A slow or failing exchange only fills its own slots, so it delays nobody on another exchange.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '@prisma/client';
+import type pg from 'pg';
+import type { Bus } from '../bus/index.js';
+import { TOPICS } from '../bus/index.js';
+import { ExchangeClients, ExchangeError, type KeyThrottle } from '../exchange/index.js';
+import type { Keyring } from '../lib/crypto.js';
+import type { Logger } from '../lib/logger.js';
+import { IntentWriter } from './intents.js';
+import { JobStore } from './job-store.js';
+import type { ExecutorMetrics } from './metrics.js';
+import { JobRunner } from './runner.js';
+import { LeaseLost, type Job, type Outcome } from './types.js';
+
+export interface ExecutorOptions {
+  mode: 'paper' | 'live';
+  exchangeUrls: Readonly<Record<string, string>>;
+  concurrencyPerExchange: number;
+  leaseMs: number;
+  maxAttempts: number;
+  pollMs: number;
+  retryBaseMs: number;
+  exchangeTimeoutMs: number;
+  recvWindowMs: number;
+  paperBalance: number;
+}
+
+export interface ExecutorDeps {
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  bus: Bus;
+  keyring: Keyring;
+  throttle: KeyThrottle;
+  log: Logger;
+  metrics: (lag: () => Promise<{ pending: number; lagSeconds: number }>) => ExecutorMetrics;
+}
+
+export class SubscriptionExecutor {
+  readonly workerId = `exec-${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly store: JobStore;
+  readonly intents: IntentWriter;
+  readonly metrics: ExecutorMetrics;
+  private readonly runner: JobRunner;
+  private readonly inflight = new Map<string, Job>();
+  private readonly perExchange = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe?: () => void;
+  private pumping = false;
+  private again = false;
+  private advanceWanted = true;
+  private stopped = false;
+
+  constructor(private readonly deps: ExecutorDeps, private readonly opts: ExecutorOptions) {
+    this.store = new JobStore(deps.pool, this.workerId, opts.leaseMs);
+    this.intents = new IntentWriter(deps.pool);
+    this.metrics = deps.metrics(() => this.store.lag());
+    const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs });
+    this.runner = new JobRunner({
+      prisma: deps.prisma, keyring: deps.keyring, clients, throttle: deps.throttle, store: this.store, mode: opts.mode,
+      paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.intents.init();
+    this.unsubscribe = this.deps.bus.subscribe(TOPICS.signalAccepted, () => this.kick(true));
+    this.timers.push(setInterval(() => this.kick(true), this.opts.pollMs));
+    this.timers.push(setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3))));
+    this.deps.log.info({ workerId: this.workerId, mode: this.opts.mode }, 'executor started');
+    this.kick(true);
+  }
+
+  /** Idempotent: stops claiming, waits (bounded) for running jobs; unfinished rows return after their lease. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.unsubscribe?.();
+    const deadline = Date.now() + 10_000;
+    while ((this.inflight.size || this.pumping) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Health: lag of the oldest ready row and signals not yet turned into intents. */
+  async health() {
+    const [{ pending, lagSeconds }, behind] = await Promise.all([this.store.lag(), this.intents.behind()]);
+    return { ok: lagSeconds < 120 && behind < 1000, lagSeconds, pending, signalsBehind: behind, inflight: this.inflight.size, mode: this.opts.mode };
+  }
+
+  /** Runs the pump now, or once more after the current pass. */
+  kick(advance: boolean): void {
+    if (this.stopped) return;
+    if (advance) this.advanceWanted = true;
+    if (this.pumping) { this.again = true; return; }
+    this.pumping = true;
+    void this.pump().finally(() => { this.pumping = false; });
+  }
+
+  private async pump(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        if (this.advanceWanted) { this.advanceWanted = false; while ((await this.intents.advance()).signals > 0 && !this.stopped); }
+        await this.fill();
+      } catch (err) {
+        this.deps.log.error({ err }, 'executor pump failed; retrying on the next poll');
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async fill(): Promise<void> {
+    for (const exchange of await this.store.readyExchanges()) {
+      const free = this.opts.concurrencyPerExchange - (this.perExchange.get(exchange) ?? 0);
+      if (free <= 0 || this.stopped) continue;
+      for (const job of await this.store.claim(exchange, free)) this.dispatch(job);
+    }
+  }
+
+  private dispatch(job: Job): void {
+    this.inflight.set(job.id, job);
+    this.perExchange.set(job.exchange, (this.perExchange.get(job.exchange) ?? 0) + 1);
+    void this.execute(job).finally(() => {
+      this.inflight.delete(job.id);
+      this.perExchange.set(job.exchange, (this.perExchange.get(job.exchange) ?? 1) - 1);
+      this.kick(false);
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.inflight.size) return;
+    const started = Date.now();
+    try {
+      const held = await this.store.renew([...this.inflight.keys()]);
+      for (const job of this.inflight.values()) if (held.has(job.id)) job.leaseUntil = started + this.opts.leaseMs;
+    } catch (err) {
+      this.deps.log.warn({ err }, 'lease renewal failed');
+    }
+  }
+
+  private async execute(job: Job): Promise<void> {
+    const started = performance.now();
+    const timing = { exchangeMs: 0 };
+    const log = this.deps.log.child({ executionId: job.id, subscriptionId: job.subscriptionId, signalId: job.signalId, clientOrderId: job.clientOrderId, attempt: job.attempts });
+    try {
+      const outcome = await this.runner.run(job, timing);
+      await this.finish(job, outcome, log);
+    } catch (err) {
+      if (err instanceof LeaseLost) { log.warn('lease lost before sending: leaving the row to its next owner'); return; }
+      await this.onError(job, err, log).catch((e) => log.error({ err: e }, 'recording the failure failed; the row returns after its lease'));
+    } finally {
+      const total = performance.now() - started;
+      this.metrics.exchangeSeconds.observe({ exchange: job.exchange }, timing.exchangeMs / 1000);
+      this.metrics.overhead(Math.max(0, total - timing.exchangeMs));
+    }
+  }
+
+  private async finish(job: Job, o: Outcome, log: Logger): Promise<void> {
+    if (!(await this.store.finish(job, o, this.opts.mode === 'paper'))) { log.warn('lease lost before recording: the next owner looks the order up'); return; }
+    this.metrics.orders.inc({ status: o.status, exchange: job.exchange, mode: this.opts.mode });
+    this.metrics.signalToFinalSeconds.observe({ exchange: job.exchange }, (Date.now() - job.claimedAt) / 1000);
+    log.info({ status: o.status, orderId: o.orderId, side: o.side, amount: o.amount, price: o.price, reason: o.error }, 'execution finished');
+  }
+
+  /** Auth → keys invalid, stop; rejected → FAILED; unclear → retry later (looked up first) until maxAttempts. */
+  private async onError(job: Job, err: unknown, log: Logger): Promise<void> {
+    const ex = err instanceof ExchangeError ? err : undefined;
+    const message = (err as Error)?.message ?? String(err);
+    const base = job.legs.entry ? 'PARTIAL' as const : 'FAILED' as const;
+    const response = ex ? { error: message, ccxt: ex.ccxtClass, response: ex.response } : { error: message };
+    if (ex?.kind === 'auth') {
+      await this.runner.markKeysInvalid(job.subscriptionId);
+      return this.finish(job, { status: base, error: `KEYS_INVALID: ${message}`, response }, log);
+    }
+    if (ex && ex.kind !== 'temporary') return this.finish(job, { status: base, error: `${ex.code}: ${message}`, response }, log);
+    if (job.attempts >= this.opts.maxAttempts) return this.finish(job, { status: base, error: `GAVE_UP after ${job.attempts} attempts: ${message}`, response }, log);
+    // The retry waits at least recvWindow, so a request still in flight can no longer be accepted when we look it up.
+    const delay = Math.max(this.opts.retryBaseMs * 2 ** (job.attempts - 1), this.opts.recvWindowMs + 500);
+    (job.legs.history ??= []).push({ at: new Date().toISOString(), attempt: job.attempts, outcome: 'retry later', error: message.slice(0, 500) });
+    await this.store.retryLater(job, Math.min(delay, 300_000), `RETRYING: ${message}`);
+    this.metrics.retries.inc({ exchange: job.exchange });
+    log.warn({ err: message, ccxt: ex?.ccxtClass, delayMs: delay }, 'execution attempt unclear: will look the order up and retry');
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Deterministic client order ids: 'sm' + the first 34 hex chars of sha256(signalId|subscriptionId|leg),
+ * 36 chars, Binance-legal (^[a-zA-Z0-9-_]{1,36}$). The same (signal, subscription, leg) always yields
+ * the same id, so a lookup after any unclear failure finds the one order that may exist.
+ * CLIENT_ORDER_ID_SQL computes the entry id inside PostgreSQL when intents are inserted; both must agree.
+ */
+import { createHash } from 'node:crypto';
+
+/** entry = the OPEN buy or the CLOSE sell; protect = the stop-loss / take-profit order after an entry. */
+export type Leg = 'entry' | 'protect';
+
+export function clientOrderId(signalId: string, subscriptionId: string, leg: Leg): string {
+  return 'sm' + createHash('sha256').update(`${signalId}|${subscriptionId}|${leg}`).digest('hex').slice(0, 34);
+}
+
+/** SQL expression of the entry leg's clientOrderId over aliases `s` (Signal) and `sub` (Subscription). */
+export const CLIENT_ORDER_ID_SQL = `'sm' || substr(encode(sha256(convert_to(s.id::text || '|' || sub.id::text || '|entry', 'UTF8')), 'hex'), 1, 34)`;
+
+/** Hash identifying an exchange account in throttle keys and logs (never the key itself). */
+export const keyScope = (exchange: string, apiKey: string) => `${exchange}:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;

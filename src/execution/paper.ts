@@ -1,0 +1,30 @@
+/**
+ * Paper venue: the TradingClient the executor uses when TRADING_MODE=paper. Every order fills at once
+ * at the signal's price; balances are a fixed simulated quote balance; nothing leaves the process.
+ * Amounts are rounded down to 8 decimals; there are no exchange minimums.
+ */
+import type { ExchangeOrder, MarketRules, OrderRequest, TradingClient } from '../exchange/index.js';
+
+export class PaperClient implements TradingClient {
+  readonly minIntervalMs = 0;
+  constructor(private readonly fillPrice: number, private readonly quoteBalance: number) {}
+
+  rules(symbol: string): MarketRules {
+    const [base = symbol, quote = 'USDT'] = symbol.split('/');
+    return { symbol, base, quote, minAmount: 0, minCost: 0 };
+  }
+
+  amountToPrecision(_symbol: string, amount: number): number { return Math.floor(amount * 1e8) / 1e8; }
+  priceToPrecision(_symbol: string, price: number): number { return price; }
+
+  async createOrder(req: OrderRequest): Promise<ExchangeOrder> {
+    const protective = req.stopLossPrice !== undefined || req.takeProfitPrice !== undefined;
+    const filled = protective ? 0 : req.amount;
+    const raw = { paper: true, clientOrderId: req.clientOrderId, side: req.side, amount: req.amount, price: this.fillPrice, status: protective ? 'open' : 'closed', stopLossPrice: req.stopLossPrice, takeProfitPrice: req.takeProfitPrice };
+    return { id: `paper-${req.clientOrderId}`, clientOrderId: req.clientOrderId, status: raw.status, filled, amount: req.amount, average: protective ? null : this.fillPrice, raw };
+  }
+
+  async fetchOrder(): Promise<ExchangeOrder | null> { return null; }
+  async cancelOrder(): Promise<ExchangeOrder | null> { return null; }
+  async freeBalance(): Promise<number> { return this.quoteBalance; }
+}

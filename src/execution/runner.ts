@@ -1,0 +1,223 @@
+/**
+ * JobRunner: executes one claimed intent as a list of steps and returns its Outcome.
+ * OPEN (spot long): refusals (status, closeOnly, daily loss, short, position) → size → minimums →
+ * entry buy → persist legs → protective stop-loss / take-profit sell. CLOSE: cancel the protective
+ * order → sell what the position still holds. Before any order of a row that was claimed before
+ * (attempts > 1: a previous attempt may have reached the exchange), the order is looked up by its
+ * clientOrderId; a found order is recorded, never resent. Keys are decrypted here and nowhere else.
+ * Throws ExchangeError (the executor decides: retry / fail / mark keys) or LeaseLost.
+ */
+import type { PrismaClient, Signal, Subscription } from '@prisma/client';
+import { ExchangeError, type ExchangeClients, type ExchangeOrder, type KeyThrottle, type OrderRequest, type TradingClient } from '../exchange/index.js';
+import type { Keyring } from '../lib/crypto.js';
+import { clientOrderId, keyScope, type Leg } from './ids.js';
+import type { JobStore } from './job-store.js';
+import { PaperClient } from './paper.js';
+import { minimumsRefusal, needsBalance, parseRisk, parseSizing, quoteToSpend } from './sizing.js';
+import { LeaseLost, type Job, type LegRecord, type Outcome } from './types.js';
+
+export interface RunnerDeps {
+  prisma: PrismaClient;
+  keyring: Keyring;
+  clients: ExchangeClients;
+  throttle: KeyThrottle;
+  store: JobStore;
+  mode: 'paper' | 'live';
+  paperBalance: number;
+  recvWindowMs: number;
+  maxAttempts: number;
+}
+
+/** Everything one run needs; exchangeMs accumulates time spent waiting on the exchange. */
+interface Run { job: Job; sub: Subscription; signal: Signal; price: number; client: TradingClient; scope: string; rps: number; exchangeMs: number }
+
+const num = (d: { toString(): string } | null) => (d === null ? null : Number(d.toString()));
+const LEASE_MARGIN_MS = 1000;
+
+export class JobRunner {
+  constructor(private readonly d: RunnerDeps) {}
+
+  get paper() { return this.d.mode === 'paper'; }
+
+  /** Runs the job; `timing.exchangeMs` reports the time spent in exchange calls. */
+  async run(job: Job, timing: { exchangeMs: number }): Promise<Outcome> {
+    const [sub, signal] = await Promise.all([
+      this.d.prisma.subscription.findUnique({ where: { id: job.subscriptionId } }),
+      this.d.prisma.signal.findUnique({ where: { id: job.signalId } }),
+    ]);
+    if (!sub || !signal) return { status: 'FAILED', error: 'NOT_FOUND: subscription or signal no longer exists' };
+    if (sub.keysInvalid && !job.legs.entry) return { status: 'SKIPPED', error: 'KEYS_INVALID: the exchange refused this subscription\'s API key; store new keys' };
+    if (signal.action === 'OPEN' && !job.legs.entry) {
+      const refusal = await this.entryRefusal(sub, signal);
+      if (refusal) return { status: 'SKIPPED', error: refusal, side: 'buy' };
+    }
+    const run = await this.prepare(job, sub, signal);
+    if ('status' in run) return run;
+    try {
+      return signal.action === 'OPEN' ? await this.open(run) : await this.close(run);
+    } finally {
+      timing.exchangeMs = run.exchangeMs;
+    }
+  }
+
+  /** Why a new entry must not be made (risk rules, status, spot limits), or null. */
+  private async entryRefusal(sub: Subscription, signal: Signal): Promise<string | null> {
+    if (signal.direction === 'SHORT') return 'SPOT_NO_SHORT: a spot account cannot open a SHORT';
+    if (sub.status !== 'ACTIVE') return `SUBSCRIPTION_NOT_ACTIVE: subscription is ${sub.status}; only CLOSE signals are executed`;
+    const risk = parseRisk(sub.risk);
+    if (risk.closeOnly) return 'CLOSE_ONLY: the subscription is in close-only mode';
+    if (risk.dailyLossLimit !== undefined) {
+      const [row] = await this.d.prisma.$queryRaw<{ pnl: number | null }[]>`
+        SELECT SUM("realisedPnl")::float8 AS pnl FROM "ExecutionLog"
+        WHERE "subscriptionId" = ${sub.id}::uuid AND "executedAt" >= date_trunc('day', now() AT TIME ZONE 'UTC')`;
+      const loss = -(row?.pnl ?? 0);
+      if (loss >= risk.dailyLossLimit) return `DAILY_LOSS_LIMIT: realised loss today ${loss.toFixed(2)} reached the limit ${risk.dailyLossLimit}; new entries resume tomorrow (UTC)`;
+    }
+    const pos = await this.d.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: sub.id, pair: signal.pair } } });
+    if (pos && Number(pos.qty) > 0) return 'POSITION_ALREADY_OPEN: the subscription already holds this pair';
+    return null;
+  }
+
+  /** Builds the venue client (decrypting the keys in live mode). */
+  private async prepare(job: Job, sub: Subscription, signal: Signal): Promise<Run | Outcome> {
+    const price = num(signal.price)!;
+    const base = { job, sub, signal, price, exchangeMs: 0 };
+    if (this.paper) return { ...base, client: new PaperClient(price, this.d.paperBalance), scope: '', rps: 0 };
+    let apiKey: string;
+    let secret: string;
+    try {
+      apiKey = this.d.keyring.decrypt(sub.apiKeyEnc ?? '');
+      secret = this.d.keyring.decrypt(sub.apiSecretEnc ?? '');
+    } catch {
+      return { status: 'FAILED', error: 'KEY_DECRYPT_FAILED: stored API keys cannot be decrypted with the configured keys' };
+    }
+    await this.d.clients.ensureMarkets(job.exchange);
+    const client = this.d.clients.forKey(job.exchange, apiKey, secret);
+    return { ...base, client, scope: keyScope(job.exchange, apiKey), rps: Math.max(1, Math.floor(1000 / Math.max(1, client.minIntervalMs))) };
+  }
+
+  private async call<T>(r: Run, f: () => Promise<T>): Promise<T> {
+    if (r.rps) await this.d.throttle.acquire(r.scope, r.rps);
+    const t = performance.now();
+    try { return await f(); } finally { r.exchangeMs += performance.now() - t; }
+  }
+
+  private cid(r: Run, leg: Leg) { return leg === 'entry' ? r.job.clientOrderId : clientOrderId(r.job.signalId, r.job.subscriptionId, leg); }
+
+  private record(r: Run, leg: Leg, o: ExchangeOrder, how: string): LegRecord {
+    const rec: LegRecord = { orderId: o.id, clientOrderId: o.clientOrderId || this.cid(r, leg), status: o.status, filled: o.filled, average: o.average, response: o.raw };
+    r.job.legs[leg] = rec;
+    this.history(r.job, leg, how);
+    return rec;
+  }
+
+  private history(job: Job, leg: string | undefined, outcome: string, error?: string) {
+    const h = (job.legs.history ??= []);
+    h.push({ at: new Date().toISOString(), attempt: job.attempts, leg, outcome, error });
+    if (h.length > 30) h.splice(0, h.length - 30);
+  }
+
+  /** The leg's order if a previous attempt may have placed it and the exchange has it. */
+  private async lookup(r: Run, leg: Leg, symbol: string): Promise<LegRecord | null> {
+    if (r.job.legs[leg]) return r.job.legs[leg]!;
+    if (r.job.attempts <= 1) return null;
+    const found = await this.call(r, () => r.client.fetchOrder(symbol, this.cid(r, leg)));
+    if (found) return this.record(r, leg, found, 'found by clientOrderId');
+    this.history(r.job, leg, 'lookup: not on the exchange');
+    return null;
+  }
+
+  /** Sends the leg's order once; the lease must outlive the request's recvWindow. */
+  private async place(r: Run, leg: Leg, req: Omit<OrderRequest, 'clientOrderId'>): Promise<LegRecord> {
+    if (r.job.leaseUntil - Date.now() < this.d.recvWindowMs + LEASE_MARGIN_MS) throw new LeaseLost();
+    const signedAt = Date.now();
+    const order = await this.call(r, () => r.client.createOrder({ ...req, clientOrderId: this.cid(r, leg) }, signedAt));
+    return this.record(r, leg, order, 'placed');
+  }
+
+  private async open(r: Run): Promise<Outcome> {
+    const { job, sub, signal, client, price } = r;
+    const rules = client.rules(job.pair);
+    let entry = await this.lookup(r, 'entry', job.pair);
+    if (!entry) {
+      const sizing = parseSizing(sub.sizing);
+      if (!sizing) return { status: 'SKIPPED', error: 'SIZING_INVALID: the subscription has no valid sizing', side: 'buy' };
+      const risk = parseRisk(sub.risk);
+      const free = needsBalance(sizing, risk) ? await this.call(r, () => client.freeBalance(rules.quote)) : undefined;
+      const amount = client.amountToPrecision(job.pair, quoteToSpend(sizing, risk, free) / price);
+      const refusal = minimumsRefusal(amount, price, rules.minAmount, rules.minCost);
+      if (refusal) return { status: 'SKIPPED', error: refusal, side: 'buy', amount, price };
+      entry = await this.place(r, 'entry', { symbol: job.pair, side: 'buy', amount });
+    }
+    const filled = entry.filled;
+    const avg = entry.average ?? price;
+    const opened = (protect: LegRecord | null) => ({ kind: 'open' as const, strategyId: sub.strategyId, qty: filled, price: avg, protectClientOrderId: protect?.clientOrderId ?? null, paper: this.paper });
+    const done = { side: 'buy' as const, amount: filled, price: avg, orderId: entry.orderId };
+    const sl = num(signal.stopLoss);
+    const tp = num(signal.takeProfit);
+    if ((sl === null && tp === null) || !(filled > 0)) return { status: 'SUCCESS', ...done, response: { entry: entry.response }, position: opened(null) };
+    try {
+      const protect = await this.protect(r, filled, sl, tp);
+      return { status: 'SUCCESS', ...done, response: { entry: entry.response, protect: protect.response }, position: opened(protect) };
+    } catch (err) {
+      if (!(err instanceof ExchangeError) || (err.kind === 'temporary' && job.attempts < this.d.maxAttempts)) throw err;
+      if (err.kind === 'auth') await this.markKeysInvalid(job.subscriptionId);
+      this.history(job, 'protect', 'failed', err.message);
+      const failure = { error: err.message, ccxt: err.ccxtClass, response: err.response };
+      return { status: 'PARTIAL', ...done, error: `PROTECT_FAILED: entry filled, ${sl !== null ? 'stop-loss' : 'take-profit'} order failed: ${err.message}`, response: { entry: entry.response, protect: failure }, position: opened(null) };
+    }
+  }
+
+  /**
+   * The protective sell after an entry: a spot STOP_LOSS at the signal's stop loss, else a TAKE_PROFIT.
+   * Spot balances allow one resting sell of the whole quantity, so with both levels the stop loss wins
+   * (the strategy's CLOSE takes the profit).
+   */
+  private async protect(r: Run, filled: number, sl: number | null, tp: number | null): Promise<LegRecord> {
+    const { job, client } = r;
+    if (!job.legs.protect && !(await this.d.store.saveLegs(job))) throw new LeaseLost();
+    const found = await this.lookup(r, 'protect', job.pair);
+    if (found) return found;
+    const amount = client.amountToPrecision(job.pair, filled);
+    const trigger = sl !== null ? { stopLossPrice: client.priceToPrecision(job.pair, sl) } : { takeProfitPrice: client.priceToPrecision(job.pair, tp!) };
+    return this.place(r, 'protect', { symbol: job.pair, side: 'sell', amount, ...trigger });
+  }
+
+  private async close(r: Run): Promise<Outcome> {
+    const { job, client, price } = r;
+    const pos = await this.d.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: job.subscriptionId, pair: job.pair } } });
+    if (!pos || !(Number(pos.qty) > 0)) return { status: 'SKIPPED', error: `NO_POSITION: the subscription holds no ${job.pair} position to close`, side: 'sell' };
+    const rules = client.rules(job.pair);
+    if (pos.protectClientOrderId && !job.legs.cancel) await this.cancelProtect(r, pos.protectClientOrderId);
+    const byProtect = job.legs.cancel?.filled ?? 0;
+    const avgIn = Number(pos.avgPrice);
+    const protectPnl = byProtect > 0 ? ((job.legs.cancel?.average ?? price) - avgIn) * byProtect : 0;
+    let exit = await this.lookup(r, 'entry', job.pair);
+    if (!exit) {
+      const amount = client.amountToPrecision(job.pair, Number(pos.qty) - byProtect);
+      const refusal = minimumsRefusal(amount, price, rules.minAmount, rules.minCost);
+      if (refusal && byProtect > 0) return { status: 'SUCCESS', side: 'sell', amount: byProtect, price: job.legs.cancel?.average ?? price, realisedPnl: protectPnl, response: { cancel: job.legs.cancel?.response }, position: { kind: 'close' } };
+      if (refusal) return { status: 'SKIPPED', error: `${refusal} (position left as dust)`, side: 'sell', amount, price, position: { kind: 'close' } };
+      exit = await this.place(r, 'entry', { symbol: job.pair, side: 'sell', amount });
+    }
+    const avgOut = exit.average ?? price;
+    return {
+      status: 'SUCCESS', side: 'sell', amount: exit.filled, price: avgOut, orderId: exit.orderId,
+      realisedPnl: (avgOut - avgIn) * exit.filled + protectPnl,
+      response: { exit: exit.response, cancel: job.legs.cancel?.response }, position: { kind: 'close' },
+    };
+  }
+
+  /** Cancels the resting protective order (idempotent) and records what it had filled. */
+  private async cancelProtect(r: Run, protectCid: string): Promise<void> {
+    const o = (await this.call(r, () => r.client.cancelOrder(r.job.pair, protectCid))) ?? (await this.call(r, () => r.client.fetchOrder(r.job.pair, protectCid)));
+    r.job.legs.cancel = { filled: o?.filled ?? 0, average: o?.average ?? null, response: o?.raw ?? null };
+    this.history(r.job, 'cancel', o ? `protective order ${o.status}` : 'no protective order on the exchange');
+    if (!(await this.d.store.saveLegs(r.job))) throw new LeaseLost();
+  }
+
+  /** Stops further attempts for a subscription whose key the exchange refused. */
+  async markKeysInvalid(subscriptionId: string): Promise<void> {
+    await this.d.prisma.subscription.update({ where: { id: subscriptionId }, data: { keysInvalid: true } });
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Execution vocabulary. A Job is one claimed PENDING ExecutionLog row: the durable intent to execute
+ * one signal for one subscription. Its legs record what the exchange already holds (an order recorded
+ * in a leg is never sent again); history records every attempt.
+ */
+export type FinalStatus = 'SUCCESS' | 'FAILED' | 'PARTIAL' | 'SKIPPED';
+
+/** One order the exchange confirmed (or a lookup found). */
+export interface LegRecord {
+  orderId: string;
+  clientOrderId: string;
+  status: string;
+  filled: number;
+  average: number | null;
+  response: unknown;
+}
+
+export interface HistoryEntry { at: string; attempt: number; leg?: string; outcome: string; error?: string }
+
+export interface Legs {
+  entry?: LegRecord;
+  protect?: LegRecord;
+  /** CLOSE: what the cancelled protective order had filled before it was cancelled. */
+  cancel?: { filled: number; average: number | null; response: unknown };
+  history?: HistoryEntry[];
+}
+
+export interface Job {
+  id: string;
+  userId: string;
+  subscriptionId: string;
+  signalId: string;
+  exchange: string;
+  clientOrderId: string;
+  /** Claims so far, this one included: > 1 means an earlier attempt may have reached the exchange. */
+  attempts: number;
+  seq: number;
+  pair: string;
+  action: 'OPEN' | 'CLOSE';
+  legs: Legs;
+  /** Local clock (ms) until which this process holds the row. */
+  leaseUntil: number;
+  claimedAt: number;
+}
+
+export interface Outcome {
+  status: FinalStatus;
+  /** Machine-readable reason first (e.g. "BELOW_MIN_NOTIONAL: …") for SKIPPED/FAILED/PARTIAL. */
+  error?: string;
+  side?: 'buy' | 'sell';
+  amount?: number;
+  price?: number;
+  orderId?: string;
+  response?: unknown;
+  realisedPnl?: number;
+  position?: PositionChange;
+}
+
+export type PositionChange =
+  | { kind: 'open'; strategyId: string; qty: number; price: number; protectClientOrderId: string | null; paper: boolean }
+  | { kind: 'close' };
+
+/** Thrown when this process no longer holds the row's lease: stop, write nothing. */
+export class LeaseLost extends Error {
+  constructor() { super('lease lost'); this.name = 'LeaseLost'; }
+}
