@@ -35,6 +35,10 @@ const schema = z.object({
   WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   BODY_LIMIT: z.string().default('64kb'),
+  WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).default(4096),
+  WS_CATCHUP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
   ROLES: z.string().default('api,executor,capturer,store'),
   TRUST_PROXY: z.string().default('loopback'),
@@ -66,6 +70,17 @@ export interface Config {
   readonly webhookRateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
   readonly bodyLimit: string;
+  /** WebSocket distributor (/ws/signals). */
+  readonly ws: {
+    /** Server ping period; a peer that has not answered the previous ping is terminated. */
+    readonly pingIntervalMs: number;
+    /** Per-socket send buffer bound (bytes); beyond it the socket is closed with 1013. */
+    readonly maxBufferedBytes: number;
+    /** Largest client frame accepted; bigger frames close the socket with 1009. */
+    readonly maxMessageBytes: number;
+    /** How often each process checks PostgreSQL for signals its bus missed. */
+    readonly catchupIntervalMs: number;
+  };
   readonly roles: ReadonlySet<Role>;
   readonly trustProxy: string;
   /** Lower-case exchange id → origin that replaces every ccxt API origin of that exchange. */
@@ -112,6 +127,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookRateLimitPerMinute: c.WEBHOOK_RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: c.LOGIN_RATE_LIMIT_PER_MINUTE,
     bodyLimit: c.BODY_LIMIT,
+    ws: Object.freeze({
+      pingIntervalMs: c.WS_PING_INTERVAL_MS,
+      maxBufferedBytes: c.WS_MAX_BUFFERED_BYTES,
+      maxMessageBytes: c.WS_MAX_MESSAGE_BYTES,
+      catchupIntervalMs: c.WS_CATCHUP_INTERVAL_MS,
+    }),
     roles: new Set(roles as Role[]),
     trustProxy: c.TRUST_PROXY,
     exchangeUrls: Object.freeze(exchangeUrlsFrom(clean)),
