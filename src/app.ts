@@ -18,6 +18,7 @@ import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { executionRouter, executorComponent } from './execution/index.js';
 import { authRoutes, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
 import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
@@ -128,6 +129,8 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
 /** The modules' long-lived parts, by role. Each module adds its component here. */
 function moduleComponents(_ctx: AppContext): Component[] {
   const list: Component[] = [];
+  if (_ctx.config.roles.has('executor')) list.push(executorComponent(_ctx));
+  if (_ctx.config.roles.has('api')) list.push({ name: 'executions-api', start: async () => {}, stop: async () => {}, routers: [executionRouter(_ctx)] });
   if (_ctx.config.roles.has('api')) list.push(chartPagesComponent(_ctx));
   if (_ctx.config.roles.has('capturer')) list.push(capturerComponent(_ctx));
   if (_ctx.config.roles.has('api')) list.push(distributionComponent(_ctx));

@@ -42,6 +42,14 @@ const schema = z.object({
   /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
   ROLES: z.string().default('api,executor,capturer,store'),
   TRUST_PROXY: z.string().default('loopback'),
+  EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
+  EXECUTOR_LEASE_MS: z.coerce.number().int().min(1000).default(20_000),
+  EXECUTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  EXECUTOR_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  EXECUTOR_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
+  EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  EXCHANGE_RECV_WINDOW_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  PAPER_BALANCE: z.coerce.number().positive().default(10_000),
 });
 
 export type Role = 'api' | 'executor' | 'capturer' | 'store';
@@ -85,6 +93,19 @@ export interface Config {
   readonly trustProxy: string;
   /** Lower-case exchange id → origin that replaces every ccxt API origin of that exchange. */
   readonly exchangeUrls: Readonly<Record<string, string>>;
+  /** Executor: jobs in flight per exchange per process. */
+  readonly executorConcurrency: number;
+  /** Executor: claim lease (ms), renewed while working; must exceed exchangeRecvWindowMs + 2 s. */
+  readonly executorLeaseMs: number;
+  readonly executorMaxAttempts: number;
+  readonly executorPollMs: number;
+  readonly executorRetryBaseMs: number;
+  /** ccxt request timeout (ms). */
+  readonly exchangeTimeoutMs: number;
+  /** Binance recvWindow (ms): a signed order arriving later than this is refused by the exchange. */
+  readonly exchangeRecvWindowMs: number;
+  /** Paper mode: simulated free quote balance for percent sizing. */
+  readonly paperBalance: number;
 }
 
 export class ConfigError extends Error {}
@@ -105,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (badRole) throw new ConfigError(`ROLES has unknown role "${badRole}" (known: ${ROLE_NAMES.join(', ')})`);
   const previous = c.KEY_ENCRYPTION_KEYS_PREVIOUS.split(',').map((s) => s.trim()).filter(Boolean);
   for (const p of previous) if (Buffer.from(p, 'base64').length !== 32) throw new ConfigError('KEY_ENCRYPTION_KEYS_PREVIOUS entries must be 32 bytes, base64');
+  if (c.EXECUTOR_LEASE_MS < c.EXCHANGE_RECV_WINDOW_MS + 2000) throw new ConfigError('EXECUTOR_LEASE_MS must exceed EXCHANGE_RECV_WINDOW_MS by at least 2000');
   return Object.freeze({
     env: c.NODE_ENV,
     production: c.NODE_ENV === 'production',
@@ -136,6 +158,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     roles: new Set(roles as Role[]),
     trustProxy: c.TRUST_PROXY,
     exchangeUrls: Object.freeze(exchangeUrlsFrom(clean)),
+    executorConcurrency: c.EXECUTOR_CONCURRENCY,
+    executorLeaseMs: c.EXECUTOR_LEASE_MS,
+    executorMaxAttempts: c.EXECUTOR_MAX_ATTEMPTS,
+    executorPollMs: c.EXECUTOR_POLL_MS,
+    executorRetryBaseMs: c.EXECUTOR_RETRY_BASE_MS,
+    exchangeTimeoutMs: c.EXCHANGE_TIMEOUT_MS,
+    exchangeRecvWindowMs: c.EXCHANGE_RECV_WINDOW_MS,
+    paperBalance: c.PAPER_BALANCE,
   });
 }
 
