@@ -50,6 +50,15 @@ const schema = z.object({
   EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   EXCHANGE_RECV_WINDOW_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   PAPER_BALANCE: z.coerce.number().positive().default(10_000),
+  CAPTURE_TARGETS_FILE: z.string().optional(),
+  CAPTURE_TARGETS_RELOAD_MS: z.coerce.number().int().min(50).default(2000),
+  CAPTURE_BASE_URL: url(['http:', 'https:']).optional(),
+  CAPTURE_PAGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  CAPTURE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  CAPTURE_RECYCLE_AFTER: z.coerce.number().int().min(1).default(200),
+  CAPTURE_BACKFILL_SECONDS: z.coerce.number().min(0).default(300),
+  CHART_CANDLE_CACHE_MS: z.coerce.number().int().min(0).default(500),
+  CHART_FIXTURES_DIR: z.string().optional(),
 });
 
 export type Role = 'api' | 'executor' | 'capturer' | 'store';
@@ -106,6 +115,24 @@ export interface Config {
   readonly exchangeRecvWindowMs: number;
   /** Paper mode: simulated free quote balance for percent sizing. */
   readonly paperBalance: number;
+  /** Chart capture (src/capture, docs/capture.md). */
+  readonly capture: {
+    /** JSON file listing the capture targets; re-read when it changes. */
+    readonly targetsFile: string;
+    readonly targetsReloadMs: number;
+    /** Origin of our chart pages for the capturer; default: this process's server, else http://127.0.0.1:PORT. */
+    readonly baseUrl?: string;
+    readonly pageTimeoutMs: number;
+    /** Pages captured at the same time by the one browser. */
+    readonly concurrency: number;
+    /** Restart Chromium after this many captures (bounds its memory growth). */
+    readonly recycleAfter: number;
+    /** On start, markers confirmed more than this long before the capturer started are history (skipped). */
+    readonly backfillSeconds: number;
+    readonly candleCacheMs: number;
+    /** Candle fixture files (<name>.json) for offline chart pages. */
+    readonly fixturesDir: string;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -166,6 +193,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     exchangeTimeoutMs: c.EXCHANGE_TIMEOUT_MS,
     exchangeRecvWindowMs: c.EXCHANGE_RECV_WINDOW_MS,
     paperBalance: c.PAPER_BALANCE,
+    capture: Object.freeze({
+      targetsFile: path.resolve(c.CAPTURE_TARGETS_FILE ?? path.join(c.DATA_DIR, 'capture-targets.json')),
+      targetsReloadMs: c.CAPTURE_TARGETS_RELOAD_MS,
+      baseUrl: c.CAPTURE_BASE_URL ? new URL(c.CAPTURE_BASE_URL).origin : undefined,
+      pageTimeoutMs: c.CAPTURE_PAGE_TIMEOUT_MS,
+      concurrency: c.CAPTURE_CONCURRENCY,
+      recycleAfter: c.CAPTURE_RECYCLE_AFTER,
+      backfillSeconds: c.CAPTURE_BACKFILL_SECONDS,
+      candleCacheMs: c.CHART_CANDLE_CACHE_MS,
+      fixturesDir: path.resolve(c.CHART_FIXTURES_DIR ?? path.join(c.DATA_DIR, 'fixtures')),
+    }),
   });
 }
 

@@ -1,0 +1,230 @@
+/**
+ * Capturer: visits each capture target's chart page on its own schedule in the one headless Chromium,
+ * reads the drawn markers with the target's extractor, and turns each new marker into a signal for the
+ * coordinator with a PNG screenshot of the chart as its evidence (DATA_DIR/evidence, served at /evidence).
+ * Resilience: every visit is bounded (CAPTURE_PAGE_TIMEOUT_MS); any failure (timeout, page error,
+ * Chromium crash or kill) is one log line and one metric, and that target is simply visited again at
+ * its next tick; targets run independently (at most CAPTURE_CONCURRENCY pages at once), so a hung
+ * target never blocks the others. Targets come from CAPTURE_TARGETS_FILE, re-read when it changes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'puppeteer-core';
+import type { Config } from '../config/index.js';
+import { AppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { SignalCoordinator } from '../signals/index.js';
+import { withTimeout, type BrowserHost } from './browser.js';
+import type { Extractor } from './extractors/index.js';
+import { markerSignal, newMarkers, startCursor, type MarkerCursor } from './marker-signals.js';
+import type { CaptureMetrics, FailureReason } from './metrics.js';
+import type { Marker } from './strategies/index.js';
+import { readTargetsFile, targetUrl, type CaptureTarget } from './targets.js';
+
+interface TargetState { target: CaptureTarget; cursor: MarkerCursor; timer?: NodeJS.Timeout; removed: boolean }
+
+/** A failure whose reason is known where it happens. */
+class CaptureFailure extends Error {
+  constructor(readonly reason: FailureReason, message: string) { super(message); }
+}
+
+export class Capturer {
+  private readonly states = new Map<string, TargetState>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly slots: Slots;
+  private reloadTimer?: NodeJS.Timeout;
+  private fileText: string | undefined;
+  private stopped = false;
+  private lastOkAt: string | null = null;
+
+  constructor(private readonly deps: {
+    settings: Config['capture'];
+    log: Logger;
+    metrics: CaptureMetrics;
+    coordinator: Pick<SignalCoordinator, 'accept'>;
+    browser: BrowserHost;
+    evidenceDir: string;
+    /** Origin of our chart pages (resolved at visit time: the server may start after us). */
+    baseUrl: () => string;
+    extractors: Readonly<Record<string, Extractor>>;
+  }) {
+    this.slots = new Slots(deps.settings.concurrency);
+  }
+
+  /** Reads the targets file and starts visiting; re-reads the file every targetsReloadMs. */
+  async start(): Promise<void> {
+    await mkdir(this.deps.evidenceDir, { recursive: true });
+    await this.reload();
+    this.reloadTimer = setInterval(() => { void this.reload(); }, this.deps.settings.targetsReloadMs);
+    this.reloadTimer.unref();
+  }
+
+  /** Stops scheduling, waits (bounded) for visits in progress, closes Chromium. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.reloadTimer);
+    for (const s of this.states.values()) { s.removed = true; clearTimeout(s.timer); }
+    await withTimeout(Promise.allSettled([...this.inFlight]), 5000).catch(() => {});
+    await this.deps.browser.stop();
+  }
+
+  /** The targets being captured. */
+  targets(): CaptureTarget[] {
+    return [...this.states.values()].map((s) => s.target);
+  }
+
+  /** For /health. */
+  health(): { ok: boolean; targets: number; browserPid: number | null; lastOkAt: string | null } {
+    return { ok: true, targets: this.states.size, browserPid: this.deps.browser.pid() ?? null, lastOkAt: this.lastOkAt };
+  }
+
+  /** Re-reads the targets file; when its text changed, adds, replaces and removes targets. */
+  async reload(): Promise<void> {
+    const read = await readTargetsFile(this.deps.settings.targetsFile, Object.keys(this.deps.extractors));
+    if (this.stopped || read.text === this.fileText) return;
+    this.fileText = read.text;
+    for (const e of read.errors) this.deps.log.error({ file: this.deps.settings.targetsFile, problem: e }, 'capture target ignored');
+    const wanted = new Map(read.targets.map((t) => [t.id, t]));
+    for (const [id, s] of this.states) {
+      if (!wanted.has(id)) { s.removed = true; clearTimeout(s.timer); this.states.delete(id); }
+    }
+    for (const t of wanted.values()) {
+      const old = this.states.get(t.id);
+      if (old && JSON.stringify(old.target) === JSON.stringify(t)) continue;
+      const sameSeries = old && old.target.strategyId === t.strategyId && old.target.pair === t.pair && old.target.timeframe === t.timeframe;
+      if (old) { old.removed = true; clearTimeout(old.timer); }
+      const state: TargetState = { target: t, cursor: sameSeries ? old.cursor : startCursor(Date.now(), t.backfillSeconds ?? this.deps.settings.backfillSeconds), removed: false };
+      this.states.set(t.id, state);
+      this.schedule(state, 0);
+    }
+    this.deps.log.info({ targets: this.states.size, file: this.deps.settings.targetsFile }, 'capture targets loaded');
+  }
+
+  private schedule(state: TargetState, delayMs: number): void {
+    if (state.removed || this.stopped) return;
+    state.timer = setTimeout(() => {
+      const started = Date.now();
+      const run = this.slots.use(() => this.visit(state)).finally(() => {
+        this.inFlight.delete(run);
+        this.schedule(state, Math.max(0, state.target.intervalSeconds * 1000 - (Date.now() - started)));
+      });
+      this.inFlight.add(run);
+    }, delayMs);
+  }
+
+  /** One capture of one target. Never throws: failures are logged and counted. */
+  async visit(state: TargetState): Promise<void> {
+    if (state.removed || this.stopped) return;
+    const t = state.target;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    let fresh: Marker[];
+    let png: Buffer | undefined;
+    try {
+      // Outer bound: page work is already bounded, this also covers a browser that stops answering.
+      ({ fresh, png } = await withTimeout(this.deps.browser.withPage((page) => this.capture(page, state)), this.deps.settings.pageTimeoutMs + 5000));
+    } catch (err) {
+      const reason = classify(err);
+      this.deps.metrics.failed(t.id, reason, seconds());
+      this.deps.log.warn({ target: t.id, strategyId: t.strategyId, reason, err: (err as Error).message?.slice(0, 300) }, 'capture failed');
+      return;
+    }
+    let evidence: string | undefined;
+    if (fresh.length && png) {
+      try {
+        evidence = await this.saveEvidence(t, fresh.at(-1)!, png);
+      } catch (err) {
+        this.deps.metrics.failed(t.id, 'evidence', seconds());
+        this.deps.log.error({ target: t.id, err: (err as Error).message }, 'capture failed: saving the screenshot failed');
+        return;
+      }
+    }
+    this.deps.metrics.ok(t.id, seconds());
+    this.lastOkAt = new Date().toISOString();
+    await this.submit(state, fresh, evidence);
+  }
+
+  /** Opens the page, reads the markers, and screenshots the chart when some are new. */
+  private async capture(page: Page, state: TargetState): Promise<{ fresh: Marker[]; png?: Buffer }> {
+    const t = state.target;
+    const deadline = Date.now() + this.deps.settings.pageTimeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => { pageErrors.push(String((e as Error).message ?? e)); });
+    await page.setViewport({ width: 900, height: 600 });
+    const res = await page.goto(targetUrl(this.deps.baseUrl(), t), { waitUntil: 'domcontentloaded', timeout: left() });
+    if (res && res.status() >= 400) throw new CaptureFailure('page_error', `chart page answered HTTP ${res.status()}`);
+    let markers: Marker[];
+    let selector: string | undefined;
+    try {
+      ({ markers, screenshotSelector: selector } = await this.deps.extractors[t.extractor]!(page, { target: t, timeoutMs: left() }));
+    } catch (err) {
+      if (pageErrors.length) throw new CaptureFailure('page_error', `page script threw: ${pageErrors[0]}`);
+      throw err;
+    }
+    const fresh = newMarkers(markers, state.cursor, t.timeframe);
+    if (!fresh.length) return { fresh };
+    const el = selector ? await page.$(selector).catch(() => null) : null;
+    const shot = el ? await el.screenshot({ type: 'png' }) : await page.screenshot({ type: 'png' });
+    return { fresh, png: Buffer.from(shot) };
+  }
+
+  /** Writes the screenshot atomically under evidenceDir; returns its public URL path. */
+  private async saveEvidence(t: CaptureTarget, last: Marker, png: Buffer): Promise<string> {
+    const file = `${t.strategyId}_${t.pair.replace('/', '-')}_${t.timeframe}_${last.time}_${last.side}.png`;
+    const tmp = path.join(this.deps.evidenceDir, `.${file}.${randomBytes(4).toString('hex')}.tmp`);
+    await writeFile(tmp, png);
+    await rename(tmp, path.join(this.deps.evidenceDir, file));
+    return `/evidence/${file}`;
+  }
+
+  /** Hands new markers to the coordinator in time order; a refusal (4xx) is final, anything else is retried next visit. */
+  private async submit(state: TargetState, fresh: Marker[], evidence: string | undefined): Promise<void> {
+    const t = state.target;
+    const opts = t.autoCreate ? { autoCreate: { name: t.name ?? `${t.strategy} ${t.pair} ${t.timeframe}` } } : {};
+    for (const m of fresh) {
+      const fields = { target: t.id, strategyId: t.strategyId, pair: t.pair, markerTime: m.time, side: m.side };
+      try {
+        const r = await this.deps.coordinator.accept(markerSignal(t, m, evidence), 'capture', opts);
+        this.deps.metrics.signal(t.id, r.duplicate ? 'duplicate' : 'accepted');
+        this.deps.log.debug({ ...fields, signalId: r.signal.id, duplicate: r.duplicate }, 'captured marker submitted');
+      } catch (err) {
+        if (err instanceof AppError && err.status < 500) {
+          this.deps.metrics.signal(t.id, 'refused');
+          this.deps.log.warn({ ...fields, code: err.code, reason: err.message }, 'captured marker refused; not retried');
+        } else {
+          this.deps.metrics.signal(t.id, 'error');
+          this.deps.log.error({ ...fields, err: (err as Error).message }, 'submitting captured marker failed; retrying on the next visit');
+          return; // later markers wait: signals keep their time order
+        }
+      }
+      state.cursor.lastHandled = m.time;
+    }
+  }
+}
+
+/** Maps an error from a visit to a failure reason (metric label). */
+function classify(err: unknown): FailureReason {
+  if (err instanceof CaptureFailure) return err.reason;
+  const e = err as Error;
+  if (e?.name === 'TimeoutError') return 'timeout';
+  const msg = String(e?.message ?? e);
+  if (/closed|disconnected|crash|detached|Failed to launch|browser host stopped|ECONNRESET|socket hang up/i.test(msg)) return 'browser';
+  if (/net::ERR_|CAPTURE_PAGE_ERROR|chart page reports/i.test(msg) || (err instanceof AppError && err.code === 'CAPTURE_PAGE_ERROR')) return 'page_error';
+  return 'extract';
+}
+
+/** At most `n` concurrent uses, FIFO. */
+class Slots {
+  private readonly waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+    try { return await fn(); } finally {
+      const next = this.waiters.shift();
+      if (next) next(); else this.free++;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Chart page routes (role api):
+ *   GET /charts/:strategyId?pair=&tf=&strategy=&exchange=&limit=&fixture=&<params>  the page (public/charts/chart.html)
+ *   GET /api/charts/:strategyId/data?<same query>   candles + markers (JSON) the page draws
+ *   GET /charts/assets/*     page script and style (public/charts)
+ *   GET /charts/vendor/lightweight-charts.standalone.production.js   the library, from node_modules
+ *   GET /evidence/<file>.png  screenshots saved by the capturer (DATA_DIR/evidence)
+ * Everything is served from our origin: the CSP allows 'self' scripts only.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+import { wrap } from '../http/wrap.js';
+import { badRequest } from '../lib/errors.js';
+import { parseChartQuery, type ChartData } from './chart-data.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** public/ at the repository root. */
+export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+const LIB_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('lightweight-charts/package.json')), 'dist');
+const LIB_FILE = 'lightweight-charts.standalone.production.js';
+
+function strategyIdParam(value: unknown): string {
+  const id = String(value);
+  if (!UUID_RE.test(id)) throw badRequest('VALIDATION_FAILED', 'strategyId must be a UUID');
+  return id;
+}
+
+/**
+ * The chart page router.
+ * @param deps.data candle/marker source
+ * @param deps.evidenceDir directory of the capturer's screenshots
+ */
+export function chartRoutes(deps: { data: ChartData; evidenceDir: string }): Router {
+  const r = Router();
+  r.use('/charts/assets', express.static(path.join(PUBLIC_DIR, 'charts'), { maxAge: '5m', index: false }));
+  r.get(`/charts/vendor/${LIB_FILE}`, (_req, res) => { res.sendFile(LIB_FILE, { root: LIB_DIR, maxAge: '1d' }); });
+  r.use('/evidence', express.static(deps.evidenceDir, {
+    index: false, maxAge: '1d', immutable: true, dotfiles: 'ignore',
+    setHeaders: (res) => res.setHeader('X-Content-Type-Options', 'nosniff'),
+  }));
+
+  r.get('/charts/:strategyId', (req, res, next) => {
+    try {
+      strategyIdParam(req.params.strategyId);
+      parseChartQuery(req.query as Record<string, unknown>);
+    } catch (err) { next(err); return; }
+    res.sendFile('chart.html', { root: path.join(PUBLIC_DIR, 'charts'), maxAge: 0 });
+  });
+
+  r.get('/api/charts/:strategyId/data', wrap(async (req, res) => {
+    const id = strategyIdParam(req.params.strategyId);
+    const payload = await deps.data.payload(id, parseChartQuery(req.query as Record<string, unknown>));
+    res.set('Cache-Control', 'no-store').json(payload);
+  }));
+  return r;
+}
