@@ -83,9 +83,9 @@ describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function (
     const capped = await subscribe(strategyId, { sizing: { mode: 'quote', amount: 500 }, risk: { maxTradePercent: 10 } }, { USDT: 1000 });
     const s = await signal(strategyId, {});
     for (const sub of [quote, pct, capped]) assert.equal((await finalRow(sub.subId, s.id)).status, 'SUCCESS');
-    assert.equal(fake.orders(quote.apiKey)[0]!.origQty, '0.0333'); // 100 / 3000 = 0.03333… floored to step 0.0001
-    assert.equal(fake.orders(pct.apiKey)[0]!.origQty, '0.0833'); // 25 % of 1000 = 250 / 3000
-    assert.equal(fake.orders(capped.apiKey)[0]!.origQty, '0.0333'); // 500 capped to 10 % of 1000
+    assert.equal(Number(fake.orders(quote.apiKey)[0]!.origQty), 0.0333); // 100 / 3000 = 0.03333… floored to step 0.0001
+    assert.equal(Number(fake.orders(pct.apiKey)[0]!.origQty), 0.0833); // 25 % of 1000 = 250 / 3000
+    assert.equal(Number(fake.orders(capped.apiKey)[0]!.origQty), 0.0333); // 500 capped to 10 % of 1000
     const row = await finalRow(quote.subId, s.id);
     assert.equal(Number(row.amount), 0.0333);
     assert.equal(Number(row.price), 3000);
@@ -177,7 +177,7 @@ describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function (
     const row = await finalRow(sub.subId, close.id);
     assert.equal(row.status, 'SUCCESS', row.error ?? '');
     assert.deepEqual(fake.orders(sub.apiKey).map((o) => [o.type, o.side, o.status]), [['MARKET', 'BUY', 'FILLED'], ['STOP_LOSS', 'SELL', 'CANCELED'], ['MARKET', 'SELL', 'FILLED']]);
-    assert.equal(fake.orders(sub.apiKey)[2]!.origQty, '0.0333');
+    assert.equal(Number(fake.orders(sub.apiKey)[2]!.origQty), 0.0333);
     assert.ok(Math.abs(Number(row.realisedPnl) - (2900 - 3000) * 0.0333) < 1e-9);
     assert.equal(await app.db.prisma.position.count({ where: { subscriptionId: sub.subId } }), 0);
   });
