@@ -16,7 +16,7 @@ import path from 'node:path';
 import { removeLeftoverTemps, writeFileDurable } from '../lib/atomic-file.js';
 import type { Logger } from '../lib/logger.js';
 import { ChunkedJsonList } from './chunked-list.js';
-import type { SignalReader } from './repository.js';
+import { monthRange, type SignalReader } from './repository.js';
 import type { ActiveTrade, CompletedTrade, SignalEffect } from './types.js';
 
 const FILES = ['active.json', 'completed_trades.json', 'metadata.json'];
@@ -219,26 +219,23 @@ export class SignalJsonStore {
     }
   }
 
-  /** Rewrites every file from the database. */
+  /** Rewrites every file from one consistent database snapshot. */
   async rebuild(): Promise<void> {
-    const r = this.opts.reader;
-    const [lastSeq, active, recent, counts, first] = await Promise.all([r.lastSeq(), r.activeTrades(), r.recentCompleted(this.recentLimit), r.counts(), r.firstClosedAt()]);
-    this.active = new ChunkedJsonList(active.map((t) => [t.id, JSON.stringify(t)]));
-    this.completed = new ChunkedJsonList(recent.map((t) => [t.id, JSON.stringify(t)]));
+    const snap = await this.opts.reader.snapshot(this.recentLimit);
+    this.active = new ChunkedJsonList(snap.active.map((t) => [t.id, JSON.stringify(t)]));
+    this.completed = new ChunkedJsonList(snap.recent.map((t) => [t.id, JSON.stringify(t)]));
     this.months = new Map();
     this.loadedMonths = new Set();
-    this.meta = { lastSeq, updatedAt: new Date().toISOString(), counts: { signals: counts.signals, active: active.length, completedTotal: counts.completed, completedRecent: recent.length } };
+    this.meta = { lastSeq: snap.lastSeq, updatedAt: new Date().toISOString(), counts: { signals: snap.counts.signals, active: snap.active.length, completedTotal: snap.counts.completed, completedRecent: snap.recent.length } };
     const dirty = new Set(['active', 'completed', 'metadata']);
-    for (const month of first ? monthsSince(first) : []) {
-      const trades = await r.completedBetween(...monthRange(month));
-      if (!trades.length) continue;
+    for (const [month, trades] of snap.months) {
       this.months.set(month, new ChunkedJsonList(trades.map((t) => [t.id, JSON.stringify(t)])));
       this.loadedMonths.add(month);
       dirty.add(`month:${month}`);
     }
     for (const d of dirty) this.dirty.add(d);
     await this.flush();
-    this.opts.log.info({ lastSeq, active: active.length }, 'JSON store rebuilt from the database');
+    this.opts.log.info({ lastSeq: snap.lastSeq, active: snap.active.length }, 'JSON store rebuilt from the database');
   }
 }
 
@@ -257,17 +254,4 @@ async function readJsonArray<T>(file: string): Promise<T[] | null> {
   const v = await readJson<T[]>(file);
   if (v !== null && !Array.isArray(v)) throw new CorruptFileError(`${path.basename(file)}: expected an array`);
   return v;
-}
-
-function monthRange(month: string): [Date, Date] {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return [new Date(Date.UTC(y, m - 1, 1)), new Date(Date.UTC(y, m, 1))];
-}
-
-function monthsSince(first: Date): string[] {
-  const out: string[] = [];
-  const d = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1));
-  const now = new Date();
-  while (d <= now) { out.push(d.toISOString().slice(0, 7)); d.setUTCMonth(d.getUTCMonth() + 1); }
-  return out;
 }

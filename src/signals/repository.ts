@@ -97,8 +97,45 @@ export class SignalReader {
     return row?.closedAt ?? null;
   }
 
+  /**
+   * Everything a rebuild needs, read in one REPEATABLE READ transaction: a consistent snapshot at
+   * `lastSeq`, whatever other processes commit meanwhile (they are caught up by seq afterwards).
+   */
+  async snapshot(recentLimit: number): Promise<{ lastSeq: number; active: ActiveTrade[]; recent: CompletedTrade[]; counts: { signals: number; completed: number }; months: Map<string, CompletedTrade[]> }> {
+    return this.prisma.$transaction(async (tx) => {
+      const reader = new SignalReader(tx as unknown as PrismaClient);
+      const lastSeq = await reader.lastSeq();
+      const active = await reader.activeTrades();
+      const recent = await reader.recentCompleted(recentLimit);
+      const counts = await reader.counts();
+      const months = new Map<string, CompletedTrade[]>();
+      const first = await reader.firstClosedAt();
+      for (const month of first ? monthsSince(first) : []) {
+        const trades = await reader.completedBetween(...monthRange(month));
+        if (trades.length) months.set(month, trades);
+      }
+      return { lastSeq, active, recent, counts, months };
+    }, { isolationLevel: 'RepeatableRead', timeout: 60_000, maxWait: 10_000 });
+  }
+
   async counts(): Promise<{ signals: number; completed: number }> {
-    const [signals, completed] = await Promise.all([this.prisma.signal.count(), this.prisma.trade.count({ where: { status: 'COMPLETED' } })]);
+    const signals = await this.prisma.signal.count();
+    const completed = await this.prisma.trade.count({ where: { status: 'COMPLETED' } });
     return { signals, completed };
   }
+}
+
+/** [first day of `month`, first day of the next month), UTC. */
+export function monthRange(month: string): [Date, Date] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return [new Date(Date.UTC(y, m - 1, 1)), new Date(Date.UTC(y, m, 1))];
+}
+
+/** 'YYYY-MM' of every UTC month from `first` to now. */
+export function monthsSince(first: Date): string[] {
+  const out: string[] = [];
+  const d = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1));
+  const now = new Date();
+  while (d <= now) { out.push(d.toISOString().slice(0, 7)); d.setUTCMonth(d.getUTCMonth() + 1); }
+  return out;
 }
