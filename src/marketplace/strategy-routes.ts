@@ -12,7 +12,8 @@ import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { AppError, forbidden } from '../lib/errors.js';
 import { PAIR_RE, toSignal } from '../signals/index.js';
-import { trackStats } from './stats.js';
+import { trackRecordDetail, trackRecords } from './track-record.js';
+import { verifyStrategy } from './verify.js';
 
 const createSchema = z.object({
   name: z.string().trim().min(1, 'is required').max(100),
@@ -28,14 +29,7 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
   const r = Router();
   const { prisma } = deps;
 
-  async function statsFor(ids: string[]) {
-    const rows = await prisma.trade.findMany({ where: { strategyId: { in: ids }, status: 'COMPLETED' }, orderBy: { closeSeq: 'asc' }, select: { strategyId: true, pnlPct: true } });
-    const by = new Map<string, number[]>(ids.map((id) => [id, []]));
-    for (const t of rows) by.get(t.strategyId)!.push(Number(t.pnlPct));
-    const subs = await prisma.subscription.groupBy({ by: ['strategyId'], where: { strategyId: { in: ids }, status: 'ACTIVE' }, _count: true });
-    const subCount = new Map(subs.map((s) => [s.strategyId, s._count]));
-    return (id: string) => ({ stats: trackStats(by.get(id) ?? []), subscribers: subCount.get(id) ?? 0 });
-  }
+  const statsFor = (ids: string[]) => trackRecords(prisma, ids);
 
   const view = (s: { id: string; name: string; description: string; pairs: string[]; createdAt: Date; maxLagSeconds: number; author: { email: string } | null }) =>
     ({ id: s.id, name: s.name, description: s.description, author: authorName(s.author?.email), pairs: s.pairs, maxLagSeconds: s.maxLagSeconds, createdAt: s.createdAt });
@@ -52,7 +46,8 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     if (!s) throw new AppError('NOT_FOUND', 'strategy not found', 404);
     const extra = await statsFor([id]);
     const open = await prisma.trade.findMany({ where: { strategyId: id, status: 'ACTIVE' }, orderBy: { openSeq: 'asc' } });
-    res.json({ ...view(s), ...extra(id), openTrades: open.map((t) => ({ id: t.id, pair: t.pair, direction: t.direction, entryPrice: Number(t.entryPrice), stopLoss: t.stopLoss && Number(t.stopLoss), takeProfit: t.takeProfit && Number(t.takeProfit), openedAt: t.openedAt })) });
+    const record = await trackRecordDetail(prisma, id);
+    res.json({ ...view(s), ...extra(id), ...record, openTrades: open.map((t) => ({ id: t.id, pair: t.pair, direction: t.direction, entryPrice: Number(t.entryPrice), stopLoss: t.stopLoss && Number(t.stopLoss), takeProfit: t.takeProfit && Number(t.takeProfit), openedAt: t.openedAt })) });
   }));
 
   r.get('/api/strategies/:id/signals', wrap(async (req, res) => {
@@ -64,6 +59,13 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
       : (await prisma.signal.findMany({ where: { strategyId: id }, orderBy: { seq: 'desc' }, take: q.limit })).reverse();
     const signals = rows.map(toSignal);
     res.json({ signals, lastSeq: signals.at(-1)?.seq ?? q.afterSeq ?? 0 });
+  }));
+
+  r.get('/api/strategies/:id/verify', wrap(async (req, res) => {
+    const id = uuidParam(req.params.id, 'strategy');
+    const report = await verifyStrategy(prisma, id, (await statsFor([id]))(id).stats);
+    if (!report) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    res.set('Cache-Control', 'no-store').json(report);
   }));
 
   r.post('/api/strategies', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
