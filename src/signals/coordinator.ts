@@ -28,6 +28,11 @@ export interface CoordinatorMetrics {
 export interface AcceptOptions {
   /** Create the strategy if it does not exist yet (trusted sources only). */
   autoCreate?: { name: string; webhookSecretHash?: string };
+  /**
+   * CLOSE only: close the open trade only if it is this trade (checked under the strategy lock);
+   * otherwise 409 NO_OPEN_TRADE. Lets the trade monitor never close a newer trade on the same pair.
+   */
+  expectTradeId?: string;
 }
 
 export interface AcceptResult { signal: Signal; duplicate: boolean }
@@ -98,6 +103,9 @@ export class SignalCoordinator {
     const original = this.findDuplicate(input, strategy);
     if (original) return { effect: { signal: original }, duplicate: true };
     const direction = this.checkTradeState(input, strategy.open?.direction);
+    if (input.action === 'CLOSE' && opts.expectTradeId && strategy.open?.id !== opts.expectTradeId) {
+      throw new AppError('NO_OPEN_TRADE', `trade ${opts.expectTradeId} is no longer open on ${input.pair}`, 409);
+    }
 
     const seq = await nextSeq(c);
     const row = {
