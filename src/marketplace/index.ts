@@ -1,5 +1,26 @@
-/** Marketplace module: accounts, strategies, subscriptions (REST). */
+/** Marketplace module: accounts, strategies, subscriptions, track records and verification (REST), the site. */
+import type { AppContext, Component } from '../app.js';
+import { accountRoutes } from './account-routes.js';
+import { adminRoutes } from './admin-routes.js';
+import { KeyChecker } from './key-check.js';
+import { pageRoutes } from './pages.js';
+
 export { authRoutes, BCRYPT_ROUNDS } from './auth-routes.js';
 export { strategyRoutes } from './strategy-routes.js';
 export { subscriptionRoutes, subscriptionView, SUPPORTED_EXCHANGES } from './subscription-routes.js';
-export { trackStats, type TrackStats } from './stats.js';
+export { trackStats, equityCurve, type TrackStats, type EquityPoint } from './stats.js';
+export { verifyStrategy, type VerifyReport } from './verify.js';
+export { KeyChecker, type KeyCheckResult } from './key-check.js';
+
+/** Site pages and the user/admin routes beyond the core REST (role api). */
+export function marketplaceComponent(ctx: AppContext): Component {
+  const c = ctx.config;
+  const keyChecker = new KeyChecker({ exchangeUrls: c.exchangeUrls, timeoutMs: c.exchangeTimeoutMs, recvWindowMs: c.exchangeRecvWindowMs });
+  const deps = { prisma: ctx.db.prisma, tokens: ctx.tokens };
+  return {
+    name: 'marketplace-site',
+    start: async () => {},
+    stop: async () => {},
+    routers: [accountRoutes({ ...deps, keyring: ctx.keyring, keyChecker }), adminRoutes(deps), pageRoutes()],
+  };
+}

@@ -12,6 +12,7 @@ import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { AppError, forbidden } from '../lib/errors.js';
 import { PAIR_RE, toSignal } from '../signals/index.js';
+import { publicReadCors } from './cors.js';
 import { trackRecordDetail, trackRecords } from './track-record.js';
 import { verifyStrategy } from './verify.js';
 
@@ -29,6 +30,7 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
   const r = Router();
   const { prisma } = deps;
 
+  r.use('/api/strategies', publicReadCors());
   const statsFor = (ids: string[]) => trackRecords(prisma, ids);
 
   const view = (s: { id: string; name: string; description: string; pairs: string[]; createdAt: Date; maxLagSeconds: number; author: { email: string } | null }) =>

@@ -1,0 +1,30 @@
+// Admin: everyone's executions, filterable by status and exchange, failures per exchange, last errors.
+import { api, el, fmtDate, fmtNum, header, num, requireLogin, say, table, $ } from './common.js';
+
+header();
+const user = requireLogin();
+
+async function render() {
+  const q = new URLSearchParams();
+  if ($('#status').value) q.set('status', $('#status').value);
+  if ($('#exchange').value.trim()) q.set('exchange', $('#exchange').value.trim());
+  const [stats, list] = await Promise.all([api('GET', `/api/admin/execution-stats?${q}`), api('GET', `/api/admin/executions?limit=200&${q}`)]);
+  $('#exchanges').replaceChildren(stats.exchanges.length
+    ? table(['Exchange', 'Total', 'Failed', 'Success', 'Pending', 'Skipped'], stats.exchanges.map((x) => [x.exchange, num(x.total), num(x.failed, x.failed ? 'neg' : ''), num(x.counts.SUCCESS ?? 0), num(x.counts.PENDING ?? 0), num(x.counts.SKIPPED ?? 0)]), { id: 'exchange-table' })
+    : el('p', { class: 'muted' }, 'No executions.'));
+  $('#errors').replaceChildren(stats.lastErrors.length
+    ? table(['Time', 'Exchange', 'User', 'Strategy', 'Pair', 'Status', 'Error'], stats.lastErrors.map((e) => [fmtDate(e.executedAt ?? e.createdAt), e.exchange, e.userEmail, e.strategyName, e.pair, e.status, e.error]), { id: 'error-table' })
+    : el('p', { class: 'muted' }, 'No errors.'));
+  $('#rows').replaceChildren(list.executions.length
+    ? table(['Time', 'User', 'Exchange', 'Pair', 'Side', 'Status', 'Order id', 'Price', 'Amount', 'Error'], list.executions.map((e) => [
+      fmtDate(e.executedAt ?? e.createdAt), e.userId.slice(0, 8), e.exchange, e.pair, e.side ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status)),
+      e.orderId ?? '–', num(fmtNum(e.price, 8)), num(fmtNum(e.amount, 8)), e.error ?? '',
+    ]), { id: 'admin-execution-table' })
+    : el('p', { class: 'muted' }, 'No executions match.'));
+}
+
+if (user.role !== 'ADMIN') say($('#msg'), 'This page is for administrators.', false);
+else {
+  $('#filter').addEventListener('submit', (e) => { e.preventDefault(); render().catch((err) => say($('#msg'), err.message, false)); });
+  render().catch((err) => say($('#msg'), err.message, false));
+}

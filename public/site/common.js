@@ -1,0 +1,105 @@
+// Shared by every page: API calls with the stored token, the header, small DOM and number helpers,
+// and the /ws/signals connection for live updates. Data is put into the page with textContent only.
+const TOKEN = 'sm.token';
+const USER = 'sm.user';
+
+export const session = {
+  token: () => localStorage.getItem(TOKEN),
+  user: () => { try { return JSON.parse(localStorage.getItem(USER) || 'null'); } catch { return null; } },
+  save(token, user) { localStorage.setItem(TOKEN, token); localStorage.setItem(USER, JSON.stringify(user)); },
+  clear() { localStorage.removeItem(TOKEN); localStorage.removeItem(USER); },
+};
+
+/** Calls the API; resolves with the JSON body, rejects with an Error carrying code and status. */
+export async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const token = session.token();
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data?.error?.message || `request failed (${res.status})`);
+    err.code = data?.error?.code; err.status = res.status;
+    if (res.status === 401 && token) session.clear();
+    throw err;
+  }
+  return data;
+}
+
+/** Creates an element: el('td', { class: 'num' }, 'text', child, ...). */
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+export const $ = (sel) => document.querySelector(sel);
+export const fmtPct = (n) => (n === null || n === undefined ? '–' : `${n > 0 ? '+' : ''}${Number(n).toFixed(2)} %`);
+export const fmtNum = (n, d = 2) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US', { maximumFractionDigits: d }));
+export const fmtDate = (s) => (s ? new Date(s).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '–');
+export const signClass = (n) => (n > 0 ? 'pos' : n < 0 ? 'neg' : '');
+
+/** Shows a message in `box` (an element): ok or error. */
+export function say(box, text, ok = true) {
+  box.replaceChildren(el('div', { class: `msg ${ok ? 'ok' : 'err'}`, role: 'status' }, text));
+}
+
+/** Renders the header navigation for the current session. */
+export function header() {
+  const user = session.user();
+  const links = [el('a', { class: 'brand', href: '/' }, 'Signal Marketplace'), el('a', { href: '/' }, 'Strategies')];
+  if (user) {
+    links.push(el('a', { href: '/subscriptions' }, 'My subscriptions'), el('a', { href: '/executions' }, 'My executions'));
+    if (user.role === 'ADMIN') links.push(el('a', { href: '/admin' }, 'Admin'));
+    links.push(el('span', { class: 'who', id: 'who' }, `${user.email} (${user.role})`));
+    links.push(el('a', { href: '#', id: 'logout', onclick: (e) => { e.preventDefault(); session.clear(); location.href = '/'; } }, 'Log out'));
+  } else {
+    links.push(el('a', { href: '/login' }, 'Log in'), el('a', { href: '/register' }, 'Register'));
+  }
+  document.body.prepend(el('header', { class: 'top' }, links));
+}
+
+/** Sends to /login unless signed in; returns the user. */
+export function requireLogin() {
+  const user = session.user();
+  if (!user || !session.token()) { location.href = `/login?next=${encodeURIComponent(location.pathname)}`; throw new Error('not signed in'); }
+  return user;
+}
+
+/**
+ * Live signals over /ws/signals (only signals of strategies with an ACTIVE subscription reach the user).
+ * Reconnects with RESUME from the last seq seen. `onStatus` gets 'live' | 'offline'.
+ */
+export function liveSignals(onSignal, onStatus = () => {}) {
+  const token = session.token();
+  if (!token || !('WebSocket' in window)) { onStatus('offline'); return; }
+  let lastSeq = 0;
+  let delay = 1000;
+  const connect = () => {
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const ws = new WebSocket(`${proto}://${location.host}/ws/signals?token=${encodeURIComponent(token)}`);
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === 'WELCOME') { onStatus('live'); delay = 1000; if (lastSeq) ws.send(JSON.stringify({ type: 'RESUME', lastSeq })); else lastSeq = m.seq; }
+      if (m.type === 'SIGNAL') { lastSeq = Math.max(lastSeq, m.seq); onSignal(m.signal); }
+    };
+    ws.onclose = () => { onStatus('offline'); setTimeout(connect, delay); delay = Math.min(delay * 2, 30_000); };
+  };
+  connect();
+}
+
+/** A table: `head` strings, `rows` arrays of cells (text or <td> elements); opts.rowAttrs(i) per row. */
+export function table(head, rows, opts = {}) {
+  const th = head.map((h) => el('th', {}, h));
+  const trs = rows.map((cells, i) => el('tr', (opts.rowAttrs && opts.rowAttrs(i)) || {}, cells.map((c) => (c instanceof HTMLTableCellElement ? c : el('td', {}, c)))));
+  return el('table', { id: opts.id }, el('thead', {}, el('tr', {}, th)), el('tbody', {}, trs));
+}
+
+export const num = (v, cls = '') => el('td', { class: `num ${cls}`.trim() }, v);

@@ -1,0 +1,40 @@
+// My executions: per-subscription counts and realised PnL, and every order attempt; refreshed live
+// when /ws/signals announces a signal (the order follows within moments) and every 5 s.
+import { api, el, fmtDate, fmtNum, header, liveSignals, num, requireLogin, signClass, table, $ } from './common.js';
+
+header();
+requireLogin();
+const params = new URLSearchParams(location.search);
+
+async function summary() {
+  const { subscriptions } = await api('GET', '/api/me/execution-summary');
+  const sel = $('#sub');
+  if (sel.options.length === 1) {
+    for (const s of subscriptions) sel.append(el('option', { value: s.subscriptionId }, `${s.strategyName} · ${s.exchange} (${s.status})`));
+    sel.value = params.get('subscriptionId') ?? '';
+  }
+  $('#summary').replaceChildren(subscriptions.length
+    ? table(['Strategy', 'Exchange', 'Status', 'Success', 'Failed', 'Other', 'Realised PnL (quote)'], subscriptions.map((s) => {
+      const other = Object.entries(s.counts).filter(([k]) => k !== 'SUCCESS' && k !== 'FAILED').reduce((a, [, v]) => a + v, 0);
+      return [s.strategyName, s.exchange, el('td', {}, el('span', { class: `badge ${s.status}` }, s.status)), num(s.counts.SUCCESS ?? 0), num(s.counts.FAILED ?? 0), num(other), num(fmtNum(s.realisedPnl, 8), signClass(s.realisedPnl))];
+    }), { id: 'summary-table' })
+    : el('p', { class: 'muted' }, 'No subscriptions.'));
+}
+
+async function rows() {
+  const sub = $('#sub').value;
+  const { executions } = await api('GET', `/api/executions?limit=200${sub ? `&subscriptionId=${sub}` : ''}`);
+  $('#rows').replaceChildren(executions.length
+    ? table(['Time', 'Pair', 'Side', 'Status', 'Order id', 'Price', 'Amount', 'PnL', 'Error'], executions.map((e) => [
+      fmtDate(e.executedAt ?? e.createdAt), e.pair, e.side ?? e.action ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status), e.paper ? ' paper' : ''),
+      e.orderId ?? '–', num(fmtNum(e.price, 8)), num(fmtNum(e.amount, 8)), num(fmtNum(e.realisedPnl, 8), signClass(e.realisedPnl)), e.error ?? '',
+    ]), { id: 'execution-table', rowAttrs: (i) => ({ 'data-status': executions[i].status }) })
+    : el('p', { class: 'muted', id: 'no-executions' }, 'No executions yet.'));
+}
+
+const refresh = () => Promise.all([summary(), rows()]).catch(() => {});
+$('#sub').addEventListener('change', () => rows());
+await summary();
+await rows();
+liveSignals(() => { setTimeout(refresh, 500); setTimeout(refresh, 2000); }, (st) => { $('#live').textContent = st === 'live' ? '● live' : ''; });
+setInterval(refresh, 5000);
