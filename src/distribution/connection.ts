@@ -4,6 +4,8 @@
  * below it is a duplicate and dropped. While a RESUME replay runs, live signals wait in `held` and
  * are flushed (those above the last replayed seq) when it ends. Every write goes through `send`,
  * which enforces the buffer bound: a socket whose unsent bytes would exceed it is closed with 1013.
+ * Frames queue in `outbox` until `flush()` (once per event-loop turn), which writes them corked: a
+ * burst of signals costs one syscall per socket instead of one per frame, on both ends.
  */
 import type { WebSocket } from 'ws';
 import type { Signal } from '../signals/index.js';
@@ -11,8 +13,10 @@ import { CLOSE, frames } from './protocol.js';
 
 /** How the connection reports to the distributor. */
 export interface ConnectionHooks {
-  sent(): void;
+  sent(n: number): void;
   slow(conn: Connection): void;
+  /** Asks for `flush()` to be called soon (once per event-loop turn for all dirty connections). */
+  dirty(conn: Connection): void;
 }
 
 const SEND_OPTS = { binary: false, compress: false } as const;
@@ -20,6 +24,8 @@ const SEND_OPTS = { binary: false, compress: false } as const;
 const MAX_HELD = 10_000;
 /** Seqs remembered from before the first RESUME, so a late RESUME never repeats them. */
 const MAX_EARLY = 1_000;
+/** Queued bytes that trigger an immediate flush. */
+const FLUSH_AT_BYTES = 16 * 1024;
 
 export class Connection {
   lastSentSeq = 0;
@@ -33,6 +39,8 @@ export class Connection {
   expiryTimer?: NodeJS.Timeout;
   private held: { seq: number; frame: Buffer }[] | null = null;
   private early: Set<number> | null = new Set();
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
 
   constructor(readonly ws: WebSocket, readonly userId: string, private readonly maxBuffered: number, private readonly hooks: ConnectionHooks) {}
 
@@ -41,14 +49,34 @@ export class Connection {
   /** Writes one frame unless the bound would be exceeded (then closes with 1013). Returns whether it was written. */
   send(frame: Buffer): boolean {
     if (this.closed) return false;
-    if (this.ws.bufferedAmount + frame.length > this.maxBuffered) {
+    if (this.ws.bufferedAmount + this.outboxBytes + frame.length > this.maxBuffered) {
+      this.outbox = [];
+      this.outboxBytes = 0;
       this.close(CLOSE.slowConsumer, 'slow consumer: send buffer full');
       this.hooks.slow(this);
       return false;
     }
-    this.ws.send(frame, SEND_OPTS);
-    this.hooks.sent();
+    if (!this.outbox.length) this.hooks.dirty(this);
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    // A large burst (a replay) goes out at once rather than piling up against the bound.
+    if (this.outboxBytes >= FLUSH_AT_BYTES) this.flush();
     return true;
+  }
+
+  /** Writes the queued frames in one corked batch. */
+  flush(): void {
+    const frames = this.outbox;
+    if (!frames.length) return;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (this.ws.readyState !== 1) return;
+    // ws corks per frame; corking around the batch (ws keeps the socket as `_socket`) makes it one writev.
+    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    socket?.cork();
+    for (const f of frames) this.ws.send(f, SEND_OPTS);
+    socket?.uncork();
+    this.hooks.sent(frames.length);
   }
 
   /** A live signal (already serialised), in seq order. */
@@ -94,6 +122,7 @@ export class Connection {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.held = null;
     clearTimeout(this.expiryTimer);

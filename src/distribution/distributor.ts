@@ -51,6 +51,10 @@ export class SignalDistributor {
   private heartbeat?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private stopping = false;
+  private dirty: Connection[] = [];
+  private flushScheduled = false;
+  /** Start times of the fan-outs whose frames the next flush writes (for the latency histogram). */
+  private fanoutStarts: number[] = [];
 
   constructor(private readonly deps: DistributorDeps) {
     this.log = deps.log.child({ module: 'distribution' });
@@ -110,7 +114,8 @@ export class SignalDistributor {
 
   private open(ws: WebSocket, user: AuthUser & { exp: number }): void {
     const conn = new Connection(ws, user.id, this.deps.options.maxBufferedBytes, {
-      sent: () => { this.deps.metrics.sent++; },
+      sent: (n) => { this.deps.metrics.sent += n; },
+      dirty: (c) => this.markDirty(c),
       slow: (c) => { this.deps.metrics.closed('slow'); this.index.remove(c); this.log.warn({ userId: c.userId }, 'slow consumer closed'); },
     });
     this.conns.add(conn);
@@ -183,7 +188,23 @@ export class SignalDistributor {
       frame ??= frames.signal(signal);
       conn.deliver(signal.seq, frame);
     }
-    if (frame) this.deps.metrics.fanoutSeconds((performance.now() - started) / 1000);
+    if (frame) this.fanoutStarts.push(started);
+  }
+
+  /** Flushes every connection with queued frames once per event-loop turn (after I/O, via setImmediate). */
+  private markDirty(conn: Connection): void {
+    this.dirty.push(conn);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const list = this.dirty;
+      this.dirty = [];
+      for (const c of list) c.flush();
+      const done = performance.now();
+      for (const t of this.fanoutStarts) this.deps.metrics.fanoutSeconds((done - t) / 1000);
+      this.fanoutStarts = [];
+    });
   }
 
   private subscriptionChanged(m: unknown): void {

@@ -22,7 +22,7 @@ export class DistributionMetrics {
     });
     this.closes = new client.Counter({ name: 'ws_closed_total', help: 'Sockets closed by the server: slow (buffer full, 1013), dead (no pong), token_expired (4401)', labelNames: ['reason'], registers: [registry] });
     this.fanout = new client.Histogram({
-      name: 'ws_fanout_duration_seconds', help: 'One signal: from reaching this process in seq order to the last socket write',
+      name: 'ws_fanout_duration_seconds', help: 'One signal: from reaching this process in seq order to its last socket write (end of the batched flush)',
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
     });
   }
