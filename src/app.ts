@@ -19,7 +19,7 @@ import { createExpressApp } from './http/server.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
-import { authRoutes, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
+import { authRoutes, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
 import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
 
@@ -134,5 +134,6 @@ function moduleComponents(_ctx: AppContext): Component[] {
   if (_ctx.config.roles.has('api')) list.push(chartPagesComponent(_ctx));
   if (_ctx.config.roles.has('capturer')) list.push(capturerComponent(_ctx));
   if (_ctx.config.roles.has('api')) list.push(distributionComponent(_ctx));
+  if (_ctx.config.roles.has('api')) list.push(marketplaceComponent(_ctx));
   return list;
 }
