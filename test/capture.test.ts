@@ -234,7 +234,7 @@ describe('chart capture (real Chromium)', function () {
     const t0 = Date.now();
     await waitFor('a timeout of the hung target', async () => (await metric('capture_failures_total', { target: 'hang', reason: 'timeout' })) >= 1, 10_000);
     assert.ok(Date.now() - t0 < 6000, 'bounded by CAPTURE_PAGE_TIMEOUT_MS');
-    assert.ok((await okVisits('good')) >= 3, 'the good target kept being captured meanwhile');
+    assert.ok((await okVisits('good')) >= 2, 'the good target kept being captured meanwhile');
     fake.setCandles(pair, '1m', candles([100, 100, 100, 100, 100, 110], base + MIN));
     const [s] = await waitFor('signal of the good target', async () => { const x = await signalsOf(strategyId); return x.length ? x : undefined; });
     assert.equal(s.action, 'OPEN');

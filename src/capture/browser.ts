@@ -14,7 +14,7 @@ import type { CaptureMetrics } from './metrics.js';
 /** Flags from TOOLCHAIN.md (Debian Chromium in containers and CI). */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-interface Live { browser: Browser; dir: string; uses: number; active: number; retiring: boolean; closing: boolean }
+interface Live { browser: Browser; dir: string; uses: number; active: number; retiring: boolean; closing: boolean; idle: Page[] }
 
 export class BrowserHost {
   private current: Live | undefined;
@@ -40,8 +40,9 @@ export class BrowserHost {
   }
 
   /**
-   * Runs `fn` with a new page of the current browser (launching one if needed) and always closes
-   * the page. Errors of `fn` (and of a browser that dies meanwhile) propagate.
+   * Runs `fn` with a page of the current browser (launching one if needed). Pages are reused after a
+   * success (opening a window costs 200-400 ms) and closed after a failure (it may still be loading).
+   * Errors of `fn` (and of a browser that dies meanwhile) propagate.
    */
   async withPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
     if (this.stopped) throw new Error('browser host stopped');
@@ -55,11 +56,16 @@ export class BrowserHost {
       this.deps.log.info({ pid: live.browser.process()?.pid, uses: live.uses }, 'recycling browser');
     }
     let page: Page | undefined;
+    let ok = false;
     try {
-      page = await live.browser.newPage();
-      return await fn(page);
+      // Own window per page: a tab in the background gets no animation frames, so the chart would never paint.
+      page = live.idle.pop() ?? await live.browser.newPage({ type: 'window' });
+      const result = await fn(page);
+      ok = true;
+      return result;
     } finally {
-      if (page) await withTimeout(page.close(), 2000).catch(() => {});
+      if (page && ok && !live.retiring && !page.isClosed()) live.idle.push(page);
+      else if (page) await withTimeout(page.close(), 2000).catch(() => {});
       live.active--;
       if (live.retiring && live.active === 0) void this.close(live);
     }
@@ -93,7 +99,7 @@ export class BrowserHost {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
       throw err;
     }
-    const live: Live = { browser, dir, uses: 0, active: 0, retiring: false, closing: false };
+    const live: Live = { browser, dir, uses: 0, active: 0, retiring: false, closing: false, idle: [] };
     this.all.add(live);
     this.nextReason = 'crash';
     browser.on('disconnected', () => {

@@ -147,11 +147,20 @@ export class Capturer {
 
   /** Opens the page, reads the markers, and screenshots the chart when some are new. */
   private async capture(page: Page, state: TargetState): Promise<{ fresh: Marker[]; png?: Buffer }> {
+    const pageErrors: string[] = [];
+    const onError = (e: unknown) => { pageErrors.push(String((e as Error).message ?? e)); };
+    page.on('pageerror', onError);
+    try {
+      return await this.captureOn(page, state, pageErrors);
+    } finally {
+      page.off('pageerror', onError);
+    }
+  }
+
+  private async captureOn(page: Page, state: TargetState, pageErrors: string[]): Promise<{ fresh: Marker[]; png?: Buffer }> {
     const t = state.target;
     const deadline = Date.now() + this.deps.settings.pageTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => { pageErrors.push(String((e as Error).message ?? e)); });
     await page.setViewport({ width: 900, height: 600 });
     const res = await page.goto(targetUrl(this.deps.baseUrl(), t), { waitUntil: 'domcontentloaded', timeout: left() });
     if (res && res.status() >= 400) throw new CaptureFailure('page_error', `chart page answered HTTP ${res.status()}`);
