@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
 import { authRoutes, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
+import { monitorComponents } from './monitor/index.js';
 import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
 
 /** A long-lived part of the app: started after the database and bus, stopped before them. */
@@ -135,5 +136,6 @@ function moduleComponents(_ctx: AppContext): Component[] {
   if (_ctx.config.roles.has('capturer')) list.push(capturerComponent(_ctx));
   if (_ctx.config.roles.has('api')) list.push(distributionComponent(_ctx));
   if (_ctx.config.roles.has('api')) list.push(marketplaceComponent(_ctx));
+  list.push(...monitorComponents(_ctx)); // the monitor for role monitor, its route for role api
   return list;
 }

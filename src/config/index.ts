@@ -40,7 +40,7 @@ const schema = z.object({
   WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).default(4096),
   WS_CATCHUP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
-  ROLES: z.string().default('api,executor,capturer,store'),
+  ROLES: z.string().default('api,executor,capturer,store,monitor'),
   TRUST_PROXY: z.string().default('loopback'),
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   EXECUTOR_LEASE_MS: z.coerce.number().int().min(1000).default(20_000),
@@ -59,10 +59,14 @@ const schema = z.object({
   CAPTURE_BACKFILL_SECONDS: z.coerce.number().min(0).default(300),
   CHART_CANDLE_CACHE_MS: z.coerce.number().int().min(0).default(500),
   CHART_FIXTURES_DIR: z.string().optional(),
+  MONITOR_EXCHANGE: z.string().toLowerCase().default('binance'),
+  MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(2000),
+  MONITOR_SYNC_MS: z.coerce.number().int().min(50).default(5000),
+  MONITOR_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
 });
 
-export type Role = 'api' | 'executor' | 'capturer' | 'store';
-const ROLE_NAMES: Role[] = ['api', 'executor', 'capturer', 'store'];
+export type Role = 'api' | 'executor' | 'capturer' | 'store' | 'monitor';
+const ROLE_NAMES: Role[] = ['api', 'executor', 'capturer', 'store', 'monitor'];
 
 export interface Config {
   readonly env: string;
@@ -132,6 +136,17 @@ export interface Config {
     readonly candleCacheMs: number;
     /** Candle fixture files (<name>.json) for offline chart pages. */
     readonly fixturesDir: string;
+  };
+  /** Trade monitor (src/monitor): closes open trades at their stop loss / take profit. */
+  readonly monitor: {
+    /** ccxt id of the exchange whose prices judge every strategy's trades. */
+    readonly exchange: string;
+    /** Ticker poll period (ms): one batched request for every watched pair. */
+    readonly intervalMs: number;
+    /** Safety-net sync of the open-trade book from PostgreSQL (ms); the bus wakes it sooner. */
+    readonly syncMs: number;
+    /** CLOSE signals sent at the same time. */
+    readonly closeConcurrency: number;
   };
 }
 
@@ -203,6 +218,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       backfillSeconds: c.CAPTURE_BACKFILL_SECONDS,
       candleCacheMs: c.CHART_CANDLE_CACHE_MS,
       fixturesDir: path.resolve(c.CHART_FIXTURES_DIR ?? path.join(c.DATA_DIR, 'fixtures')),
+    }),
+    monitor: Object.freeze({
+      exchange: c.MONITOR_EXCHANGE,
+      intervalMs: c.MONITOR_INTERVAL_MS,
+      syncMs: c.MONITOR_SYNC_MS,
+      closeConcurrency: c.MONITOR_CLOSE_CONCURRENCY,
     }),
   });
 }

@@ -1,0 +1,103 @@
+/**
+ * Batched public tickers through ccxt, for the trade monitor: one `fetchTickers(pairs)` request per
+ * exchange answers every pair at once (Binance spot: GET /api/v3/ticker/24hr?symbols=[…]).
+ * Spot only (no sapi/fapi/dapi while loading markets), pointed at `EXCHANGE_URL_<ID>` when configured.
+ * Vocabulary: a TickerQuote has the last trade price and the exchange's rolling 24 h high/low.
+ * ccxt errors are converted here to AppError: EXCHANGE_UNKNOWN (400), EXCHANGE_TEMPORARY (503).
+ */
+import ccxt from 'ccxt';
+import { AppError } from '../lib/errors.js';
+import { pointCcxtAt } from './local-origin.js';
+
+/** One pair's ticker. Prices in quote currency; `at` is the exchange timestamp (ms) or our receive time. */
+export interface TickerQuote { last: number; high24h: number | null; low24h: number | null; at: number }
+
+/** Answer of one batched request: quotes by pair, and the pairs the exchange does not list. */
+export interface TickerBatch { quotes: Map<string, TickerQuote>; unknown: string[] }
+
+/** Reads tickers of many pairs in one request per exchange. */
+export interface TickerSource {
+  /**
+   * Tickers for `pairs` (e.g. "BTC/USDT") on `exchangeId`. Pairs the exchange does not list come back
+   * in `unknown` (the market list is reloaded at most every `marketReloadMs` to find new listings).
+   * @throws AppError EXCHANGE_UNKNOWN | EXCHANGE_TEMPORARY
+   */
+  fetch(exchangeId: string, pairs: readonly string[]): Promise<TickerBatch>;
+  /** Drops the ccxt instances. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options that keep ccxt.binance (and friends) on spot endpoints while loading markets. */
+const SPOT_ONLY = { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false } as const;
+
+type CcxtExchange = InstanceType<typeof ccxt.Exchange>;
+
+/**
+ * Creates the batched ticker source.
+ * @param opts.exchangeUrls lower-case exchange id → origin replacing every ccxt API origin (config.exchangeUrls)
+ * @param opts.timeoutMs ccxt request timeout, ms
+ * @param opts.marketReloadMs least time between two market-list reloads caused by unknown pairs, ms
+ */
+export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; marketReloadMs: number }): TickerSource {
+  const instances = new Map<string, CcxtExchange>();
+  const reloadedAt = new Map<string, number>();
+
+  function instance(exchangeId: string): CcxtExchange {
+    const id = exchangeId.toLowerCase();
+    let ex = instances.get(id);
+    if (ex) return ex;
+    const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
+    if (!(ccxt.exchanges as string[]).includes(id) || typeof Ctor !== 'function') throw new AppError('EXCHANGE_UNKNOWN', `unknown exchange "${exchangeId}"`, 400);
+    // Our own loop paces the requests (one per interval); ccxt's limiter would only add delay.
+    ex = new Ctor({ enableRateLimit: false, timeout: opts.timeoutMs, options: { ...SPOT_ONLY } });
+    const origin = opts.exchangeUrls[id];
+    if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
+    instances.set(id, ex);
+    return ex;
+  }
+
+  /** Splits pairs into listed / unlisted, reloading the market list (throttled) when some are unlisted. */
+  async function listed(ex: CcxtExchange, pairs: readonly string[]): Promise<{ known: string[]; unknown: string[] }> {
+    await ex.loadMarkets();
+    const split = () => ({ known: pairs.filter((p) => ex.markets?.[p]), unknown: pairs.filter((p) => !ex.markets?.[p]) });
+    let r = split();
+    if (r.unknown.length && Date.now() - (reloadedAt.get(ex.id) ?? 0) >= opts.marketReloadMs) {
+      reloadedAt.set(ex.id, Date.now());
+      await ex.loadMarkets(true);
+      r = split();
+    }
+    return r;
+  }
+
+  return {
+    async fetch(exchangeId, pairs) {
+      const ex = instance(exchangeId);
+      try {
+        const { known, unknown } = await listed(ex, pairs);
+        const quotes = new Map<string, TickerQuote>();
+        if (!known.length) return { quotes, unknown };
+        const tickers = await ex.fetchTickers(known);
+        const now = Date.now();
+        for (const t of Object.values(tickers)) {
+          const last = Number(t.last ?? t.close);
+          if (!t.symbol || !Number.isFinite(last) || last <= 0) continue;
+          quotes.set(t.symbol, { last, high24h: num(t.high), low24h: num(t.low), at: Number(t.timestamp ?? now) || now });
+        }
+        return { quotes, unknown };
+      } catch (err) {
+        throw convert(err, exchangeId);
+      }
+    },
+    async close() {
+      for (const ex of instances.values()) await (ex.close?.() ?? Promise.resolve()).catch(() => {});
+      instances.clear();
+    },
+  };
+}
+
+const num = (v: unknown) => (v === undefined || v === null || !Number.isFinite(Number(v)) ? null : Number(v));
+
+function convert(err: unknown, exchangeId: string): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('EXCHANGE_TEMPORARY', `${exchangeId} tickers unavailable: ${(err as Error).message?.slice(0, 200)}`, 503, { cause: err });
+}

@@ -1,0 +1,52 @@
+/**
+ * Trade monitor module: closes open trades at their stop loss / take profit from live prices
+ * (README "Trade monitor"). `monitorComponents(ctx)` is what app.ts registers: the monitor itself
+ * for the `monitor` role, and the distance route for the `api` role.
+ * Vocabulary: a WatchedTrade is an open trade with a level; a PriceTick one pair's new observation;
+ * a Trigger a crossing found by a tick, closed as a CLOSE signal with source 'monitor'.
+ */
+import type { AppContext, Component } from '../app.js';
+import { createTickerSource } from '../exchange/ticker-feed.js';
+import { MonitorMetrics } from './metrics.js';
+import { TradeMonitor } from './monitor.js';
+import { monitorRoutes, type PriceLookup } from './routes.js';
+
+export { TradeMonitor } from './monitor.js';
+export { TriggerBook, type WatchedTrade, type PriceTick, type Trigger, type CloseReason } from './trigger-book.js';
+export { distancePct } from './routes.js';
+
+/** The monitor (role `monitor`) and its REST route (role `api`), sharing prices when in one process. */
+export function monitorComponents(ctx: AppContext): (Component & { monitor?: TradeMonitor })[] {
+  const list: (Component & { monitor?: TradeMonitor })[] = [];
+  const c = ctx.config;
+  const pricesKey = `${c.redisPrefix}monitor:prices:${c.monitor.exchange}`;
+  let monitor: TradeMonitor | undefined;
+  if (c.roles.has('monitor')) {
+    const tickers = createTickerSource({ exchangeUrls: c.exchangeUrls, timeoutMs: c.exchangeTimeoutMs, marketReloadMs: Math.max(1000, c.monitor.intervalMs) });
+    const m = new TradeMonitor({
+      pool: ctx.db.pool, bus: ctx.bus, coordinator: ctx.coordinator, tickers, log: ctx.log.child({ module: 'monitor' }),
+      metrics: (state) => new MonitorMetrics(ctx.metrics.registry, state), redis: ctx.redis, pricesKey,
+    }, { exchange: c.monitor.exchange, intervalMs: c.monitor.intervalMs, syncMs: c.monitor.syncMs, closeConcurrency: c.monitor.closeConcurrency, retryBaseMs: 500 });
+    monitor = m;
+    list.push({
+      name: 'monitor', monitor: m,
+      start: () => m.start(),
+      stop: async () => { await m.stop(); await tickers.close(); },
+      health: () => m.health(),
+    });
+  }
+  if (c.roles.has('api')) {
+    const prices: PriceLookup = async (pairs) => {
+      const out = new Map<string, { last: number; at: number }>();
+      if (monitor) {
+        for (const p of pairs) { const v = monitor.feed.price(p); if (v) out.set(p, { last: v.last, at: v.receivedAt }); }
+      } else if (ctx.redis && pairs.length) {
+        const values = await ctx.redis.hmget(pricesKey, ...pairs).catch(() => []);
+        pairs.forEach((p, i) => { const v = values[i]; if (v) out.set(p, JSON.parse(v) as { last: number; at: number }); });
+      }
+      return out;
+    };
+    list.push({ name: 'monitor-api', start: async () => {}, stop: async () => {}, routers: [monitorRoutes({ pool: ctx.db.pool, prices, exchange: c.monitor.exchange })] });
+  }
+  return list;
+}

@@ -1,0 +1,161 @@
+/**
+ * TradeMonitor: watches every open trade that has a stop loss or take profit against live prices and
+ * closes it through the SignalCoordinator when a level is crossed.
+ * Steps: load the open trades (one snapshot + seq cursor) → poll tickers for the watched pairs → each
+ * changed pair's tick pops the crossed levels from the TriggerBook → TradeCloser sends the CLOSEs.
+ * The book stays fresh through a seq-cursor sync of the signal log, woken by `signal.accepted` on
+ * the bus and run every `syncMs` anyway (the bus is at-most-once).
+ */
+import type pg from 'pg';
+import type { Redis } from 'ioredis';
+import type { Bus } from '../bus/index.js';
+import { TOPICS } from '../bus/index.js';
+import type { TickerSource } from '../exchange/ticker-feed.js';
+import type { Logger } from '../lib/logger.js';
+import type { SignalCoordinator } from '../signals/index.js';
+import { TradeCloser } from './closer.js';
+import type { MonitorMetrics } from './metrics.js';
+import { PriceFeed } from './price-feed.js';
+import { changesSince, loadOpenTrades } from './trade-store.js';
+import { TriggerBook, type PriceTick, type WatchedTrade } from './trigger-book.js';
+
+export interface MonitorOptions {
+  /** ccxt id of the exchange whose prices judge every trade (MONITOR_EXCHANGE). */
+  exchange: string;
+  intervalMs: number;
+  syncMs: number;
+  closeConcurrency: number;
+  retryBaseMs: number;
+}
+
+export interface MonitorDeps {
+  pool: pg.Pool;
+  bus: Bus;
+  coordinator: SignalCoordinator;
+  tickers: TickerSource;
+  log: Logger;
+  metrics: (state: () => { trades: number; pairs: number; feedLagSeconds: number }) => MonitorMetrics;
+  /** When set, last prices are shared in a Redis hash for the distance route of other processes. */
+  redis?: Redis;
+  pricesKey: string;
+}
+
+const SYNC_BATCH = 5000;
+
+export class TradeMonitor {
+  readonly book = new TriggerBook();
+  readonly feed: PriceFeed;
+  readonly closer: TradeCloser;
+  readonly metrics: MonitorMetrics;
+  /** Milliseconds the last poll's evaluation took (for benchmarks). */
+  lastEvaluateMs = 0;
+  private cursor = 0;
+  private syncing?: Promise<void>;
+  private syncAgain = false;
+  private syncTimer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+  private started = false;
+
+  constructor(private readonly deps: MonitorDeps, private readonly opts: MonitorOptions) {
+    this.metrics = deps.metrics(() => ({ trades: this.book.size, pairs: this.book.watchedPairs().length, feedLagSeconds: this.feedLagSeconds() }));
+    this.closer = new TradeCloser({ coordinator: deps.coordinator, log: deps.log, metrics: this.metrics, concurrency: opts.closeConcurrency, retryBaseMs: opts.retryBaseMs });
+    this.feed = new PriceFeed({
+      source: deps.tickers, log: deps.log,
+      pairs: () => this.book.watchedPairs(),
+      onTicks: (ticks) => this.onTicks(ticks),
+      onPollError: () => this.metrics.pollErrors.inc(),
+    }, opts.exchange, opts.intervalMs);
+  }
+
+  async start(): Promise<void> {
+    const { cursor, trades } = await loadOpenTrades(this.deps.pool);
+    this.cursor = cursor;
+    for (const t of trades) this.book.add(t);
+    this.started = true;
+    this.unsubscribe = this.deps.bus.subscribe(TOPICS.signalAccepted, () => this.requestSync());
+    this.scheduleSync();
+    this.feed.start();
+    this.deps.log.info({ trades: this.book.size, pairs: this.book.watchedPairs().length, exchange: this.opts.exchange, cursor }, 'trade monitor started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.unsubscribe?.();
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    await this.feed.stop();
+    await this.syncing;
+    await this.closer.stop();
+  }
+
+  health() {
+    const lag = this.feedLagSeconds();
+    const ok = this.book.size === 0 || lag < Math.max(30, (this.opts.intervalMs / 1000) * 5);
+    return Promise.resolve({ ok, trades: this.book.size, pairs: this.book.watchedPairs().length, feedLagSeconds: lag, pendingCloses: this.closer.pending });
+  }
+
+  feedLagSeconds(): number {
+    return this.feed.lastSuccessAt ? (Date.now() - this.feed.lastSuccessAt) / 1000 : 0;
+  }
+
+  /** Applies ticks: crossed trades go to the closer. */
+  onTicks(ticks: PriceTick[]): void {
+    const started = performance.now();
+    const now = Date.now();
+    for (const tick of ticks) for (const trigger of this.book.evaluate(tick)) this.closer.enqueue(trigger, now);
+    this.lastEvaluateMs = performance.now() - started;
+    this.metrics.evaluateSeconds.observe(this.lastEvaluateMs / 1000);
+    this.publishPrices(ticks);
+  }
+
+  /** Catches up with the signal log now (coalesced: at most one run in flight plus one queued). */
+  requestSync(): Promise<void> {
+    if (this.syncing) { this.syncAgain = true; return this.syncing; }
+    this.syncing = this.syncLoop().finally(() => { this.syncing = undefined; });
+    return this.syncing;
+  }
+
+  private async syncLoop(): Promise<void> {
+    do {
+      this.syncAgain = false;
+      try { await this.syncOnce(); } catch (err) { this.deps.log.warn({ err }, 'monitor sync failed; retrying on the next wake-up'); return; }
+    } while (this.syncAgain && this.started);
+  }
+
+  private async syncOnce(): Promise<void> {
+    const added = new Set<string>();
+    for (;;) {
+      const changes = await changesSince(this.deps.pool, this.cursor, SYNC_BATCH);
+      for (const ch of changes) {
+        if (ch.action === 'CLOSE') this.book.removeClosed(ch.strategyId, ch.pair, ch.seq);
+        else if (ch.trade && this.watch(ch.trade)) added.add(ch.trade.pair);
+        this.cursor = ch.seq;
+      }
+      if (changes.length < SYNC_BATCH) break;
+    }
+    // A new trade may already be beyond a level at the current price: judge it without waiting for a move.
+    const ticks: PriceTick[] = [];
+    for (const pair of added) {
+      const p = this.feed.price(pair);
+      if (p) ticks.push({ pair, last: p.last, high: p.last, low: p.last, prev: p.last, prevAt: null });
+    }
+    if (ticks.length) this.onTicks(ticks);
+  }
+
+  private watch(t: WatchedTrade): boolean {
+    return !this.closer.has(t.id) && this.book.add(t);
+  }
+
+  private scheduleSync(): void {
+    this.syncTimer = setTimeout(() => {
+      void this.requestSync().finally(() => { if (this.started) this.scheduleSync(); });
+    }, this.opts.syncMs);
+  }
+
+  private publishPrices(ticks: PriceTick[]): void {
+    if (!this.deps.redis || !ticks.length) return;
+    const fields: Record<string, string> = {};
+    for (const t of ticks) fields[t.pair] = JSON.stringify({ last: t.last, at: Date.now() });
+    this.deps.redis.hset(this.deps.pricesKey, fields).catch((err) => this.deps.log.warn({ err }, 'publishing monitor prices to redis failed'));
+  }
+}
