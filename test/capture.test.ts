@@ -62,11 +62,13 @@ describe('chart capture (real Chromium)', function () {
     app = await startTestApp({
       ROLES: 'api,store,capturer', EXCHANGE_URL_BINANCE: fake.origin, CAPTURE_TARGETS_FILE: targetsFile,
       CAPTURE_TARGETS_RELOAD_MS: '100', CAPTURE_PAGE_TIMEOUT_MS: '2500', CAPTURE_BACKFILL_SECONDS: '600',
-      CAPTURE_CONCURRENCY: '2', CAPTURE_RECYCLE_AFTER: '15', CHART_CANDLE_CACHE_MS: '0', CHART_FIXTURES_DIR: FIXTURES,
+      CAPTURE_CONCURRENCY: '3', CAPTURE_RECYCLE_AFTER: '15', CHART_CANDLE_CACHE_MS: '0', CHART_FIXTURES_DIR: FIXTURES,
     });
     comp = app.components.find((c) => c.name === 'capturer') as CapturerComponent;
-    // A page that never answers: the socket is accepted and then left hanging.
-    hangServer = http.createServer(() => {});
+    // /throws: a page whose script throws; anything else never answers (the socket is left hanging).
+    hangServer = http.createServer((req, res) => {
+      if (req.url === '/throws') res.writeHead(200, { 'content-type': 'text/html' }).end('<p>chart</p><script>throw new Error("chart lib exploded")</script>');
+    });
     await new Promise<void>((r) => hangServer.listen(0, '127.0.0.1', () => r()));
     hangUrl = `http://127.0.0.1:${(hangServer.address() as AddressInfo).port}/chart`;
   });
@@ -225,16 +227,19 @@ describe('chart capture (real Chromium)', function () {
     assert.equal(await metric('capture_failures_total', { target: 'recycle' }), 0);
   });
 
-  it('a target URL that hangs times out (one failure each time) without blocking another target', async () => {
+  it('a target URL that hangs times out and a page that throws fails, one failure each, without blocking another target', async () => {
     const { pair, strategyId, target } = await fixture('good');
     const hang = { ...target, name: 'hang', url: hangUrl, strategyId: '00000000-0000-4000-8000-0000000000aa' };
+    const throws = { ...target, name: 'throws', url: hangUrl.replace('/chart', '/throws'), strategyId: '00000000-0000-4000-8000-0000000000ac' };
     const base = minuteFloor(Date.now()) - 6 * MIN;
     fake.setCandles(pair, '1m', candles([100, 100, 100, 100, 100], base));
-    await setTargets([hang, target]);
+    await setTargets([hang, throws, target]);
     const t0 = Date.now();
     await waitFor('a timeout of the hung target', async () => (await metric('capture_failures_total', { target: 'hang', reason: 'timeout' })) >= 1, 10_000);
     assert.ok(Date.now() - t0 < 6000, 'bounded by CAPTURE_PAGE_TIMEOUT_MS');
     assert.ok((await okVisits('good')) >= 2, 'the good target kept being captured meanwhile');
+    await waitFor('the throwing page to fail', async () => (await metric('capture_failures_total', { target: 'throws', reason: 'page_error' })) >= 1, 10_000);
+    assert.equal(await okVisits('throws'), 0);
     fake.setCandles(pair, '1m', candles([100, 100, 100, 100, 100, 110], base + MIN));
     const [s] = await waitFor('signal of the good target', async () => { const x = await signalsOf(strategyId); return x.length ? x : undefined; });
     assert.equal(s.action, 'OPEN');
