@@ -17,7 +17,7 @@ describe('capture rules: which markers become signals', () => {
     assert.deepEqual(got.map((x) => x.time), [T + 240, T + 600]);
   });
 
-  it('with backfill 0 only markers confirmed at or after the capturer's start are new', () => {
+  it('with backfill 0 only markers confirmed at or after the capturer start are new', () => {
     const cursor = startCursor(T * 1000, 0);
     assert.deepEqual(newMarkers([m(T - 120, 'BUY'), m(T - 60, 'SELL'), m(T, 'BUY')], cursor, '1m').map((x) => x.time), [T - 60, T]);
   });

@@ -16,7 +16,7 @@ import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalCoordinator } from '../signals/index.js';
 import { withTimeout, type BrowserHost } from './browser.js';
-import type { Extractor } from './extractors/index.js';
+import { isMarker, type Extractor } from './extractors/index.js';
 import { markerSignal, newMarkers, startCursor, type MarkerCursor } from './marker-signals.js';
 import type { CaptureMetrics, FailureReason } from './metrics.js';
 import type { Marker } from './strategies/index.js';
@@ -172,7 +172,7 @@ export class Capturer {
       if (pageErrors.length) throw new CaptureFailure('page_error', `page script threw: ${pageErrors[0]}`);
       throw err;
     }
-    const fresh = newMarkers(markers, state.cursor, t.timeframe);
+    const fresh = newMarkers(markers.filter(isMarker), state.cursor, t.timeframe);
     if (!fresh.length) return { fresh };
     const el = selector ? await page.$(selector).catch(() => null) : null;
     const shot = el ? await el.screenshot({ type: 'png' }) : await page.screenshot({ type: 'png' });

@@ -1,14 +1,14 @@
 /**
  * Capture metrics on the app's prom-client registry (GET /metrics):
  *   capture_visits_total{target,outcome=ok|failed}        captures (page visits) and their outcome
- *   capture_failures_total{target,reason}                  failures by reason: timeout|page_error|browser|extract|evidence|signal
+ *   capture_failures_total{target,reason}                  failures by reason: timeout|page_error|browser|extract|evidence
  *   capture_duration_seconds{target}                       visit latency (page open → markers read → screenshot)
  *   capture_signals_total{target,outcome}                  signals produced: accepted|duplicate|refused|error
  *   capture_browser_launches_total{reason=start|recycle|crash}, capture_browser_crashes_total
  */
 import client, { type Registry } from 'prom-client';
 
-export type FailureReason = 'timeout' | 'page_error' | 'browser' | 'extract' | 'evidence' | 'signal';
+export type FailureReason = 'timeout' | 'page_error' | 'browser' | 'extract' | 'evidence';
 export type SignalOutcome = 'accepted' | 'duplicate' | 'refused' | 'error';
 
 export class CaptureMetrics {
