@@ -26,7 +26,7 @@
 
   function draw(data) {
     var LC = window.LightweightCharts;
-    document.getElementById('title').textContent = data.pair + ' ' + data.timeframe + ' · ' + data.strategy;
+    document.getElementById('title').textContent = data.pair + ' ' + data.timeframe + ' · ' + data.strategy + ' ' + JSON.stringify(data.params) + ' · strategy ' + data.strategyId;
     var el = document.getElementById('chart');
     var chart = LC.createChart(el, {
       width: el.clientWidth || 860, height: el.clientHeight || 420,

@@ -19,7 +19,7 @@ export const chartPageExtractor: Extractor = async (page, { timeoutMs }) => {
     return c.error ? { error: String(c.error) } : { markers: c.markers ? c.markers() : [] };
   });
   if ('error' in got) throw new AppError('CAPTURE_PAGE_ERROR', `chart page reports: ${got.error}`, 502);
-  return { markers: (got.markers ?? []).filter(isMarker), screenshotSelector: '#chart' };
+  return { markers: (got.markers ?? []).filter(isMarker), screenshotSelector: '#capture' };
 };
 
 /** Drops anything the page returned that is not a well-formed marker. */
