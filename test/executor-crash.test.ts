@@ -52,7 +52,12 @@ describe('executor crash safety (child process killed with SIGKILL, restarted)',
     origin = await fake.start();
     app = await startTestApp({ ROLES: 'api' });
   });
-  after(async () => { await app?.stop(); await fake.stop(); });
+  const children = new Set<ChildProcess>();
+  after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await app?.stop();
+    await fake.stop();
+  });
 
   it(`after ${KILLS} kills at random moments during a batch of ${SUBS} subscriptions, every subscription has exactly one order and one final row`, async () => {
     const prisma = app.db.prisma;
@@ -71,10 +76,12 @@ describe('executor crash safety (child process killed with SIGKILL, restarted)',
     fake.injectFault({ kind: 'latency', ms: 150 }, { path: '/api/v3/order', method: 'POST' });
     const { signal } = await app.coordinator.accept({ strategyId: strategy.id, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000 }, 'api');
 
+    const t0 = Date.now();
     const done = () => prisma.executionLog.count({ where: { signalId: signal.id, status: { not: 'PENDING' } } });
     for (let i = 0; i < KILLS; i++) {
       const before = await done();
       const { child, started } = startExecutor(origin);
+      children.add(child);
       await started;
       // Kill mid-work: once this child has finished something (or after 3 s), at a random moment within 300 ms.
       const until = Date.now() + 3000;
@@ -82,10 +89,12 @@ describe('executor crash safety (child process killed with SIGKILL, restarted)',
       await new Promise((r) => setTimeout(r, Math.random() * 300));
       child.kill('SIGKILL');
       await exited(child);
+      if (process.env.CRASH_DEBUG) process.stderr.write(`round ${i}: ${Date.now() - t0} ms, ${await done()} done\n`);
     }
     const progressBeforeLast = await done();
     fake.clearFaults(); // the last run only has to finish the batch
     const { child, started } = startExecutor(origin, 64);
+    children.add(child);
     await started;
     const deadline = Date.now() + 40_000;
     while ((await done()) < SUBS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));

@@ -18,7 +18,7 @@ import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
 import type { ExecutorMetrics } from './metrics.js';
 import { JobRunner } from './runner.js';
-import { LeaseLost, type Job, type Outcome } from './types.js';
+import { LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
 
 export interface ExecutorOptions {
   mode: 'paper' | 'live';
@@ -179,9 +179,10 @@ export class SubscriptionExecutor {
       return this.finish(job, { status: base, error: `KEYS_INVALID: ${message}`, response }, log);
     }
     if (ex && ex.kind !== 'temporary') return this.finish(job, { status: base, error: `${ex.code}: ${message}`, response }, log);
-    if (job.attempts >= this.opts.maxAttempts) return this.finish(job, { status: base, error: `GAVE_UP after ${job.attempts} attempts: ${message}`, response }, log);
+    const failures = unclearFailures(job);
+    if (failures >= this.opts.maxAttempts) return this.finish(job, { status: base, error: `GAVE_UP after ${failures} unclear failures: ${message}`, response }, log);
     // The retry waits at least recvWindow, so a request still in flight can no longer be accepted when we look it up.
-    const delay = Math.max(this.opts.retryBaseMs * 2 ** (job.attempts - 1), this.opts.recvWindowMs + 500);
+    const delay = Math.max(this.opts.retryBaseMs * 2 ** (failures - 1), this.opts.recvWindowMs + 500);
     (job.legs.history ??= []).push({ at: new Date().toISOString(), attempt: job.attempts, outcome: 'retry later', error: message.slice(0, 500) });
     await this.store.retryLater(job, Math.min(delay, 300_000), `RETRYING: ${message}`);
     this.metrics.retries.inc({ exchange: job.exchange });

@@ -14,7 +14,7 @@ import { clientOrderId, keyScope, type Leg } from './ids.js';
 import type { JobStore } from './job-store.js';
 import { PaperClient } from './paper.js';
 import { minimumsRefusal, needsBalance, parseRisk, parseSizing, quoteToSpend } from './sizing.js';
-import { LeaseLost, type Job, type LegRecord, type Outcome } from './types.js';
+import { LeaseLost, unclearFailures, type Job, type LegRecord, type Outcome } from './types.js';
 
 export interface RunnerDeps {
   prisma: PrismaClient;
@@ -160,7 +160,7 @@ export class JobRunner {
       const protect = await this.protect(r, filled, sl, tp);
       return { status: 'SUCCESS', ...done, response: { entry: entry.response, protect: protect.response }, position: opened(protect) };
     } catch (err) {
-      if (!(err instanceof ExchangeError) || (err.kind === 'temporary' && job.attempts < this.d.maxAttempts)) throw err;
+      if (!(err instanceof ExchangeError) || (err.kind === 'temporary' && unclearFailures(job) < this.d.maxAttempts)) throw err;
       if (err.kind === 'auth') await this.markKeysInvalid(job.subscriptionId);
       this.history(job, 'protect', 'failed', err.message);
       const failure = { error: err.message, ccxt: err.ccxtClass, response: err.response };

@@ -60,6 +60,12 @@ export type PositionChange =
   | { kind: 'open'; strategyId: string; qty: number; price: number; protectClientOrderId: string | null; paper: boolean }
   | { kind: 'close' };
 
+/**
+ * Unclear failures so far, this one included. Claims are not counted: a process killed mid-job
+ * increments `attempts` without anything having failed.
+ */
+export const unclearFailures = (job: Job) => (job.legs.history ?? []).filter((h) => h.outcome === 'retry later').length + 1;
+
 /** Thrown when this process no longer holds the row's lease: stop, write nothing. */
 export class LeaseLost extends Error {
   constructor() { super('lease lost'); this.name = 'LeaseLost'; }
