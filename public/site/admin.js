@@ -8,7 +8,7 @@ async function render() {
   const q = new URLSearchParams();
   if ($('#status').value) q.set('status', $('#status').value);
   if ($('#exchange').value.trim()) q.set('exchange', $('#exchange').value.trim());
-  const [stats, list] = await Promise.all([api('GET', `/api/admin/execution-stats?${q}`), api('GET', `/api/admin/executions?limit=200&${q}`)]);
+  const [stats, list] = await Promise.all([api('GET', `/api/admin/execution-stats?${q}`), api('GET', `/api/admin/executions?limit=100&${q}`)]);
   $('#exchanges').replaceChildren(stats.exchanges.length
     ? table(['Exchange', 'Total', 'Failed', 'Success', 'Pending', 'Skipped'], stats.exchanges.map((x) => [x.exchange, num(x.total), num(x.failed, x.failed ? 'neg' : ''), num(x.counts.SUCCESS ?? 0), num(x.counts.PENDING ?? 0), num(x.counts.SKIPPED ?? 0)]), { id: 'exchange-table' })
     : el('p', { class: 'muted' }, 'No executions.'));

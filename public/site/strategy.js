@@ -22,7 +22,7 @@ function statsBox(s, basis, first) {
 
 let chart;
 let series;
-function drawEquity(points) {
+function drawEquity(points, start) {
   const LC = window.LightweightCharts;
   if (!LC || !points.length) { $('#equity').replaceChildren(el('p', { class: 'muted' }, 'No closed trades yet.')); return; }
   if (!chart) {
@@ -33,7 +33,8 @@ function drawEquity(points) {
   let t = 0;
   // The chart needs strictly increasing times (seconds); trades closed in the same second are spread.
   const data = points.map((p) => { t = Math.max(t + 1, Math.floor(Date.parse(p.time) / 1000)); return { time: t, value: p.equity }; });
-  series.setData([{ time: data[0].time - 1, value: 100 }, ...data]);
+  const t0 = Math.min(data[0].time - 1, Math.floor(Date.parse(start ?? points[0].time) / 1000));
+  series.setData([{ time: t0, value: 100 }, ...data]);
   chart.timeScale().fitContent();
 }
 
@@ -60,7 +61,7 @@ async function load() {
   document.title = `${s.name} · Signal Marketplace`;
   $('#head').replaceChildren(el('h1', { id: 'name' }, s.name), el('p', { class: 'muted' }, `by ${s.author ?? 'unknown'} · pairs: ${s.pairs.join(', ') || 'any'} · ${s.subscribers} active subscribers`), s.description ? el('p', {}, s.description) : '');
   statsBox(s.stats, s.basis, s.firstSignalAt);
-  drawEquity(s.equityCurve);
+  drawEquity(s.equityCurve, s.firstSignalAt);
   $('#open').replaceChildren(s.openTrades.length
     ? table(['Pair', 'Direction', 'Entry', 'Stop', 'Target', 'Opened'], s.openTrades.map((t) => [t.pair, t.direction, num(fmtNum(t.entryPrice, 8)), t.stopLoss ?? '–', t.takeProfit ?? '–', fmtDate(t.openedAt)]))
     : el('p', { class: 'muted' }, 'No open trades.'));

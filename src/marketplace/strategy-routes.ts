@@ -37,7 +37,7 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     ({ id: s.id, name: s.name, description: s.description, author: authorName(s.author?.email), pairs: s.pairs, maxLagSeconds: s.maxLagSeconds, createdAt: s.createdAt });
 
   r.get('/api/strategies', wrap(async (_req, res) => {
-    const list = await prisma.strategy.findMany({ include: { author: { select: { email: true } } }, orderBy: { createdAt: 'asc' }, take: 500 });
+    const list = await prisma.strategy.findMany({ include: { author: { select: { email: true } } }, orderBy: { createdAt: 'desc' }, take: 500 });
     const extra = await statsFor(list.map((s) => s.id));
     res.json({ strategies: list.map((s) => ({ ...view(s), ...extra(s.id) })) });
   }));
