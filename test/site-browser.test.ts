@@ -152,6 +152,17 @@ describe('marketplace site in Chromium (live executor, fake Binance)', function 
     await shot('executions');
   });
 
+  it('the strategy page of a subscriber shows a newly published signal live through /ws/signals (before the 5 s poll)', async () => {
+    await go(`/strategies/${strategy.strategyId}`);
+    await page.waitForFunction(() => document.querySelector('#live')?.textContent === '● live');
+    const loadedAt = Date.now();
+    const sig = await client(app).post('/api/signals', { strategyId: strategy.strategyId, pair: 'ETH/USDT', action: 'CLOSE', direction: 'LONG', price: 3100 }, strategy.author.token);
+    assert.equal(sig.status, 201);
+    await page.waitForSelector(`#signal-table tr[data-seq="${sig.body.seq}"]`, { timeout: 3000 });
+    assert.ok(Date.now() - loadedAt < 4000);
+    assert.match(await text(`#signal-table tr[data-seq="${sig.body.seq}"]`), /CLOSE LONG/);
+  });
+
   it('the admin page lists the failed execution with its exchange failure count and error; a USER sees no data there', async () => {
     await go('/admin');
     await page.waitForSelector('.msg.err');
