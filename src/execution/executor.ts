@@ -18,7 +18,7 @@ import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
 import type { ExecutorMetrics } from './metrics.js';
 import { JobRunner } from './runner.js';
-import { LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
+import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
 
 export interface ExecutorOptions {
   mode: 'paper' | 'live';
@@ -153,6 +153,7 @@ export class SubscriptionExecutor {
       await this.finish(job, outcome, log);
     } catch (err) {
       if (err instanceof LeaseLost) { log.warn('lease lost before sending: leaving the row to its next owner'); return; }
+      if (err instanceof KeysNotReadable) { await this.notReadableHere(job, log).catch(() => {}); return; }
       await this.onError(job, err, log).catch((e) => log.error({ err: e }, 'recording the failure failed; the row returns after its lease'));
     } finally {
       const total = performance.now() - started;
@@ -166,6 +167,19 @@ export class SubscriptionExecutor {
     this.metrics.orders.inc({ status: o.status, exchange: job.exchange, mode: this.opts.mode });
     this.metrics.signalToFinalSeconds.observe({ exchange: job.exchange }, (Date.now() - job.claimedAt) / 1000);
     log.info({ status: o.status, orderId: o.orderId, side: o.side, amount: o.amount, price: o.price, reason: o.error }, 'execution finished');
+  }
+
+  /**
+   * A process whose KEY_ENCRYPTION_KEY cannot read the keys hands the row back for another process
+   * (a rotation in progress, a misconfigured instance); after 20 such hand-backs the row is FAILED.
+   */
+  private async notReadableHere(job: Job, log: Logger): Promise<void> {
+    const h = (job.legs.history ??= []);
+    const times = h.filter((x) => x.outcome === 'keys not readable here').length + 1;
+    if (times >= 20) return this.finish(job, { status: job.legs.entry ? 'PARTIAL' : 'FAILED', error: 'KEY_DECRYPT_FAILED: stored API keys cannot be decrypted with the configured keys' }, log);
+    h.push({ at: new Date().toISOString(), attempt: job.attempts, outcome: 'keys not readable here' });
+    await this.store.retryLater(job, 1000, 'KEYS_NOT_READABLE_HERE: handed back for another executor');
+    log.error({ workerId: this.workerId }, 'cannot decrypt stored API keys: check KEY_ENCRYPTION_KEY / KEY_ENCRYPTION_KEYS_PREVIOUS');
   }
 
   /** Auth → keys invalid, stop; rejected → FAILED; unclear → retry later (looked up first) until maxAttempts. */

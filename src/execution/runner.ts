@@ -14,7 +14,7 @@ import { clientOrderId, keyScope, type Leg } from './ids.js';
 import type { JobStore } from './job-store.js';
 import { PaperClient } from './paper.js';
 import { minimumsRefusal, needsBalance, parseRisk, parseSizing, quoteToSpend } from './sizing.js';
-import { LeaseLost, unclearFailures, type Job, type LegRecord, type Outcome } from './types.js';
+import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type LegRecord, type Outcome } from './types.js';
 
 export interface RunnerDeps {
   prisma: PrismaClient;
@@ -89,7 +89,7 @@ export class JobRunner {
       apiKey = this.d.keyring.decrypt(sub.apiKeyEnc ?? '');
       secret = this.d.keyring.decrypt(sub.apiSecretEnc ?? '');
     } catch {
-      return { status: 'FAILED', error: 'KEY_DECRYPT_FAILED: stored API keys cannot be decrypted with the configured keys' };
+      throw new KeysNotReadable();
     }
     await this.d.clients.ensureMarkets(job.exchange);
     const client = this.d.clients.forKey(job.exchange, apiKey, secret);

@@ -66,6 +66,11 @@ export type PositionChange =
  */
 export const unclearFailures = (job: Job) => (job.legs.history ?? []).filter((h) => h.outcome === 'retry later').length + 1;
 
+/** Thrown when this process cannot decrypt the subscription's keys (its KEY_ENCRYPTION_KEY differs): another process may. */
+export class KeysNotReadable extends Error {
+  constructor() { super('stored API keys cannot be decrypted with this process\'s keys'); this.name = 'KeysNotReadable'; }
+}
+
 /** Thrown when this process no longer holds the row's lease: stop, write nothing. */
 export class LeaseLost extends Error {
   constructor() { super('lease lost'); this.name = 'LeaseLost'; }
