@@ -75,6 +75,8 @@ describe('marketplace site in Chromium (live executor, fake Binance)', function 
     await fill('#password', PASSWORD);
     await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('#submit')]);
     assert.match(await text('#who'), new RegExp(`${email} \\(USER\\)`));
+    await go('/login');
+    await shot('login', false);
     await page.click('#logout');
     await page.waitForSelector('a[href="/login"]');
     await login(email);
@@ -161,6 +163,22 @@ describe('marketplace site in Chromium (live executor, fake Binance)', function 
     await page.waitForSelector(`#signal-table tr[data-seq="${sig.body.seq}"]`, { timeout: 3000 });
     assert.ok(Date.now() - loadedAt < 4000);
     assert.match(await text(`#signal-table tr[data-seq="${sig.body.seq}"]`), /CLOSE LONG/);
+  });
+
+  it('pauses, resumes and cancels the subscription from My subscriptions; the API agrees each time', async () => {
+    await go('/subscriptions');
+    const status = async () => (await client(app).get('/api/subscriptions', await page.evaluate(() => localStorage.getItem('sm.token')) ?? '')).body.subscriptions[0].status;
+    await (await page.waitForSelector('button[data-action="pause"]'))!.click();
+    await page.waitForSelector('.subscription .badge.PAUSED');
+    assert.equal(await status(), 'PAUSED');
+    await page.click('button[data-action="resume"]');
+    await page.waitForSelector('.subscription .badge.ACTIVE');
+    assert.equal(await status(), 'ACTIVE');
+    page.once('dialog', (d) => { void d.accept(); });
+    await page.click('button[data-action="cancel"]');
+    await page.waitForSelector('.subscription .badge.CANCELLED');
+    assert.equal(await status(), 'CANCELLED');
+    assert.equal(await page.$('button[data-action="test-keys"]'), null, 'a cancelled subscription offers no actions');
   });
 
   it('the admin page lists the failed execution with its exchange failure count and error; a USER sees no data there', async () => {
