@@ -1,0 +1,301 @@
+/**
+ * Trade monitor against the fake Binance (real ccxt fetchTickers) and real PostgreSQL.
+ * The monitor watches every open trade in its database, so these tests use their own database
+ * (recreated per run): other suites' trades are never priced or closed by it.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { App } from '../src/app.js';
+import { migrate } from '../src/db/index.js';
+import { createLogger } from '../src/lib/logger.js';
+import { TriggerBook, type TradeMonitor, type WatchedTrade } from '../src/monitor/index.js';
+import { client, seedStrategy, startTestApp } from './support/app.js';
+import { TEST_DATABASE_URL } from './support/env.js';
+import { FakeBinance } from './support/fake-exchange.js';
+import { spawnServer } from './support/processes.js';
+
+const DB_NAME = 'signal_marketplace_monitor_test';
+const DB_URL = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${DB_NAME}` }).toString();
+const MONITOR_ENV = { MONITOR_INTERVAL_MS: '100', MONITOR_SYNC_MS: '200' };
+
+async function recreateDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: Object.assign(new URL(TEST_DATABASE_URL), { pathname: '/postgres' }).toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${DB_NAME}"`);
+  } finally { await admin.end(); }
+  await migrate(DB_URL, createLogger('warn'));
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A market of its own on the fake exchange, so no two tests share a price. */
+function newPair(fake: FakeBinance, price: number): string {
+  const base = `M${randomBytes(3).toString('hex').toUpperCase()}`;
+  fake.addMarket({ base, quote: 'USDT', price, tickSize: '0.0001', stepSize: '0.001', minQty: '0.001', minNotional: '1' });
+  return `${base}/USDT`;
+}
+
+const monitorOf = (app: App) => (app.components.find((c) => c.name === 'monitor') as unknown as { monitor: TradeMonitor }).monitor;
+
+describe('trade monitor (fake exchange, real PostgreSQL)', function () {
+  this.timeout(60_000);
+  let fake: FakeBinance;
+  let app: App;
+  let db: pg.Pool;
+
+  before(async () => {
+    await recreateDatabase();
+    fake = new FakeBinance();
+    await fake.start();
+    db = new pg.Pool({ connectionString: DB_URL, max: 2 });
+    app = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'api,store,monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
+  });
+  after(async () => { await app?.stop(); await db?.end(); await fake?.stop(); });
+
+  /** Opens a trade for a fresh (auto-created) strategy; returns its ids. */
+  async function open(a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId: string = randomUUID()) {
+    const r = await a.coordinator.accept({ strategyId, pair, action: 'OPEN', direction, price, stopLoss, takeProfit }, 'api', { autoCreate: { name: 'monitor test' } });
+    const { rows: [t] } = await db.query(`SELECT id FROM "Trade" WHERE "openSignalId" = $1`, [r.signal.id]);
+    return { strategyId, tradeId: t.id as string };
+  }
+
+  const trade = async (id: string) => (await db.query(`SELECT status, "exitPrice"::float8 AS "exitPrice", "pnlPct"::float8 AS "pnlPct", "closeReason", "closeSignalId" FROM "Trade" WHERE id = $1`, [id])).rows[0];
+  const completed = (id: string) => waitFor(`trade ${id} completed`, async () => { const t = await trade(id); return t.status === 'COMPLETED' && t; });
+  const closeSignals = async (strategyId: string, pair: string) => (await db.query(`SELECT source, reason, price::float8 AS price, "idempotencyKey" FROM "Signal" WHERE "strategyId" = $1 AND pair = $2 AND action = 'CLOSE'`, [strategyId, pair])).rows;
+  /** Waits until the monitor watches the trade and has priced its pair after it opened. */
+  const watched = (a: App, tradeId: string, pair: string) => waitFor('trade watched and priced', () => {
+    const m = monitorOf(a);
+    const t = m.book.get(tradeId);
+    return !!t && (m.feed.price(pair)?.receivedAt ?? 0) > t.openedAt;
+  });
+
+  it('when the price crosses the take profit of a LONG, closes it at the level with source monitor and the right PnL, in the DB and the JSON store', async () => {
+    const pair = newPair(fake, 100);
+    const { strategyId, tradeId } = await open(app, pair, 'LONG', 100, 90, 110);
+    await watched(app, tradeId, pair);
+    fake.setPrice(pair, 111.5);
+    const t = await completed(tradeId);
+    assert.equal(t.closeReason, 'TAKE_PROFIT');
+    assert.equal(t.exitPrice, 110);
+    assert.equal(t.pnlPct, 10);
+    assert.deepEqual(await closeSignals(strategyId, pair), [{ source: 'monitor', reason: 'TAKE_PROFIT', price: 110, idempotencyKey: `monitor:${tradeId}` }]);
+    const json = await waitFor('completed_trades.json has the trade', () => {
+      const list = JSON.parse(readFileSync(path.join(app.config.dataDir, 'signals', 'completed_trades.json'), 'utf8')) as { id: string; closeReason: string; pnlPct: number }[];
+      return list.find((x) => x.id === tradeId);
+    });
+    assert.equal(json.closeReason, 'TAKE_PROFIT');
+    assert.equal(json.pnlPct, 10);
+    assert.equal(monitorOf(app).book.has(tradeId), false);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    assert.match(metrics, /monitor_closes_total\{reason="TAKE_PROFIT",outcome="closed"\} [1-9]/);
+  });
+
+  it('when the price rises through the stop loss of a SHORT, closes it at the stop loss with a loss', async () => {
+    const pair = newPair(fake, 200);
+    const { strategyId, tradeId } = await open(app, pair, 'SHORT', 200, 210, 180);
+    await watched(app, tradeId, pair);
+    fake.setPrice(pair, 204); // between the levels: still open
+    await waitFor('price 204 seen', () => monitorOf(app).feed.price(pair)?.last === 204);
+    assert.equal((await trade(tradeId)).status, 'ACTIVE');
+    fake.setPrice(pair, 213);
+    const t = await completed(tradeId);
+    assert.equal(t.closeReason, 'STOP_LOSS');
+    assert.equal(t.exitPrice, 210);
+    assert.equal(t.pnlPct, -5);
+    assert.equal((await closeSignals(strategyId, pair)).length, 1);
+  });
+
+  it('when one poll shows a gap through both levels (new 24h low and high), closes at the level nearer the previous price', async () => {
+    const pairA = newPair(fake, 100);
+    const pairB = newPair(fake, 100);
+    const a = await open(app, pairA, 'LONG', 100, 95, 110); // stop loss 5 away from 100, take profit 10
+    const b = await open(app, pairB, 'LONG', 100, 90, 103); // take profit 3 away, stop loss 10
+    await watched(app, a.tradeId, pairA);
+    await watched(app, b.tradeId, pairB);
+    // Between two polls each price dives under the stop loss and jumps over the take profit, ending in between.
+    for (const p of [pairA, pairB]) { fake.setPrice(p, 80); fake.setPrice(p, 120); fake.setPrice(p, 101); }
+    const ta = await completed(a.tradeId);
+    const tb = await completed(b.tradeId);
+    assert.deepEqual([ta.closeReason, ta.exitPrice, ta.pnlPct], ['STOP_LOSS', 95, -5]);
+    assert.deepEqual([tb.closeReason, tb.exitPrice, tb.pnlPct], ['TAKE_PROFIT', 103, 3]);
+  });
+
+  it('when the author CLOSE and the monitor close race, each trade is completed once by one CLOSE and a losing monitor counts it as already closed', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const api = client(app);
+    const pairs = await Promise.all([1, 2, 3, 4].map(() => newPair(fake, 100)));
+    const trades = [];
+    for (const pair of pairs) {
+      const r = await api.post('/api/signals', { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100, stopLoss: 90, takeProfit: 110 }, author.token);
+      assert.equal(r.status, 201);
+      trades.push((await db.query(`SELECT id FROM "Trade" WHERE "openSignalId" = $1`, [r.body.id])).rows[0].id as string);
+    }
+    for (const [i, pair] of pairs.entries()) await watched(app, trades[i]!, pair);
+    const m = monitorOf(app);
+    const alreadyBefore = await closesCounter(app, 'already_closed');
+    for (const p of pairs) fake.setPrice(p, 115);
+    const [authorAnswers] = await Promise.all([
+      Promise.all(pairs.map((pair) => api.post('/api/signals', { strategyId, pair, action: 'CLOSE', direction: 'LONG', price: 114 }, author.token))),
+      m.feed.pollOnce(),
+    ]);
+    await m.closer.idle();
+    let authorWins = 0;
+    for (const [i, pair] of pairs.entries()) {
+      const t = await completed(trades[i]!);
+      const closes = await closeSignals(strategyId, pair);
+      assert.equal(closes.length, 1, `one CLOSE signal on ${pair}`);
+      assert.equal((await db.query(`SELECT count(*)::int AS n FROM "Trade" WHERE "strategyId" = $1 AND pair = $2`, [strategyId, pair])).rows[0].n, 1);
+      const authorWon = closes[0].source === 'api';
+      if (authorWon) authorWins++;
+      // The author gets 201 only if its CLOSE is the one stored (see the pending test below for the loser's answer).
+      assert.equal(authorAnswers[i]!.status === 201, authorWon, `author answer ${authorAnswers[i]!.status}`);
+      assert.equal(t.closeReason, authorWon ? 'SIGNAL' : 'TAKE_PROFIT');
+    }
+    // Every pair the author won was answered to the monitor as already closed.
+    assert.equal(await closesCounter(app, 'already_closed') - alreadyBefore, authorWins);
+  });
+
+  // Pending on the signals module: two concurrent CLOSEs on one trade. The loser should get 409
+  // NO_OPEN_TRADE (or the winner replayed), but gets 500: lockStrategy's SELECT … FOR UPDATE reads the
+  // open trade in subqueries of the same statement, whose READ COMMITTED snapshot predates the lock
+  // wait, so the loser sees the trade still ACTIVE and insertClose updates no row (TypeError).
+  it('when the author loses the race against the monitor, the author is answered 409 or with the monitor CLOSE (pending: coordinator lock/read fix)');
+
+  it('with two monitor processes watching the same trade, the crossing produces exactly one CLOSE', async () => {
+    const second = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
+    try {
+      const pair = newPair(fake, 50);
+      const { strategyId, tradeId } = await open(app, pair, 'LONG', 50, 45, 55);
+      await watched(app, tradeId, pair);
+      await watched(second, tradeId, pair);
+      fake.setPrice(pair, 56);
+      await completed(tradeId);
+      await Promise.all([monitorOf(app).closer.idle(), monitorOf(second).closer.idle()]);
+      await waitFor('both monitors dropped the trade', () => !monitorOf(app).book.has(tradeId) && !monitorOf(second).book.has(tradeId));
+      assert.equal((await closeSignals(strategyId, pair)).length, 1);
+    } finally { await second.stop(); }
+  });
+
+  it('a late trigger for a trade that was closed and replaced never closes the newer trade on the same pair', async () => {
+    const pair = newPair(fake, 100);
+    const first = await open(app, pair, 'LONG', 100, 90, 110);
+    const stale = await waitFor('trade watched', () => monitorOf(app).book.get(first.tradeId));
+    await app.coordinator.accept({ strategyId: first.strategyId, pair, action: 'CLOSE', price: 101 }, 'api');
+    await app.coordinator.accept({ strategyId: first.strategyId, pair, action: 'OPEN', direction: 'LONG', price: 102, stopLoss: 90, takeProfit: 130 }, 'api');
+    const m = monitorOf(app);
+    m.closer.enqueue({ trade: stale, reason: 'TAKE_PROFIT', exitPrice: 110, observedPrice: 111 });
+    await m.closer.idle();
+    const { rows } = await db.query(`SELECT status FROM "Trade" WHERE "strategyId" = $1 AND pair = $2 ORDER BY "openSeq"`, [first.strategyId, pair]);
+    assert.deepEqual(rows.map((r) => r.status), ['COMPLETED', 'ACTIVE']);
+    assert.equal((await closeSignals(first.strategyId, pair)).length, 1);
+  });
+
+  it('GET /api/monitor/strategies/:id/open-trades shows each open trade with its last price and distance to stop loss and take profit', async () => {
+    const pair = newPair(fake, 100);
+    const { strategyId, tradeId } = await open(app, pair, 'LONG', 100, 90, 120);
+    await watched(app, tradeId, pair);
+    const r = await client(app).get(`/api/monitor/strategies/${strategyId}/open-trades`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.trades.length, 1);
+    const t = r.body.trades[0];
+    assert.deepEqual([t.tradeId, t.lastPrice, t.distanceToStopLossPct, t.distanceToTakeProfitPct, t.monitored], [tradeId, 100, 10, 20, true]);
+    assert.equal((await client(app).get(`/api/monitor/strategies/${randomUUID()}/open-trades`)).status, 404);
+  });
+
+  it('the trigger book stays flat under open/close churn (stale heap entries are compacted)', () => {
+    const book = new TriggerBook();
+    const mk = (i: number): WatchedTrade => ({ id: `t${i}`, strategyId: `s${i % 50}`, pair: 'X/USDT', direction: i % 2 ? 'LONG' : 'SHORT', entryPrice: 100, stopLoss: i % 2 ? 90 : 110, takeProfit: i % 2 ? 110 : 90, openSeq: i, openedAt: 0 });
+    let peak = 0;
+    for (let i = 0; i < 20_000; i++) {
+      book.add(mk(i)); // replaces the strategy's previous trade on the pair (it must have closed)
+      if (i % 3 === 0) book.remove(`t${i}`);
+      peak = Math.max(peak, book.entryCount());
+    }
+    assert.ok(book.size <= 50, `live trades ${book.size}`);
+    assert.ok(peak < 400, `heap entries peaked at ${peak}`);
+    // 111 is over every LONG take profit and every SHORT stop loss: all live trades fire, nothing is left.
+    const live = book.size;
+    const hits = book.evaluate({ pair: 'X/USDT', last: 111, high: 111, low: 111, prev: 100, prevAt: 1 });
+    assert.equal(hits.length, live);
+    assert.ok(hits.every((h) => (h.trade.direction === 'LONG' ? h.reason === 'TAKE_PROFIT' : h.reason === 'STOP_LOSS')));
+    assert.deepEqual([book.size, book.entryCount()], [0, 0]);
+  });
+});
+
+/** monitor_closes_total summed over reasons for one outcome, from /metrics. */
+async function closesCounter(app: App, outcome: string): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  let n = 0;
+  for (const m of text.matchAll(new RegExp(`^monitor_closes_total\\{reason="[A-Z_]+",outcome="${outcome}"\\} (\\d+)`, 'gm'))) n += Number(m[1]);
+  return n;
+}
+
+/** Trades watched by the monitor of a server process, from its /health. */
+
+describe('trade monitor restart (real processes)', function () {
+  this.timeout(120_000);
+  let fake: FakeBinance;
+  let app: App;
+  let db: pg.Pool;
+
+  before(async () => {
+    fake = new FakeBinance();
+    await fake.start();
+    db = new pg.Pool({ connectionString: DB_URL, max: 2 });
+    app = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'api,store' }); // no monitor here: only the child processes close
+  });
+  after(async () => { await app?.stop(); await db?.end(); await fake?.stop(); });
+
+  async function open(a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId: string = randomUUID()) {
+    const r = await a.coordinator.accept({ strategyId, pair, action: 'OPEN', direction, price, stopLoss, takeProfit }, 'api', { autoCreate: { name: 'monitor test' } });
+    const { rows: [t] } = await db.query(`SELECT id FROM "Trade" WHERE "openSignalId" = $1`, [r.signal.id]);
+    return { strategyId, tradeId: t.id as string };
+  }
+  const closeSignals = async (strategyId: string, pair: string) => (await db.query(`SELECT source FROM "Signal" WHERE "strategyId" = $1 AND pair = $2 AND action = 'CLOSE'`, [strategyId, pair])).rows;
+
+  it('when the monitor process is killed in the middle of closing a batch, the restarted one closes the rest and trades opened meanwhile, each once', async function () {
+    const env = { DATABASE_URL: DB_URL, ROLES: 'api,monitor', EXCHANGE_URL_BINANCE: fake.origin, MONITOR_CLOSE_CONCURRENCY: '1', ...MONITOR_ENV };
+    const pairs = [newPair(fake, 100), newPair(fake, 100)];
+    const opened: { strategyId: string; tradeId: string; pair: string }[] = [];
+    for (let i = 0; i < 80; i++) { const pair = pairs[i % 2]!; opened.push({ ...(await open(app, pair, 'LONG', 100, 90, 110)), pair }); }
+    const countClosed = async () => (await db.query(`SELECT count(*)::int AS n FROM "Trade" WHERE id = ANY($1) AND status = 'COMPLETED'`, [opened.map((o) => o.tradeId)])).rows[0].n as number;
+    let proc = await spawnServer(env);
+    try {
+      await waitFor('first monitor watches all trades', async () => (await monitorTrades(proc.url)) >= 80, 30_000);
+      for (const p of pairs) fake.setPrice(p, 112);
+      await waitFor('first closes', async () => (await countClosed()) > 0, 20_000);
+      await proc.kill('SIGKILL');
+      const closedBeforeRestart = await countClosed();
+      // While no monitor runs: a new trade opens above the current price.
+      const late = { ...(await open(app, pairs[0]!, 'LONG', 112, 105, 120, randomUUID())), pair: pairs[0]! };
+      opened.push(late);
+      proc = await spawnServer(env);
+      await waitFor('restarted monitor closes the crossed trades', async () => (await countClosed()) >= opened.length - 1, 60_000);
+      fake.setPrice(pairs[0]!, 121);
+      await waitFor('all closed', async () => (await countClosed()) === opened.length, 30_000);
+      assert.ok(closedBeforeRestart < 80, `killed mid-batch (${closedBeforeRestart} of 80 closed before the kill)`);
+      for (const o of opened) assert.equal((await closeSignals(o.strategyId, o.pair)).length, 1, `one CLOSE for ${o.tradeId}`);
+      const { rows } = await db.query(`SELECT DISTINCT "closeReason" FROM "Trade" WHERE id = ANY($1)`, [opened.map((o) => o.tradeId)]);
+      assert.deepEqual(rows.map((r) => r.closeReason), ['TAKE_PROFIT']);
+    } finally { await proc.kill(); }
+  });
+
+});
+
+async function monitorTrades(url: string): Promise<number> {
+  const body = (await (await fetch(`${url}/health`)).json()) as { checks: { monitor?: { trades?: number } } };
+  return body.checks.monitor?.trades ?? 0;
+}
