@@ -261,6 +261,20 @@ describe('WebSocket /ws/signals', function () {
     fast.close();
   });
 
+  it('reports connected clients, frames sent and fan-out latency on /metrics', async () => {
+    const s = await seedStrategy(app);
+    const u = await registerUser(app);
+    await h.subscribe(u.token, s.strategyId);
+    const ws = track(await WsClient.connect(app.url, u.token));
+    await ws.signal((await h.ingest(s.strategyId)).id);
+    const text = (await h.api.get('/metrics')).body as string;
+    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    assert.ok(value('ws_clients_connected') >= 1, 'connected gauge');
+    assert.ok(value('ws_messages_sent_total') >= 2, 'WELCOME and SIGNAL counted');
+    assert.ok(value('ws_fanout_duration_seconds_count') >= 1, 'fan-out histogram observed');
+    assert.match(text, /ws_closed_total/);
+  });
+
   it('a signal whose bus message never reaches this process is still delivered, in order, from PostgreSQL', async () => {
     // A second app on the same database but without Redis: its signals never reach `app`'s bus.
     const isolated = await startTestApp({ ROLES: 'api' });
