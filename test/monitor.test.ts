@@ -58,7 +58,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
 
   before(async () => {
     await recreateDatabase();
-    fake = new FakeBinance();
+    fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
     await fake.start();
     db = new pg.Pool({ connectionString: DB_URL, max: 2 });
     app = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'api,store,monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
@@ -252,7 +252,7 @@ describe('trade monitor restart (real processes)', function () {
   let db: pg.Pool;
 
   before(async () => {
-    fake = new FakeBinance();
+    fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
     await fake.start();
     db = new pg.Pool({ connectionString: DB_URL, max: 2 });
     app = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'api,store' }); // no monitor here: only the child processes close

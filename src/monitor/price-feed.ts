@@ -31,6 +31,7 @@ export class PriceFeed {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  private failures = 0;
   /** When the last successful poll was received (ms), 0 before the first. */
   lastSuccessAt = 0;
   polls = 0;
@@ -94,8 +95,14 @@ export class PriceFeed {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.pollOnce()
-        .catch((err) => { this.deps.onPollError?.(err); this.deps.log.warn({ err, exchange: this.exchangeId }, 'ticker poll failed; retrying next interval'); })
-        .finally(() => { this.running = undefined; this.schedule(this.intervalMs); });
+        .then(() => { this.failures = 0; })
+        .catch((err) => {
+          this.failures++;
+          this.deps.onPollError?.(err);
+          this.deps.log.warn({ err, exchange: this.exchangeId, failures: this.failures }, 'ticker poll failed; backing off');
+        })
+        // Back off exponentially while failing (a rate-limited IP that keeps asking gets banned), up to a minute.
+        .finally(() => { this.running = undefined; this.schedule(Math.min(60_000, this.intervalMs * 2 ** Math.min(this.failures, 10))); });
     }, delay);
   }
 }
