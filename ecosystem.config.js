@@ -37,7 +37,7 @@ module.exports = {
       max_memory_restart: '512M',
       out_file: 'logs/executor.out.log',
       error_file: 'logs/executor.err.log',
-      env_production: { NODE_ENV: 'production', ROLES: 'executor,store', PORT: 0 },
+      env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', PORT: 0 },
     },
     {
       ...common,
