@@ -1,54 +1,17 @@
 /**
- * Trade monitor against the fake Binance (real ccxt fetchTickers) and real PostgreSQL.
- * The monitor watches every open trade in its database, so these tests use their own database
- * (recreated per run): other suites' trades are never priced or closed by it.
+ * Trade monitor against the fake Binance (real ccxt fetchTickers) and real PostgreSQL, in a database of
+ * its own (see monitor-support.ts). The kill -9 restart test is in monitor-restart.test.ts.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { App } from '../src/app.js';
-import { migrate } from '../src/db/index.js';
-import { createLogger } from '../src/lib/logger.js';
-import { TriggerBook, type TradeMonitor, type WatchedTrade } from '../src/monitor/index.js';
+import { TriggerBook, type WatchedTrade } from '../src/monitor/index.js';
 import { client, seedStrategy, startTestApp } from './support/app.js';
-import { TEST_DATABASE_URL } from './support/env.js';
 import { FakeBinance } from './support/fake-exchange.js';
-import { spawnServer } from './support/processes.js';
-
-const DB_NAME = 'signal_marketplace_monitor_test';
-const DB_URL = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${DB_NAME}` }).toString();
-const MONITOR_ENV = { MONITOR_INTERVAL_MS: '100', MONITOR_SYNC_MS: '200' };
-
-async function recreateDatabase(): Promise<void> {
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(TEST_DATABASE_URL), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${DB_NAME}"`);
-  } finally { await admin.end(); }
-  await migrate(DB_URL, createLogger('warn'));
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** A market of its own on the fake exchange, so no two tests share a price. */
-function newPair(fake: FakeBinance, price: number): string {
-  const base = `M${randomBytes(3).toString('hex').toUpperCase()}`;
-  fake.addMarket({ base, quote: 'USDT', price, tickSize: '0.0001', stepSize: '0.001', minQty: '0.001', minNotional: '1' });
-  return `${base}/USDT`;
-}
-
-const monitorOf = (app: App) => (app.components.find((c) => c.name === 'monitor') as unknown as { monitor: TradeMonitor }).monitor;
+import { closeSignals, MONITOR_DB_URL, MONITOR_ENV, monitorDatabase, monitorOf, newPair, openTrade, waitFor } from './monitor-support.js';
 
 describe('trade monitor (fake exchange, real PostgreSQL)', function () {
   this.timeout(60_000);
@@ -57,24 +20,19 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
   let db: pg.Pool;
 
   before(async () => {
-    await recreateDatabase();
+    await monitorDatabase();
     fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
     await fake.start();
-    db = new pg.Pool({ connectionString: DB_URL, max: 2 });
-    app = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'api,store,monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
+    db = new pg.Pool({ connectionString: MONITOR_DB_URL, max: 2 });
+    app = await startTestApp({ DATABASE_URL: MONITOR_DB_URL, ROLES: 'api,store,monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
   });
   after(async () => { await app?.stop(); await db?.end(); await fake?.stop(); });
 
-  /** Opens a trade for a fresh (auto-created) strategy; returns its ids. */
-  async function open(a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId: string = randomUUID()) {
-    const r = await a.coordinator.accept({ strategyId, pair, action: 'OPEN', direction, price, stopLoss, takeProfit }, 'api', { autoCreate: { name: 'monitor test' } });
-    const { rows: [t] } = await db.query(`SELECT id FROM "Trade" WHERE "openSignalId" = $1`, [r.signal.id]);
-    return { strategyId, tradeId: t.id as string };
-  }
-
+  const open = (a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId?: string) =>
+    openTrade(a, db, pair, direction, price, stopLoss, takeProfit, strategyId);
   const trade = async (id: string) => (await db.query(`SELECT status, "exitPrice"::float8 AS "exitPrice", "pnlPct"::float8 AS "pnlPct", "closeReason", "closeSignalId" FROM "Trade" WHERE id = $1`, [id])).rows[0];
   const completed = (id: string) => waitFor(`trade ${id} completed`, async () => { const t = await trade(id); return t.status === 'COMPLETED' && t; });
-  const closeSignals = async (strategyId: string, pair: string) => (await db.query(`SELECT source, reason, price::float8 AS price, "idempotencyKey" FROM "Signal" WHERE "strategyId" = $1 AND pair = $2 AND action = 'CLOSE'`, [strategyId, pair])).rows;
+  const closeSignalsOf = (strategyId: string, pair: string) => closeSignals(db, strategyId, pair);
   /** Waits until the monitor watches the trade and has priced its pair after it opened. */
   const watched = (a: App, tradeId: string, pair: string) => waitFor('trade watched and priced', () => {
     const m = monitorOf(a);
@@ -91,7 +49,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     assert.equal(t.closeReason, 'TAKE_PROFIT');
     assert.equal(t.exitPrice, 110);
     assert.equal(t.pnlPct, 10);
-    assert.deepEqual(await closeSignals(strategyId, pair), [{ source: 'monitor', reason: 'TAKE_PROFIT', price: 110, idempotencyKey: `monitor:${tradeId}` }]);
+    assert.deepEqual(await closeSignalsOf(strategyId, pair), [{ source: 'monitor', reason: 'TAKE_PROFIT', price: 110, idempotencyKey: `monitor:${tradeId}` }]);
     const json = await waitFor('completed_trades.json has the trade', () => {
       const list = JSON.parse(readFileSync(path.join(app.config.dataDir, 'signals', 'completed_trades.json'), 'utf8')) as { id: string; closeReason: string; pnlPct: number }[];
       return list.find((x) => x.id === tradeId);
@@ -115,7 +73,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     assert.equal(t.closeReason, 'STOP_LOSS');
     assert.equal(t.exitPrice, 210);
     assert.equal(t.pnlPct, -5);
-    assert.equal((await closeSignals(strategyId, pair)).length, 1);
+    assert.equal((await closeSignalsOf(strategyId, pair)).length, 1);
   });
 
   it('when one poll shows a gap through both levels (new 24h low and high), closes at the level nearer the previous price', async () => {
@@ -155,7 +113,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     let authorWins = 0;
     for (const [i, pair] of pairs.entries()) {
       const t = await completed(trades[i]!);
-      const closes = await closeSignals(strategyId, pair);
+      const closes = await closeSignalsOf(strategyId, pair);
       assert.equal(closes.length, 1, `one CLOSE signal on ${pair}`);
       assert.equal((await db.query(`SELECT count(*)::int AS n FROM "Trade" WHERE "strategyId" = $1 AND pair = $2`, [strategyId, pair])).rows[0].n, 1);
       const authorWon = closes[0].source === 'api';
@@ -175,7 +133,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
   it('when the author loses the race against the monitor, the author is answered 409 or with the monitor CLOSE (pending: coordinator lock/read fix)');
 
   it('with two monitor processes watching the same trade, the crossing produces exactly one CLOSE', async () => {
-    const second = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
+    const second = await startTestApp({ DATABASE_URL: MONITOR_DB_URL, ROLES: 'monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
     try {
       const pair = newPair(fake, 50);
       const { strategyId, tradeId } = await open(app, pair, 'LONG', 50, 45, 55);
@@ -185,7 +143,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
       await completed(tradeId);
       await Promise.all([monitorOf(app).closer.idle(), monitorOf(second).closer.idle()]);
       await waitFor('both monitors dropped the trade', () => !monitorOf(app).book.has(tradeId) && !monitorOf(second).book.has(tradeId));
-      assert.equal((await closeSignals(strategyId, pair)).length, 1);
+      assert.equal((await closeSignalsOf(strategyId, pair)).length, 1);
     } finally { await second.stop(); }
   });
 
@@ -200,7 +158,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     await m.closer.idle();
     const { rows } = await db.query(`SELECT status FROM "Trade" WHERE "strategyId" = $1 AND pair = $2 ORDER BY "openSeq"`, [first.strategyId, pair]);
     assert.deepEqual(rows.map((r) => r.status), ['COMPLETED', 'ACTIVE']);
-    assert.equal((await closeSignals(first.strategyId, pair)).length, 1);
+    assert.equal((await closeSignalsOf(first.strategyId, pair)).length, 1);
   });
 
   it('GET /api/monitor/strategies/:id/open-trades shows each open trade with its last price and distance to stop loss and take profit', async () => {
@@ -241,61 +199,4 @@ async function closesCounter(app: App, outcome: string): Promise<number> {
   let n = 0;
   for (const m of text.matchAll(new RegExp(`^monitor_closes_total\\{reason="[A-Z_]+",outcome="${outcome}"\\} (\\d+)`, 'gm'))) n += Number(m[1]);
   return n;
-}
-
-/** Trades watched by the monitor of a server process, from its /health. */
-
-describe('trade monitor restart (real processes)', function () {
-  this.timeout(120_000);
-  let fake: FakeBinance;
-  let app: App;
-  let db: pg.Pool;
-
-  before(async () => {
-    fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
-    await fake.start();
-    db = new pg.Pool({ connectionString: DB_URL, max: 2 });
-    app = await startTestApp({ DATABASE_URL: DB_URL, ROLES: 'api,store' }); // no monitor here: only the child processes close
-  });
-  after(async () => { await app?.stop(); await db?.end(); await fake?.stop(); });
-
-  async function open(a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId: string = randomUUID()) {
-    const r = await a.coordinator.accept({ strategyId, pair, action: 'OPEN', direction, price, stopLoss, takeProfit }, 'api', { autoCreate: { name: 'monitor test' } });
-    const { rows: [t] } = await db.query(`SELECT id FROM "Trade" WHERE "openSignalId" = $1`, [r.signal.id]);
-    return { strategyId, tradeId: t.id as string };
-  }
-  const closeSignals = async (strategyId: string, pair: string) => (await db.query(`SELECT source FROM "Signal" WHERE "strategyId" = $1 AND pair = $2 AND action = 'CLOSE'`, [strategyId, pair])).rows;
-
-  it('when the monitor process is killed in the middle of closing a batch, the restarted one closes the rest and trades opened meanwhile, each once', async function () {
-    const env = { DATABASE_URL: DB_URL, ROLES: 'api,monitor', EXCHANGE_URL_BINANCE: fake.origin, MONITOR_CLOSE_CONCURRENCY: '1', ...MONITOR_ENV };
-    const pairs = [newPair(fake, 100), newPair(fake, 100)];
-    const opened: { strategyId: string; tradeId: string; pair: string }[] = [];
-    for (let i = 0; i < 80; i++) { const pair = pairs[i % 2]!; opened.push({ ...(await open(app, pair, 'LONG', 100, 90, 110)), pair }); }
-    const countClosed = async () => (await db.query(`SELECT count(*)::int AS n FROM "Trade" WHERE id = ANY($1) AND status = 'COMPLETED'`, [opened.map((o) => o.tradeId)])).rows[0].n as number;
-    let proc = await spawnServer(env);
-    try {
-      await waitFor('first monitor watches all trades', async () => (await monitorTrades(proc.url)) >= 80, 30_000);
-      for (const p of pairs) fake.setPrice(p, 112);
-      await waitFor('first closes', async () => (await countClosed()) > 0, 20_000);
-      await proc.kill('SIGKILL');
-      const closedBeforeRestart = await countClosed();
-      // While no monitor runs: a new trade opens above the current price.
-      const late = { ...(await open(app, pairs[0]!, 'LONG', 112, 105, 120, randomUUID())), pair: pairs[0]! };
-      opened.push(late);
-      proc = await spawnServer(env);
-      await waitFor('restarted monitor closes the crossed trades', async () => (await countClosed()) >= opened.length - 1, 60_000);
-      fake.setPrice(pairs[0]!, 121);
-      await waitFor('all closed', async () => (await countClosed()) === opened.length, 30_000);
-      assert.ok(closedBeforeRestart < 80, `killed mid-batch (${closedBeforeRestart} of 80 closed before the kill)`);
-      for (const o of opened) assert.equal((await closeSignals(o.strategyId, o.pair)).length, 1, `one CLOSE for ${o.tradeId}`);
-      const { rows } = await db.query(`SELECT DISTINCT "closeReason" FROM "Trade" WHERE id = ANY($1)`, [opened.map((o) => o.tradeId)]);
-      assert.deepEqual(rows.map((r) => r.closeReason), ['TAKE_PROFIT']);
-    } finally { await proc.kill(); }
-  });
-
-});
-
-async function monitorTrades(url: string): Promise<number> {
-  const body = (await (await fetch(`${url}/health`)).json()) as { checks: { monitor?: { trades?: number } } };
-  return body.checks.monitor?.trades ?? 0;
 }
