@@ -173,6 +173,23 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     assert.equal((await client(app).get(`/api/monitor/strategies/${randomUUID()}/open-trades`)).status, 404);
   });
 
+  it('an api process without the monitor shows the last prices a monitor process shares through Redis', async () => {
+    const shared = { DATABASE_URL: MONITOR_DB_URL, EXCHANGE_URL_BINANCE: fake.origin, REDIS_PREFIX: `smtest:${randomUUID().slice(0, 8)}:`, ...MONITOR_ENV };
+    const mon = await startTestApp({ ...shared, ROLES: 'monitor' }, { redis: true });
+    const api = await startTestApp({ ...shared, ROLES: 'api' }, { redis: true });
+    try {
+      const pair = newPair(fake, 100);
+      const { strategyId, tradeId } = await open(app, pair, 'SHORT', 100, 104, 95);
+      await watched(mon, tradeId, pair);
+      fake.setPrice(pair, 98);
+      const body = await waitFor('price 98 shared', async () => {
+        const r = await client(api).get(`/api/monitor/strategies/${strategyId}/open-trades`);
+        return r.body.trades?.[0]?.lastPrice === 98 && r.body;
+      });
+      assert.deepEqual([body.trades[0].distanceToStopLossPct, body.trades[0].distanceToTakeProfitPct], [6.122449, 3.061224]);
+    } finally { await api.stop(); await mon.stop(); }
+  });
+
   it('the trigger book stays flat under open/close churn (stale heap entries are compacted)', () => {
     const book = new TriggerBook();
     const mk = (i: number): WatchedTrade => ({ id: `t${i}`, strategyId: `s${i % 50}`, pair: 'X/USDT', direction: i % 2 ? 'LONG' : 'SHORT', entryPrice: 100, stopLoss: i % 2 ? 90 : 110, takeProfit: i % 2 ? 110 : 90, openSeq: i, openedAt: 0 });

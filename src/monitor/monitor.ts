@@ -156,6 +156,8 @@ export class TradeMonitor {
     if (!this.deps.redis || !ticks.length) return;
     const fields: Record<string, string> = {};
     for (const t of ticks) fields[t.pair] = JSON.stringify({ last: t.last, at: Date.now() });
-    this.deps.redis.hset(this.deps.pricesKey, fields).catch((err) => this.deps.log.warn({ err }, 'publishing monitor prices to redis failed'));
+    // The hash expires when no monitor refreshes it, so other processes never show prices long stale.
+    this.deps.redis.multi().hset(this.deps.pricesKey, fields).pexpire(this.deps.pricesKey, Math.max(60_000, this.opts.intervalMs * 10)).exec()
+      .catch((err) => this.deps.log.warn({ err }, 'publishing monitor prices to redis failed'));
   }
 }

@@ -38,7 +38,10 @@ export class PriceFeed {
 
   constructor(private readonly deps: PriceFeedDeps, private readonly exchangeId: string, private readonly intervalMs: number) {}
 
-  start(): void { this.schedule(0); }
+  start(): void {
+    this.lastSuccessAt = Date.now(); // the lag counts from start, so a feed that never answers shows up
+    this.schedule(0);
+  }
 
   async stop(): Promise<void> {
     this.stopped = true;
