@@ -118,19 +118,14 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
       assert.equal((await db.query(`SELECT count(*)::int AS n FROM "Trade" WHERE "strategyId" = $1 AND pair = $2`, [strategyId, pair])).rows[0].n, 1);
       const authorWon = closes[0].source === 'api';
       if (authorWon) authorWins++;
-      // The author gets 201 only if its CLOSE is the one stored (see the pending test below for the loser's answer).
-      assert.equal(authorAnswers[i]!.status === 201, authorWon, `author answer ${authorAnswers[i]!.status}`);
+      // The author gets 201 only if its CLOSE is the one stored; the loser is told the trade is already closed.
+      assert.equal(authorAnswers[i]!.status, authorWon ? 201 : 409, `author answer ${authorAnswers[i]!.status}`);
+      if (!authorWon) assert.equal(authorAnswers[i]!.body.error.code, 'NO_OPEN_TRADE');
       assert.equal(t.closeReason, authorWon ? 'SIGNAL' : 'TAKE_PROFIT');
     }
     // Every pair the author won was answered to the monitor as already closed.
     assert.equal(await closesCounter(app, 'already_closed') - alreadyBefore, authorWins);
   });
-
-  // Pending on the signals module: two concurrent CLOSEs on one trade. The loser should get 409
-  // NO_OPEN_TRADE (or the winner replayed), but gets 500: lockStrategy's SELECT … FOR UPDATE reads the
-  // open trade in subqueries of the same statement, whose READ COMMITTED snapshot predates the lock
-  // wait, so the loser sees the trade still ACTIVE and insertClose updates no row (TypeError).
-  it('when the author loses the race against the monitor, the author is answered 409 or with the monitor CLOSE (pending: coordinator lock/read fix)');
 
   it('with two monitor processes watching the same trade, the crossing produces exactly one CLOSE', async () => {
     const second = await startTestApp({ DATABASE_URL: MONITOR_DB_URL, ROLES: 'monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });

@@ -197,3 +197,51 @@ describe('webhook auto-creation of strategies (AUTO_CREATE_STRATEGIES=true)', ()
     } finally { await app.stop(); }
   });
 });
+
+describe('concurrent signals on one strategy and pair', () => {
+  let app: App;
+  // No dedup window: a second CLOSE must meet the trade rules, not the repeat-delivery rule.
+  before(async () => { app = await startTestApp({ DEDUP_WINDOW_MINUTES: '0' }); });
+  after(async () => { await app?.stop(); });
+
+  it('two CLOSEs racing for one trade: exactly one completes it (201), the other is told 409 NO_OPEN_TRADE, never 500', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const api = client(app);
+    for (let round = 0; round < 5; round++) {
+      const pair = uniquePair();
+      assert.equal((await api.post('/api/signals', { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100 }, author.token)).status, 201);
+      const answers = await Promise.all([
+        api.post('/api/signals', { strategyId, pair, action: 'CLOSE', price: 101, idempotencyKey: `a${round}` }, author.token),
+        api.post('/api/signals', { strategyId, pair, action: 'CLOSE', price: 102, idempotencyKey: `b${round}` }, author.token),
+      ]);
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], JSON.stringify(answers.map((a) => a.body)));
+      assert.equal(answers.find((a) => a.status === 409)!.body.error.code, 'NO_OPEN_TRADE');
+      assert.equal(await app.db.prisma.trade.count({ where: { strategyId, pair, status: 'COMPLETED' } }), 1);
+    }
+  });
+
+  it('two different OPENs racing on a flat pair: one opens the trade, the other is refused 409, one trade exists', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const api = client(app);
+    for (let round = 0; round < 5; round++) {
+      const pair = uniquePair();
+      const answers = await Promise.all([
+        api.post('/api/signals', { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100 }, author.token),
+        api.post('/api/signals', { strategyId, pair, action: 'OPEN', direction: 'SHORT', price: 100 }, author.token),
+      ]);
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], JSON.stringify(answers.map((a) => a.body)));
+      assert.equal(await app.db.prisma.trade.count({ where: { strategyId, pair } }), 1);
+    }
+  });
+
+  it('the same idempotencyKey sent twice at once is stored once and both answers carry the same signal', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const api = client(app);
+    const pair = uniquePair();
+    const body = { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100, idempotencyKey: 'same-key' };
+    const answers = await Promise.all([api.post('/api/signals', body, author.token), api.post('/api/signals', body, author.token)]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 201]);
+    assert.equal(answers[0]!.body.id, answers[1]!.body.id);
+    assert.equal(await app.db.prisma.signal.count({ where: { strategyId } }), 1);
+  });
+});

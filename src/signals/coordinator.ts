@@ -121,6 +121,8 @@ export class SignalCoordinator {
     }
     const open = strategy.open!;
     const r = await insertClose(c, row, open.id, pnlPct(direction, Number(open.entryPrice), input.price), input.reason ?? 'SIGNAL');
+    // Unreachable while the strategy lock serialises closes; if it ever happens, refuse rather than crash.
+    if (!r.trade) throw new AppError('NO_OPEN_TRADE', `no open trade on ${input.pair} to close`, 409);
     return { effect: { signal: rawToSignal(r.signal), closed: rawToCompleted(r.trade) }, duplicate: false };
   }
 

@@ -33,14 +33,21 @@ export interface LockedState {
   open: RawTrade | null;
 }
 
-/** Row-locks the strategy and reads, in the same statement, what dedup and the trade rules need. */
+/**
+ * Row-locks the strategy, then reads what dedup and the trade rules need. Two statements on purpose:
+ * under READ COMMITTED a statement's snapshot predates its wait for the lock, so reads folded into the
+ * locking statement would miss what the previous lock holder just committed (a second CLOSE of the same
+ * trade would see it still open). The second statement takes a fresh snapshot after the lock is ours.
+ */
 export async function lockStrategy(c: pg.ClientBase, strategyId: string, pair: string, idempotencyKey: string | null): Promise<LockedState | undefined> {
+  const locked = await c.query(`SELECT id FROM "Strategy" WHERE id = $1 FOR UPDATE`, [strategyId]);
+  if (!locked.rowCount) return undefined;
   const { rows } = await c.query<LockedState>(`
     SELECT s.id, s."lastSignalHash", s."maxLagSeconds",
       (SELECT row_to_json(x) FROM "Signal" x WHERE x."strategyId" = s.id AND x."idempotencyKey" = $3) AS "byKey",
       (SELECT row_to_json(x) FROM (SELECT * FROM "Signal" WHERE "strategyId" = s.id AND pair = $2 ORDER BY seq DESC LIMIT 1) x) AS "last",
       (SELECT row_to_json(x) FROM "Trade" x WHERE x."strategyId" = s.id AND x.pair = $2 AND x.status = 'ACTIVE') AS "open"
-    FROM "Strategy" s WHERE s.id = $1 FOR UPDATE OF s`, [strategyId, pair, idempotencyKey]);
+    FROM "Strategy" s WHERE s.id = $1`, [strategyId, pair, idempotencyKey]);
   return rows[0];
 }
 
