@@ -2,11 +2,11 @@
 // apps, and exactly one process holding the `store` role (the JSON store writer: the executor app).
 // PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) are required once there is more than one process.
 // Start: `npm ci && npm run prisma:generate && pm2 start ecosystem.config.js --env production`.
+// This file is an ES module (package.json "type": "module"); PM2 require()s it, so it exports `apps` by name
+// (Node >= 20.19 loads ES modules through require()).
 const common = {
-  script: 'src/main.ts',
-  interpreter: 'node',
-  interpreter_args: '--import tsx',
-  cwd: __dirname,
+  script: 'scripts/pm2-entry.js', // registers tsx, then src/main.ts (works in cluster and fork mode)
+  cwd: import.meta.dirname,
   merge_logs: true,
   time: false,
   kill_timeout: 20000, // our shutdown is bounded at 15 s
@@ -17,37 +17,35 @@ const common = {
   env: { NODE_ENV: 'development' },
 };
 
-module.exports = {
-  apps: [
-    {
-      ...common,
-      name: 'sm-api',
-      exec_mode: 'cluster',
-      instances: process.env.API_INSTANCES || 2,
-      max_memory_restart: '768M',
-      out_file: 'logs/api.out.log',
-      error_file: 'logs/api.err.log',
-      env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: 3000 },
-    },
-    {
-      ...common,
-      name: 'sm-executor',
-      exec_mode: 'fork',
-      instances: 1,
-      max_memory_restart: '512M',
-      out_file: 'logs/executor.out.log',
-      error_file: 'logs/executor.err.log',
-      env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', PORT: 0 },
-    },
-    {
-      ...common,
-      name: 'sm-capturer',
-      exec_mode: 'fork',
-      instances: 1,
-      max_memory_restart: '1G',
-      out_file: 'logs/capturer.out.log',
-      error_file: 'logs/capturer.err.log',
-      env_production: { NODE_ENV: 'production', ROLES: 'capturer', PORT: 0 },
-    },
-  ],
-};
+export const apps = [
+  {
+    ...common,
+    name: 'sm-api',
+    exec_mode: 'cluster',
+    instances: Number(process.env.API_INSTANCES) || 2,
+    max_memory_restart: process.env.API_MAX_MEMORY || '768M',
+    out_file: 'logs/api.out.log',
+    error_file: 'logs/api.err.log',
+    env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: process.env.PORT || 3000 },
+  },
+  {
+    ...common,
+    name: 'sm-executor',
+    exec_mode: 'fork',
+    instances: 1,
+    max_memory_restart: process.env.EXECUTOR_MAX_MEMORY || '512M',
+    out_file: 'logs/executor.out.log',
+    error_file: 'logs/executor.err.log',
+    env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', PORT: 0 },
+  },
+  {
+    ...common,
+    name: 'sm-capturer',
+    exec_mode: 'fork',
+    instances: 1,
+    max_memory_restart: process.env.CAPTURER_MAX_MEMORY || '1G',
+    out_file: 'logs/capturer.out.log',
+    error_file: 'logs/capturer.err.log',
+    env_production: { NODE_ENV: 'production', ROLES: 'capturer', PORT: 0 },
+  },
+];
