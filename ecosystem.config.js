@@ -4,6 +4,8 @@
 // Start: `npm ci && npm run prisma:generate && pm2 start ecosystem.config.js --env production`.
 // This file is an ES module (package.json "type": "module"); PM2 require()s it, so it exports `apps` by name
 // (Node >= 20.19 loads ES modules through require()).
+const apiPort = Number(process.env.PORT) || 3000;
+
 const common = {
   script: 'scripts/pm2-entry.js', // registers tsx, then src/main.ts (works in cluster and fork mode)
   cwd: import.meta.dirname,
@@ -26,7 +28,7 @@ export const apps = [
     max_memory_restart: process.env.API_MAX_MEMORY || '768M',
     out_file: 'logs/api.out.log',
     error_file: 'logs/api.err.log',
-    env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: process.env.PORT || 3000 },
+    env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: apiPort },
   },
   {
     ...common,
@@ -36,7 +38,8 @@ export const apps = [
     max_memory_restart: process.env.EXECUTOR_MAX_MEMORY || '512M',
     out_file: 'logs/executor.out.log',
     error_file: 'logs/executor.err.log',
-    env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', PORT: 0 },
+    // PORT here serves only /health and /metrics (loopback), so this app can be probed on its own.
+    env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', HOST: '127.0.0.1', PORT: Number(process.env.EXECUTOR_HEALTH_PORT) || 3001 },
   },
   {
     ...common,
@@ -46,6 +49,10 @@ export const apps = [
     max_memory_restart: process.env.CAPTURER_MAX_MEMORY || '1G',
     out_file: 'logs/capturer.out.log',
     error_file: 'logs/capturer.err.log',
-    env_production: { NODE_ENV: 'production', ROLES: 'capturer', PORT: 0 },
+    env_production: {
+      NODE_ENV: 'production', ROLES: 'capturer', HOST: '127.0.0.1', PORT: Number(process.env.CAPTURER_HEALTH_PORT) || 3002,
+      // Chart pages are served by sm-api; the capturer's own port has only /health.
+      CAPTURE_BASE_URL: process.env.CAPTURE_BASE_URL || `http://127.0.0.1:${apiPort}`,
+    },
   },
 ];

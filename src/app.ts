@@ -85,7 +85,10 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     const components = [...moduleComponents(ctx), ...(opts.extraComponents?.(ctx) ?? [])];
     for (const c of components) { await c.start(); cleanup.push(() => c.stop()); }
 
+    // While stopping, /health answers 503 so PM2/nginx/monitors stop routing here before the listener closes.
+    let stopping = false;
     const checks = new Map<string, HealthCheck>([
+      ['process', async () => ({ ok: !stopping, state: stopping ? 'stopping' : 'running', pid: process.pid, uptimeSeconds: Math.round(process.uptime()), rssMB: Math.round(process.memoryUsage().rss / 2 ** 20) })],
       ['db', async () => { await db.prisma.$queryRaw`SELECT 1`; return { ok: true, embedded: db.embedded }; }],
       ['bus', async () => ({ ok: await bus.healthy(), kind: bus.kind })],
     ]);
@@ -118,9 +121,17 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       const srv = server;
       cleanup.push(() => new Promise<void>((resolve) => { srv.close(() => resolve()); srv.closeIdleConnections(); setTimeout(() => { srv.closeAllConnections(); }, 5000).unref(); }));
       log.info({ url, roles: [...config.roles] }, 'listening');
+    } else if (config.port > 0) {
+      // Executor/capturer processes: /health and /metrics only, so each PM2 app can be probed on its own port.
+      server = http.createServer(createExpressApp({ log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, routers: [healthRoutes(checks, metrics)] }));
+      await new Promise<void>((resolve, reject) => { server!.once('error', reject); server!.listen(config.port, config.host, () => resolve()); });
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const srv = server;
+      cleanup.push(() => new Promise<void>((resolve) => { srv.close(() => resolve()); srv.closeAllConnections(); }));
+      log.info({ url, roles: [...config.roles] }, 'health endpoint listening');
     }
     let stopped: Promise<void> | undefined;
-    return { ...ctx, server, url, components, stop: () => (stopped ??= stopAll()) };
+    return { ...ctx, server, url, components, stop: () => (stopped ??= (stopping = true, stopAll())) };
   } catch (err) {
     await stopAll();
     throw err;

@@ -4,7 +4,10 @@
  */
 import { ConfigError, loadConfig, withDevSecrets } from './config/index.js';
 import { createLogger } from './lib/logger.js';
-import { buildApp } from './app.js';
+import { buildApp, type App } from './app.js';
+
+/** Hard bound for a graceful stop; PM2's kill_timeout (ecosystem.config.js) is longer. */
+const SHUTDOWN_BOUND_MS = 15_000;
 
 async function main() {
   let config;
@@ -17,25 +20,37 @@ async function main() {
     process.stderr.write(`config error: ${msg}\n`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel).child({ roles: [...config.roles].join(',') });
+  let building: Promise<App> | undefined;
+  let exiting = false;
+  /** Stops taking work, stops every part in reverse order, exits; a stop that hangs is cut at SHUTDOWN_BOUND_MS. */
+  const shutdown = (reason: string, code: number) => {
+    if (exiting) return log.warn({ reason }, 'already shutting down');
+    exiting = true;
+    const started = Date.now();
+    log.info({ reason }, 'shutting down');
+    const force = setTimeout(() => { log.error({ reason, boundMs: SHUTDOWN_BOUND_MS }, 'shutdown took too long: exiting'); process.exit(code || 1); }, SHUTDOWN_BOUND_MS);
+    force.unref();
+    // During start-up, wait for the half-built app so its parts are stopped, not abandoned.
+    (building ? building.then((app) => app.stop(), () => {}) : Promise.resolve()).then(
+      () => { log.info({ reason, ms: Date.now() - started }, 'stopped'); process.exit(code); },
+      (err) => { log.error({ err, reason }, 'shutdown failed'); process.exit(1); },
+    );
+  };
+  // A rejected promise nobody awaited is a bug in one code path, not a broken process: log it and carry on.
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
-  process.on('uncaughtException', (err) => { log.fatal({ err }, 'uncaught exception: exiting'); process.exit(1); });
+  // After an uncaught exception the process state is unknown: stop gracefully (bounded) and let PM2 restart it.
+  process.on('uncaughtException', (err, origin) => { log.fatal({ err, origin }, 'uncaught exception: stopping'); shutdown('uncaughtException', 1); });
+  process.on('SIGINT', () => shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
 
-  let app;
+  building = buildApp(config, { log });
   try {
-    app = await buildApp(config, { log });
+    await building;
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'start-up failed');
     process.exit(1);
   }
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => { log.error('shutdown took too long: exiting'); process.exit(1); }, 15_000);
-    force.unref();
-    app.stop().then(() => { log.info('stopped'); process.exit(0); }, (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 void main();

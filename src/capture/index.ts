@@ -48,6 +48,7 @@ export function capturerComponent(ctx: AppContext): Component & { capturer: Capt
     protocolTimeoutMs: Math.max(10_000, settings.pageTimeoutMs * 2), log: ctx.log, metrics,
   });
   let server: http.Server | undefined;
+  const startedAt = Date.now();
   const baseUrl = () => {
     if (settings.baseUrl) return settings.baseUrl;
     const addr = server?.address() as AddressInfo | null | undefined;
@@ -63,7 +64,23 @@ export function capturerComponent(ctx: AppContext): Component & { capturer: Capt
     browser,
     start: () => capturer.start(),
     stop: () => capturer.stop(),
-    health: async () => capturer.health(),
+    health: () => captureHealth(capturer, metrics, settings.pageTimeoutMs, startedAt),
     attach(s) { server = s; },
   };
+}
+
+/**
+ * Capturer health: browser up (Chromium pid; launched on first use), last good capture, visits and failures
+ * since start. Not ok when targets exist and no capture succeeded within three of the slowest target's
+ * intervals plus a page timeout (counted from start-up until the first success).
+ */
+async function captureHealth(capturer: Capturer, metrics: CaptureMetrics, pageTimeoutMs: number, startedAt: number) {
+  const h = capturer.health();
+  const visits = (await metrics.visits.get()).values;
+  const count = (outcome: string) => visits.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
+  const slowest = Math.max(0, ...capturer.targets().map((t) => t.intervalSeconds * 1000));
+  const since = h.lastOkAt ? Date.parse(h.lastOkAt) : startedAt;
+  const staleMs = 3 * slowest + pageTimeoutMs;
+  const ok = h.targets === 0 || Date.now() - since < staleMs;
+  return { ...h, ok, browserUp: h.browserPid !== null, captures: count('ok'), failures: count('failed'), staleAfterSeconds: Math.round(staleMs / 1000) };
 }
