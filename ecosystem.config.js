@@ -5,6 +5,7 @@
 // This file is an ES module (package.json "type": "module"); PM2 require()s it, so it exports `apps` by name
 // (Node >= 20.19 loads ES modules through require()).
 const apiPort = Number(process.env.PORT) || 3000;
+const logDir = process.env.LOG_DIR || 'logs';
 
 const common = {
   script: 'scripts/pm2-entry.js', // registers tsx, then src/main.ts (works in cluster and fork mode)
@@ -26,8 +27,8 @@ export const apps = [
     exec_mode: 'cluster',
     instances: Number(process.env.API_INSTANCES) || 2,
     max_memory_restart: process.env.API_MAX_MEMORY || '768M',
-    out_file: 'logs/api.out.log',
-    error_file: 'logs/api.err.log',
+    out_file: `${logDir}/api.out.log`,
+    error_file: `${logDir}/api.err.log`,
     env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: apiPort },
   },
   {
@@ -36,8 +37,8 @@ export const apps = [
     exec_mode: 'fork',
     instances: 1,
     max_memory_restart: process.env.EXECUTOR_MAX_MEMORY || '512M',
-    out_file: 'logs/executor.out.log',
-    error_file: 'logs/executor.err.log',
+    out_file: `${logDir}/executor.out.log`,
+    error_file: `${logDir}/executor.err.log`,
     // PORT here serves only /health and /metrics (loopback), so this app can be probed on its own.
     env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', HOST: '127.0.0.1', PORT: Number(process.env.EXECUTOR_HEALTH_PORT) || 3001 },
   },
@@ -47,8 +48,8 @@ export const apps = [
     exec_mode: 'fork',
     instances: 1,
     max_memory_restart: process.env.CAPTURER_MAX_MEMORY || '1G',
-    out_file: 'logs/capturer.out.log',
-    error_file: 'logs/capturer.err.log',
+    out_file: `${logDir}/capturer.out.log`,
+    error_file: `${logDir}/capturer.err.log`,
     env_production: {
       NODE_ENV: 'production', ROLES: 'capturer', HOST: '127.0.0.1', PORT: Number(process.env.CAPTURER_HEALTH_PORT) || 3002,
       // Chart pages are served by sm-api; the capturer's own port has only /health.
