@@ -121,6 +121,12 @@ export class ExchangeClients {
 
   constructor(private readonly opts: ExchangeClientOptions) {}
 
+  /** Whether the exchange's markets are loaded and within their TTL (ensureMarkets would return at once). */
+  marketsFresh(exchangeId: string): boolean {
+    const b = this.bases.get(exchangeId);
+    return !!b?.loadedAt && Date.now() - b.loadedAt < (this.opts.marketsTtlMs ?? 3_600_000);
+  }
+
   /** Loads (or refreshes) the exchange's markets; throws ExchangeError (temporary) when it cannot. */
   async ensureMarkets(exchangeId: string): Promise<void> {
     let base = this.bases.get(exchangeId);

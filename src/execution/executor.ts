@@ -7,7 +7,6 @@
  * A slow or failing exchange only fills its own slots, so it delays nobody on another exchange.
  */
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '@prisma/client';
 import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
@@ -34,7 +33,6 @@ export interface ExecutorOptions {
 }
 
 export interface ExecutorDeps {
-  prisma: PrismaClient;
   pool: pg.Pool;
   bus: Bus;
   keyring: Keyring;
@@ -56,15 +54,17 @@ export class SubscriptionExecutor {
   private pumping = false;
   private again = false;
   private advanceWanted = true;
+  /** Exchanges to claim from on the next pass without asking the database which have ready rows. */
+  private readonly wanted = new Set<string>();
   private stopped = false;
 
   constructor(private readonly deps: ExecutorDeps, private readonly opts: ExecutorOptions) {
-    this.store = new JobStore(deps.pool, this.workerId, opts.leaseMs);
+    this.store = new JobStore(deps.pool, this.workerId, opts.leaseMs, opts.mode === 'paper');
     this.intents = new IntentWriter(deps.pool);
     this.metrics = deps.metrics(() => this.store.lag());
     const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs });
     this.runner = new JobRunner({
-      prisma: deps.prisma, keyring: deps.keyring, clients, throttle: deps.throttle, store: this.store, mode: opts.mode,
+      pool: deps.pool, keyring: deps.keyring, clients, throttle: deps.throttle, store: this.store, mode: opts.mode,
       paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts,
     });
   }
@@ -94,10 +94,15 @@ export class SubscriptionExecutor {
     return { ok: lagSeconds < 120 && behind < 1000, lagSeconds, pending, signalsBehind: behind, inflight: this.inflight.size, mode: this.opts.mode };
   }
 
-  /** Runs the pump now, or once more after the current pass. */
-  kick(advance: boolean): void {
+  /**
+   * Runs the pump now, or once more after the current pass. `advance`: also turn new signals into
+   * intents and look for every exchange with ready rows; else only claim for `exchange` (a job of it
+   * just finished, which is what can unblock its next rows).
+   */
+  kick(advance: boolean, exchange?: string): void {
     if (this.stopped) return;
     if (advance) this.advanceWanted = true;
+    if (exchange) this.wanted.add(exchange);
     if (this.pumping) { this.again = true; return; }
     this.pumping = true;
     void this.pump().finally(() => { this.pumping = false; });
@@ -107,16 +112,20 @@ export class SubscriptionExecutor {
     do {
       this.again = false;
       try {
-        if (this.advanceWanted) { this.advanceWanted = false; while ((await this.intents.advance()).signals > 0 && !this.stopped); }
-        await this.fill();
+        const scan = this.advanceWanted;
+        if (scan) { this.advanceWanted = false; while ((await this.intents.advance()).signals > 0 && !this.stopped); }
+        await this.fill(scan);
       } catch (err) {
         this.deps.log.error({ err }, 'executor pump failed; retrying on the next poll');
       }
     } while (this.again && !this.stopped);
   }
 
-  private async fill(): Promise<void> {
-    for (const exchange of await this.store.readyExchanges()) {
+  private async fill(scan: boolean): Promise<void> {
+    const exchanges = new Set(this.wanted);
+    this.wanted.clear();
+    if (scan) for (const x of await this.store.readyExchanges()) exchanges.add(x);
+    for (const exchange of exchanges) {
       const free = this.opts.concurrencyPerExchange - (this.perExchange.get(exchange) ?? 0);
       if (free <= 0 || this.stopped) continue;
       for (const job of await this.store.claim(exchange, free)) this.dispatch(job);
@@ -129,7 +138,7 @@ export class SubscriptionExecutor {
     void this.execute(job).finally(() => {
       this.inflight.delete(job.id);
       this.perExchange.set(job.exchange, (this.perExchange.get(job.exchange) ?? 1) - 1);
-      this.kick(false);
+      this.kick(false, job.exchange);
     });
   }
 
@@ -150,6 +159,7 @@ export class SubscriptionExecutor {
     const log = this.deps.log.child({ executionId: job.id, subscriptionId: job.subscriptionId, signalId: job.signalId, clientOrderId: job.clientOrderId, attempt: job.attempts });
     try {
       const outcome = await this.runner.run(job, timing);
+      const tRun = performance.now();
       await this.finish(job, outcome, log);
     } catch (err) {
       if (err instanceof LeaseLost) { log.warn('lease lost before sending: leaving the row to its next owner'); return; }
@@ -163,7 +173,7 @@ export class SubscriptionExecutor {
   }
 
   private async finish(job: Job, o: Outcome, log: Logger): Promise<void> {
-    if (!(await this.store.finish(job, o, this.opts.mode === 'paper'))) { log.warn('lease lost before recording: the next owner looks the order up'); return; }
+    if (!(await this.store.finish(job, o))) { log.warn('lease lost before recording: the next owner looks the order up'); return; }
     this.metrics.orders.inc({ status: o.status, exchange: job.exchange, mode: this.opts.mode });
     this.metrics.signalToFinalSeconds.observe({ exchange: job.exchange }, (Date.now() - job.claimedAt) / 1000);
     log.info({ status: o.status, orderId: o.orderId, side: o.side, amount: o.amount, price: o.price, reason: o.error }, 'execution finished');

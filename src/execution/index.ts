@@ -16,7 +16,7 @@ export { clientOrderId } from './ids.js';
 export function executorComponent(ctx: AppContext): Component & { executor: SubscriptionExecutor } {
   const c = ctx.config;
   const executor = new SubscriptionExecutor({
-    prisma: ctx.db.prisma, pool: ctx.db.pool, bus: ctx.bus, keyring: ctx.keyring,
+    pool: ctx.db.pool, bus: ctx.bus, keyring: ctx.keyring,
     throttle: createKeyThrottle(ctx.redis, c.redisPrefix), log: ctx.log.child({ module: 'executor' }),
     metrics: (lag) => new ExecutorMetrics(ctx.metrics.registry, lag),
   }, {

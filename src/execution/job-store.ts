@@ -1,27 +1,61 @@
 /**
- * JobStore: claims PENDING ExecutionLog rows with FOR UPDATE SKIP LOCKED and a lease, renews leases,
- * records legs, and finishes a row together with its Position change in one transaction.
+ * JobStore: claims PENDING ExecutionLog rows with FOR UPDATE SKIP LOCKED and a lease (the same statement
+ * returns each row's subscription, signal and position), renews leases, records legs, and finishes a row
+ * together with its Position change in one statement (FinishQueue, batched).
  * Every write is conditional on `lockedBy` = this worker, so a process that lost its lease writes nothing.
  * Rows of one (subscription, pair) are claimed strictly in seq order (an OPEN before its CLOSE).
  */
 import type pg from 'pg';
-import type { Job, Legs, Outcome } from './types.js';
+import { FinishQueue } from './finish-queue.js';
+import type { Job, JobData, Legs, Outcome } from './types.js';
 
 const CLAIM_SQL = `
-UPDATE "ExecutionLog" e SET "lockedBy" = $1, "lockedUntil" = now() + make_interval(secs => $2::float8 / 1000), attempts = e.attempts + 1
-WHERE e.id IN (
-  SELECT c.id FROM "ExecutionLog" c
-  WHERE c.status = 'PENDING' AND c."nextAttemptAt" <= now() AND (c."lockedUntil" IS NULL OR c."lockedUntil" < now())
-    AND c.exchange = $4
-    AND NOT EXISTS (SELECT 1 FROM "ExecutionLog" p WHERE p."subscriptionId" = c."subscriptionId" AND p.pair = c.pair AND p.seq < c.seq AND p.status = 'PENDING')
-  ORDER BY c.seq, c."createdAt" LIMIT $3
-  FOR UPDATE SKIP LOCKED)
-RETURNING e.id, e."userId", e."subscriptionId", e."signalId", e.exchange, e."clientOrderId", e.attempts, e.seq, e.pair, e.action, e.legs`;
+WITH claimed AS (
+  UPDATE "ExecutionLog" e SET "lockedBy" = $1, "lockedUntil" = now() + make_interval(secs => $2::float8 / 1000), attempts = e.attempts + 1
+  WHERE e.id IN (
+    SELECT c.id FROM "ExecutionLog" c
+    WHERE c.status = 'PENDING' AND c."nextAttemptAt" <= now() AND (c."lockedUntil" IS NULL OR c."lockedUntil" < now())
+      AND c.exchange = $4
+      AND NOT EXISTS (SELECT 1 FROM "ExecutionLog" p WHERE p."subscriptionId" = c."subscriptionId" AND p.pair = c.pair AND p.seq < c.seq AND p.status = 'PENDING')
+    ORDER BY c.seq, c."createdAt" LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+  RETURNING e.id, e."userId", e."subscriptionId", e."signalId", e.exchange, e."clientOrderId", e.attempts, e.seq, e.pair, e.action, e.legs)
+SELECT c.*,
+  sub.id IS NOT NULL AS "hasSub", sub.status::text AS "subStatus", sub."keysInvalid", sub."strategyId", sub.sizing, sub.risk, sub."apiKeyEnc", sub."apiSecretEnc",
+  s.id IS NOT NULL AS "hasSignal", s.action::text AS "sigAction", s.direction::text AS direction, s.price::text AS price, s."stopLoss"::text AS "stopLoss", s."takeProfit"::text AS "takeProfit",
+  p.qty::text AS "posQty", p."avgPrice"::text AS "posAvg", p."protectClientOrderId",
+  CASE WHEN jsonb_typeof(sub.risk) = 'object' AND sub.risk ? 'dailyLossLimit' THEN (
+    SELECT COALESCE(SUM(x."realisedPnl"), 0)::float8 FROM "ExecutionLog" x
+    WHERE x."subscriptionId" = c."subscriptionId" AND x."executedAt" >= date_trunc('day', now() AT TIME ZONE 'UTC')) END AS "todayPnl"
+FROM claimed c
+LEFT JOIN "Subscription" sub ON sub.id = c."subscriptionId"
+LEFT JOIN "Signal" s ON s.id = c."signalId"
+LEFT JOIN "Position" p ON p."subscriptionId" = c."subscriptionId" AND p.pair = c.pair`;
 
-interface ClaimRow { id: string; userId: string; subscriptionId: string; signalId: string; exchange: string; clientOrderId: string; attempts: number; seq: string; pair: string; action: string; legs: Legs }
+interface ClaimRow {
+  id: string; userId: string; subscriptionId: string; signalId: string; exchange: string; clientOrderId: string; attempts: number; seq: string; pair: string; action: string; legs: Legs;
+  hasSub: boolean; subStatus: string; keysInvalid: boolean; strategyId: string; sizing: unknown; risk: unknown; apiKeyEnc: string | null; apiSecretEnc: string | null;
+  hasSignal: boolean; sigAction: string; direction: string; price: string; stopLoss: string | null; takeProfit: string | null;
+  posQty: string | null; posAvg: string | null; protectClientOrderId: string | null; todayPnl: number | null;
+}
+
+const num = (v: string | null) => (v === null ? null : Number(v));
+
+function jobData(x: ClaimRow): JobData {
+  return {
+    sub: x.hasSub ? { status: x.subStatus, keysInvalid: x.keysInvalid, strategyId: x.strategyId, sizing: x.sizing, risk: x.risk, apiKeyEnc: x.apiKeyEnc, apiSecretEnc: x.apiSecretEnc } : null,
+    signal: x.hasSignal ? { action: x.sigAction === 'CLOSE' ? 'CLOSE' : 'OPEN', direction: x.direction, price: Number(x.price), stopLoss: num(x.stopLoss), takeProfit: num(x.takeProfit) } : null,
+    position: x.posQty === null ? null : { qty: Number(x.posQty), avgPrice: Number(x.posAvg), protectClientOrderId: x.protectClientOrderId },
+    todayPnl: x.todayPnl === null ? null : Number(x.todayPnl),
+  };
+}
 
 export class JobStore {
-  constructor(private readonly pool: pg.Pool, readonly workerId: string, private readonly leaseMs: number) {}
+  private readonly finishes: FinishQueue;
+
+  constructor(private readonly pool: pg.Pool, readonly workerId: string, private readonly leaseMs: number, paper: boolean) {
+    this.finishes = new FinishQueue(pool, workerId, paper);
+  }
 
   /** Exchanges with rows ready to run. */
   async readyExchanges(): Promise<string[]> {
@@ -32,11 +66,11 @@ export class JobStore {
   /** Claims up to `limit` ready rows of one exchange for this worker. */
   async claim(exchange: string, limit: number): Promise<Job[]> {
     const claimedAt = Date.now();
-    const r = await this.pool.query<ClaimRow>(CLAIM_SQL, [this.workerId, this.leaseMs, limit, exchange]);
+    const r = await this.pool.query<ClaimRow>({ name: 'executor-claim', text: CLAIM_SQL, values: [this.workerId, this.leaseMs, limit, exchange] });
     return r.rows.map((x) => ({
       id: x.id, userId: x.userId, subscriptionId: x.subscriptionId, signalId: x.signalId, exchange: x.exchange,
       clientOrderId: x.clientOrderId, attempts: x.attempts, seq: Number(x.seq), pair: x.pair, action: x.action === 'CLOSE' ? 'CLOSE' : 'OPEN',
-      legs: x.legs ?? {}, leaseUntil: claimedAt + this.leaseMs, claimedAt,
+      legs: x.legs ?? {}, leaseUntil: claimedAt + this.leaseMs, claimedAt, data: jobData(x),
     }));
   }
 
@@ -64,43 +98,9 @@ export class JobStore {
     return r.rowCount === 1;
   }
 
-  /** Final status + position change, atomically. False when the lease was lost (nothing written). */
-  async finish(job: Job, o: Outcome, paper: boolean): Promise<boolean> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const r = await c.query(
-        `UPDATE "ExecutionLog" SET status = $2::"ExecutionStatus", error = $3, side = $4, amount = $5, price = $6, "orderId" = $7, "exchangeResponse" = $8,
-           paper = $9, legs = $10, "realisedPnl" = $11, "executedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL
-         WHERE id = $1 AND "lockedBy" = $12 AND status = 'PENDING'`,
-        [job.id, o.status, o.error?.slice(0, 2000) ?? null, o.side ?? null, o.amount ?? null, o.price ?? null, o.orderId ?? null,
-          o.response === undefined ? null : JSON.stringify(o.response), paper, JSON.stringify(job.legs), o.realisedPnl ?? null, this.workerId]);
-      if (r.rowCount !== 1) { await c.query('ROLLBACK'); return false; }
-      await this.applyPosition(c, job, o);
-      await c.query('COMMIT');
-      return true;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
-  }
-
-  private async applyPosition(c: pg.PoolClient, job: Job, o: Outcome): Promise<void> {
-    const p = o.position;
-    if (!p) return;
-    if (p.kind === 'close') {
-      await c.query(`DELETE FROM "Position" WHERE "subscriptionId" = $1 AND pair = $2`, [job.subscriptionId, job.pair]);
-      return;
-    }
-    await c.query(
-      `INSERT INTO "Position" (id, "subscriptionId", "strategyId", pair, qty, "avgPrice", "protectClientOrderId", "openSignalId", paper, "updatedAt")
-       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, now())
-       ON CONFLICT ("subscriptionId", pair) DO UPDATE SET
-         "avgPrice" = ("Position".qty * "Position"."avgPrice" + EXCLUDED.qty * EXCLUDED."avgPrice") / NULLIF("Position".qty + EXCLUDED.qty, 0),
-         qty = "Position".qty + EXCLUDED.qty, "protectClientOrderId" = EXCLUDED."protectClientOrderId", "openSignalId" = EXCLUDED."openSignalId", "updatedAt" = now()`,
-      [job.subscriptionId, p.strategyId, job.pair, p.qty, p.price, p.protectClientOrderId, job.signalId, p.paper]);
+  /** Final status + position change, atomically (batched with other finishing rows). False when the lease was lost (nothing written). */
+  finish(job: Job, o: Outcome): Promise<boolean> {
+    return this.finishes.finish(job, o);
   }
 
   /** Pending rows and the age (s) of the oldest ready one: the executor's lag. */

@@ -7,17 +7,17 @@
  * clientOrderId; a found order is recorded, never resent. Keys are decrypted here and nowhere else.
  * Throws ExchangeError (the executor decides: retry / fail / mark keys) or LeaseLost.
  */
-import type { PrismaClient, Signal, Subscription } from '@prisma/client';
+import type pg from 'pg';
 import { ExchangeError, type ExchangeClients, type ExchangeOrder, type KeyThrottle, type OrderRequest, type TradingClient } from '../exchange/index.js';
 import type { Keyring } from '../lib/crypto.js';
 import { clientOrderId, keyScope, type Leg } from './ids.js';
 import type { JobStore } from './job-store.js';
 import { PaperClient } from './paper.js';
 import { minimumsRefusal, needsBalance, parseRisk, parseSizing, quoteToSpend } from './sizing.js';
-import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type LegRecord, type Outcome } from './types.js';
+import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type JobData, type LegRecord, type Outcome } from './types.js';
 
 export interface RunnerDeps {
-  prisma: PrismaClient;
+  pool: pg.Pool;
   keyring: Keyring;
   clients: ExchangeClients;
   throttle: KeyThrottle;
@@ -28,10 +28,11 @@ export interface RunnerDeps {
   maxAttempts: number;
 }
 
-/** Everything one run needs; exchangeMs accumulates time spent waiting on the exchange. */
-interface Run { job: Job; sub: Subscription; signal: Signal; price: number; client: TradingClient; scope: string; rps: number; exchangeMs: number }
+type Sub = NonNullable<JobData['sub']>;
+type Sig = NonNullable<JobData['signal']>;
 
-const num = (d: { toString(): string } | null) => (d === null ? null : Number(d.toString()));
+/** Everything one run needs; exchangeMs accumulates time spent waiting on the exchange. */
+interface Run { job: Job; sub: Sub; signal: Sig; price: number; client: TradingClient; scope: string; rps: number; timing: { exchangeMs: number } }
 const LEASE_MARGIN_MS = 1000;
 
 export class JobRunner {
@@ -41,47 +42,37 @@ export class JobRunner {
 
   /** Runs the job; `timing.exchangeMs` reports the time spent in exchange calls. */
   async run(job: Job, timing: { exchangeMs: number }): Promise<Outcome> {
-    const [sub, signal] = await Promise.all([
-      this.d.prisma.subscription.findUnique({ where: { id: job.subscriptionId } }),
-      this.d.prisma.signal.findUnique({ where: { id: job.signalId } }),
-    ]);
+    const { sub, signal } = job.data;
     if (!sub || !signal) return { status: 'FAILED', error: 'NOT_FOUND: subscription or signal no longer exists' };
     if (sub.keysInvalid && !job.legs.entry) return { status: 'SKIPPED', error: 'KEYS_INVALID: the exchange refused this subscription\'s API key; store new keys' };
     if (signal.action === 'OPEN' && !job.legs.entry) {
-      const refusal = await this.entryRefusal(sub, signal);
+      const refusal = this.entryRefusal(job, sub);
       if (refusal) return { status: 'SKIPPED', error: refusal, side: 'buy' };
     }
-    const run = await this.prepare(job, sub, signal);
+    const run = await this.prepare(job, sub, signal, timing);
     if ('status' in run) return run;
-    try {
-      return signal.action === 'OPEN' ? await this.open(run) : await this.close(run);
-    } finally {
-      timing.exchangeMs = run.exchangeMs;
-    }
+    return signal.action === 'OPEN' ? this.open(run) : this.close(run);
   }
 
   /** Why a new entry must not be made (risk rules, status, spot limits), or null. */
-  private async entryRefusal(sub: Subscription, signal: Signal): Promise<string | null> {
-    if (signal.direction === 'SHORT') return 'SPOT_NO_SHORT: a spot account cannot open a SHORT';
+  private entryRefusal(job: Job, sub: Sub): string | null {
+    const { signal, position, todayPnl } = job.data;
+    if (signal!.direction === 'SHORT') return 'SPOT_NO_SHORT: a spot account cannot open a SHORT';
     if (sub.status !== 'ACTIVE') return `SUBSCRIPTION_NOT_ACTIVE: subscription is ${sub.status}; only CLOSE signals are executed`;
     const risk = parseRisk(sub.risk);
     if (risk.closeOnly) return 'CLOSE_ONLY: the subscription is in close-only mode';
     if (risk.dailyLossLimit !== undefined) {
-      const [row] = await this.d.prisma.$queryRaw<{ pnl: number | null }[]>`
-        SELECT SUM("realisedPnl")::float8 AS pnl FROM "ExecutionLog"
-        WHERE "subscriptionId" = ${sub.id}::uuid AND "executedAt" >= date_trunc('day', now() AT TIME ZONE 'UTC')`;
-      const loss = -(row?.pnl ?? 0);
+      const loss = -(todayPnl ?? 0);
       if (loss >= risk.dailyLossLimit) return `DAILY_LOSS_LIMIT: realised loss today ${loss.toFixed(2)} reached the limit ${risk.dailyLossLimit}; new entries resume tomorrow (UTC)`;
     }
-    const pos = await this.d.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: sub.id, pair: signal.pair } } });
-    if (pos && Number(pos.qty) > 0) return 'POSITION_ALREADY_OPEN: the subscription already holds this pair';
+    if (position && position.qty > 0) return 'POSITION_ALREADY_OPEN: the subscription already holds this pair';
     return null;
   }
 
   /** Builds the venue client (decrypting the keys in live mode). */
-  private async prepare(job: Job, sub: Subscription, signal: Signal): Promise<Run | Outcome> {
-    const price = num(signal.price)!;
-    const base = { job, sub, signal, price, exchangeMs: 0 };
+  private async prepare(job: Job, sub: Sub, signal: Sig, timing: { exchangeMs: number }): Promise<Run | Outcome> {
+    const price = signal.price;
+    const base = { job, sub, signal, price, timing };
     if (this.paper) return { ...base, client: new PaperClient(price, this.d.paperBalance), scope: '', rps: 0 };
     let apiKey: string;
     let secret: string;
@@ -91,7 +82,11 @@ export class JobRunner {
     } catch {
       throw new KeysNotReadable();
     }
-    await this.d.clients.ensureMarkets(job.exchange);
+    if (!this.d.clients.marketsFresh(job.exchange)) {
+      // Loading markets is an exchange call (one per exchange per TTL, shared by every job).
+      const t = performance.now();
+      try { await this.d.clients.ensureMarkets(job.exchange); } finally { timing.exchangeMs += performance.now() - t; }
+    }
     const client = this.d.clients.forKey(job.exchange, apiKey, secret);
     return { ...base, client, scope: keyScope(job.exchange, apiKey), rps: Math.max(1, Math.floor(1000 / Math.max(1, client.minIntervalMs))) };
   }
@@ -99,7 +94,7 @@ export class JobRunner {
   private async call<T>(r: Run, f: () => Promise<T>): Promise<T> {
     if (r.rps) await this.d.throttle.acquire(r.scope, r.rps);
     const t = performance.now();
-    try { return await f(); } finally { r.exchangeMs += performance.now() - t; }
+    try { return await f(); } finally { r.timing.exchangeMs += performance.now() - t; }
   }
 
   private cid(r: Run, leg: Leg) { return leg === 'entry' ? r.job.clientOrderId : clientOrderId(r.job.signalId, r.job.subscriptionId, leg); }
@@ -153,8 +148,8 @@ export class JobRunner {
     const avg = entry.average ?? price;
     const opened = (protect: LegRecord | null) => ({ kind: 'open' as const, strategyId: sub.strategyId, qty: filled, price: avg, protectClientOrderId: protect?.clientOrderId ?? null, paper: this.paper });
     const done = { side: 'buy' as const, amount: filled, price: avg, orderId: entry.orderId };
-    const sl = num(signal.stopLoss);
-    const tp = num(signal.takeProfit);
+    const sl = signal.stopLoss;
+    const tp = signal.takeProfit;
     if ((sl === null && tp === null) || !(filled > 0)) return { status: 'SUCCESS', ...done, response: { entry: entry.response }, position: opened(null) };
     try {
       const protect = await this.protect(r, filled, sl, tp);
@@ -185,16 +180,16 @@ export class JobRunner {
 
   private async close(r: Run): Promise<Outcome> {
     const { job, client, price } = r;
-    const pos = await this.d.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: job.subscriptionId, pair: job.pair } } });
-    if (!pos || !(Number(pos.qty) > 0)) return { status: 'SKIPPED', error: `NO_POSITION: the subscription holds no ${job.pair} position to close`, side: 'sell' };
+    const pos = job.data.position;
+    if (!pos || !(pos.qty > 0)) return { status: 'SKIPPED', error: `NO_POSITION: the subscription holds no ${job.pair} position to close`, side: 'sell' };
     const rules = client.rules(job.pair);
     if (pos.protectClientOrderId && !job.legs.cancel) await this.cancelProtect(r, pos.protectClientOrderId);
     const byProtect = job.legs.cancel?.filled ?? 0;
-    const avgIn = Number(pos.avgPrice);
+    const avgIn = pos.avgPrice;
     const protectPnl = byProtect > 0 ? ((job.legs.cancel?.average ?? price) - avgIn) * byProtect : 0;
     let exit = await this.lookup(r, 'entry', job.pair);
     if (!exit) {
-      const amount = client.amountToPrecision(job.pair, Number(pos.qty) - byProtect);
+      const amount = client.amountToPrecision(job.pair, pos.qty - byProtect);
       const refusal = minimumsRefusal(amount, price, rules.minAmount, rules.minCost);
       if (refusal && byProtect > 0) return { status: 'SUCCESS', side: 'sell', amount: byProtect, price: job.legs.cancel?.average ?? price, realisedPnl: protectPnl, response: { cancel: job.legs.cancel?.response }, position: { kind: 'close' } };
       if (refusal) return { status: 'SKIPPED', error: `${refusal} (position left as dust)`, side: 'sell', amount, price, position: { kind: 'close' } };
@@ -218,6 +213,6 @@ export class JobRunner {
 
   /** Stops further attempts for a subscription whose key the exchange refused. */
   async markKeysInvalid(subscriptionId: string): Promise<void> {
-    await this.d.prisma.subscription.update({ where: { id: subscriptionId }, data: { keysInvalid: true } });
+    await this.d.pool.query(`UPDATE "Subscription" SET "keysInvalid" = true, "updatedAt" = now() WHERE id = $1`, [subscriptionId]);
   }
 }

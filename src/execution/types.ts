@@ -41,6 +41,24 @@ export interface Job {
   /** Local clock (ms) until which this process holds the row. */
   leaseUntil: number;
   claimedAt: number;
+  /** What the run reads, loaded by the claim statement itself (no per-job reads). */
+  data: JobData;
+}
+
+/**
+ * The subscription (with its still-encrypted keys), signal and position of a claimed row, read in the
+ * claim's snapshot. Rows of one (subscription, pair) run one at a time in seq order and each finish
+ * commits its row and its Position change together, so the position read here is the current one.
+ */
+export interface JobData {
+  sub: {
+    status: string; keysInvalid: boolean; strategyId: string; sizing: unknown; risk: unknown;
+    apiKeyEnc: string | null; apiSecretEnc: string | null;
+  } | null;
+  signal: { action: 'OPEN' | 'CLOSE'; direction: string; price: number; stopLoss: number | null; takeProfit: number | null } | null;
+  position: { qty: number; avgPrice: number; protectClientOrderId: string | null } | null;
+  /** Realised PnL of the subscription today (UTC), loaded only when its risk has a dailyLossLimit. */
+  todayPnl: number | null;
 }
 
 export interface Outcome {
