@@ -135,3 +135,23 @@ describe('JSON store recovery on start', () => {
     } finally { await again.stop(); }
   });
 });
+
+describe('JSON store timing', () => {
+  it('answers an accepted signal before its JSON flush, and the flush that follows makes it durable (onDurable reports its seq)', async () => {
+    const app = await startTestApp();
+    try {
+      const { author, strategyId } = await seedStrategy(app);
+      const durable: number[] = [];
+      const off = app.store!.onDurable((seq) => durable.push(seq));
+      const r = await client(app).post('/api/signals', { strategyId, pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 7 }, author.token);
+      assert.equal(r.status, 201);
+      await app.store!.flush();
+      off();
+      assert.ok(durable.some((s) => s >= r.body.seq), `durable seqs ${durable.join(',')} cover ${r.body.seq}`);
+      const active = JSON.parse(await readFile(path.join(app.config.dataDir, 'signals', 'active.json'), 'utf8')) as { openSignalId: string }[];
+      assert.ok(active.some((t) => t.openSignalId === r.body.id));
+      const meta = JSON.parse(await readFile(path.join(app.config.dataDir, 'signals', 'metadata.json'), 'utf8'));
+      assert.ok(meta.lastSeq >= r.body.seq);
+    } finally { await app.stop(); }
+  });
+});

@@ -33,6 +33,7 @@ describe('operations scripts', function () {
       const api = client(app);
       const o = await api.post('/api/signals', { strategyId, pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 5 }, author.token);
       const reader = new SignalReader(app.db.prisma);
+      await app.store!.flush();
       const before = await checkConsistency(app.config.dataDir, reader);
       assert.deepEqual(before.differences, []);
       assert.equal(before.ok, true);

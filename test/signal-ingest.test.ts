@@ -4,7 +4,11 @@ import path from 'node:path';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp, uniquePair } from './support/app.js';
 
-const readJson = async (app: App, file: string) => JSON.parse(await readFile(path.join(app.config.dataDir, 'signals', file), 'utf8'));
+// The answer comes after the database commit; the JSON store's flush follows within milliseconds.
+const readJson = async (app: App, file: string) => {
+  await app.store!.flush();
+  return JSON.parse(await readFile(path.join(app.config.dataDir, 'signals', file), 'utf8'));
+};
 
 describe('signal ingest (REST and TradingView webhook)', () => {
   let app: App;

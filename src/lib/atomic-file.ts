@@ -5,7 +5,7 @@
  * (write-file-atomic does the same minus the directory fsync; we need that fsync for the rename to be durable.)
  */
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 let counter = 0;
@@ -15,12 +15,28 @@ export async function fsyncDir(dir: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
-/** Writes `data` to `file` atomically and durably (file and directory fsynced). */
-export async function writeFileDurable(file: string, data: string | Buffer): Promise<void> {
+const IOV_MAX = 512;
+
+/** Writes every buffer in order (writev in groups, completing any short write). */
+async function writeAll(fh: FileHandle, parts: Buffer[]): Promise<void> {
+  for (let i = 0; i < parts.length; i += IOV_MAX) {
+    const group = parts.slice(i, i + IOV_MAX);
+    const total = group.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await fh.writev(group);
+    if (bytesWritten < total) await fh.write(Buffer.concat(group).subarray(bytesWritten));
+  }
+}
+
+/**
+ * Writes `data` to `file` atomically and durably (file and directory fsynced). An array of buffers is
+ * written as is (writev), so callers with cached pieces never build one large buffer.
+ */
+export async function writeFileDurable(file: string, data: string | Buffer | Buffer[]): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}${++counter}.tmp`;
   const fh = await open(tmp, 'wx', 0o644);
   try {
-    await fh.writeFile(data);
+    if (Array.isArray(data)) await writeAll(fh, data);
+    else await fh.writeFile(data);
     await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});

@@ -72,9 +72,12 @@ export class SignalCoordinator {
   }
 
   private async afterCommit(effect: SignalEffect): Promise<void> {
-    // The database row is the truth: a failing JSON write is logged and repaired by the store's catch-up.
+    // The database row is the truth. The JSON store takes the change now (in memory, in seq order) and
+    // writes it in its next coalesced flush, milliseconds later; the answer does not wait for that flush,
+    // so a slow disk or a 3 MB active.json never slows ingestion. A failed write is logged and retried by
+    // the next flush; after a crash the store catches up from the database on start.
     if (this.deps.store) {
-      await this.deps.store.apply(effect).catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'JSON store write failed; will catch up'));
+      this.deps.store.apply(effect).catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'JSON store write failed; will catch up'));
     }
     await this.deps.bus.publish(TOPICS.signalAccepted, { signal: effect.signal })
       .catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'publishing signal.accepted failed; consumers catch up by seq'));

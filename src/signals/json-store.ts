@@ -41,9 +41,10 @@ export class SignalJsonStore {
   private meta: StoreMetadata = { lastSeq: 0, updatedAt: new Date(0).toISOString(), counts: { signals: 0, active: 0, completedTotal: 0, completedRecent: 0 } };
   private dirty = new Set<string>();
   private waiters: Waiter[] = [];
-  private writing: Promise<void> | null = null;
+  private writing: Promise<unknown> | null = null;
   private catchingUp: Promise<void> | null = null;
   private poll?: NodeJS.Timeout;
+  private durableListeners = new Set<(lastSeq: number) => void>();
   private stopped = false;
 
   constructor(private readonly opts: {
@@ -93,11 +94,17 @@ export class SignalJsonStore {
 
   metadata(): StoreMetadata { return structuredClone(this.meta); }
 
+  /** Calls `listener(lastSeq)` after every flush that made signals up to lastSeq durable. Returns an unsubscribe. */
+  onDurable(listener: (lastSeq: number) => void): () => void {
+    this.durableListeners.add(listener);
+    return () => { this.durableListeners.delete(listener); };
+  }
+
   /** Applies one accepted signal's effect and resolves once it is durably on disk. */
   async apply(effect: SignalEffect): Promise<void> {
     if (effect.signal.seq === this.meta.lastSeq + 1) this.applyOne(effect);
     else if (effect.signal.seq > this.meta.lastSeq) await this.catchUp();
-    await this.flush();
+    await this.flushNow();
   }
 
   /** Applies every signal the database has beyond lastSeq. Serialised; concurrent calls share one run. */
@@ -109,7 +116,7 @@ export class SignalJsonStore {
           for (const e of effects) if (e.signal.seq === this.meta.lastSeq + 1) this.applyOne(e);
           if (effects.length < 1000) break;
         }
-        if (this.dirty.size) await this.flush();
+        if (this.dirty.size) await this.flushNow();
       })().finally(() => { this.catchingUp = null; });
     }
     return this.catchingUp;
@@ -140,8 +147,13 @@ export class SignalJsonStore {
     this.dirty.add(`month:${month}`);
   }
 
-  /** Resolves when everything changed so far is durably written. */
-  flush(): Promise<void> {
+  /** Resolves when everything applied or being caught up so far is durably written. */
+  async flush(): Promise<void> {
+    await this.catchingUp?.catch(() => {});
+    await this.flushNow();
+  }
+
+  private flushNow(): Promise<void> {
     if (!this.dirty.size && !this.writing) return Promise.resolve();
     return new Promise((resolve, reject) => { this.waiters.push({ resolve, reject }); this.kick(); });
   }
@@ -153,32 +165,38 @@ export class SignalJsonStore {
     this.waiters = [];
     this.dirty = new Set();
     this.writing = this.writeFiles(files)
-      .then(() => batch.forEach((w) => w.resolve()), (err) => {
+      .then((seq) => {
+        batch.forEach((w) => w.resolve());
+        for (const l of this.durableListeners) l(seq);
+      }, (err) => {
         for (const f of files) this.dirty.add(f); // retried by the next flush
         batch.forEach((w) => w.reject(err));
       })
       .finally(() => { this.writing = null; this.kick(); });
   }
 
-  private async writeFiles(files: Set<string>): Promise<void> {
+  /** Writes the changed files, then metadata.json; resolves with the lastSeq they hold. */
+  private async writeFiles(files: Set<string>): Promise<number> {
     const started = process.hrtime.bigint();
-    let bytes = 0;
-    const write = async (name: string, data: string | Buffer) => { bytes += data.length; await writeFileDurable(path.join(this.dir, name), data); };
-    const jobs: Promise<void>[] = [];
+    for (const f of files) if (f.startsWith('month:')) await this.ensureMonthLoaded(f.slice(6));
+    // Render everything in one synchronous step, so metadata.json describes exactly what the data files hold.
+    const out: [string, Buffer[]][] = [];
     for (const f of files) {
-      if (f === 'active') jobs.push(write('active.json', this.active.render()));
-      else if (f === 'completed') jobs.push(write('completed_trades.json', this.completed.render()));
-      else if (f.startsWith('month:')) {
-        const month = f.slice(6);
-        jobs.push(this.ensureMonthLoaded(month).then(() => write(`closed/${month}.json`, this.months.get(month)!.render())));
-      }
+      if (f === 'active') out.push(['active.json', this.active.renderParts()]);
+      else if (f === 'completed') out.push(['completed_trades.json', this.completed.renderParts()]);
+      else if (f.startsWith('month:')) out.push([`closed/${f.slice(6)}.json`, this.months.get(f.slice(6))!.renderParts()]);
     }
-    await Promise.all(jobs);
     this.meta.updatedAt = new Date().toISOString();
     this.meta.counts.active = this.active.size;
     this.meta.counts.completedRecent = this.completed.size;
-    await write('metadata.json', JSON.stringify(this.meta, null, 2) + '\n');
+    const meta = JSON.stringify(this.meta, null, 2) + '\n';
+    const seq = this.meta.lastSeq;
+    let bytes = meta.length;
+    for (const [, parts] of out) for (const b of parts) bytes += b.length;
+    await Promise.all(out.map(([name, parts]) => writeFileDurable(path.join(this.dir, name), parts)));
+    await writeFileDurable(path.join(this.dir, 'metadata.json'), meta);
     this.opts.metrics?.writeSeconds(Number(process.hrtime.bigint() - started) / 1e9, bytes);
+    return seq;
   }
 
   private loadedMonths = new Set<string>();
@@ -234,7 +252,7 @@ export class SignalJsonStore {
       dirty.add(`month:${month}`);
     }
     for (const d of dirty) this.dirty.add(d);
-    await this.flush();
+    await this.flushNow();
     this.opts.log.info({ lastSeq: snap.lastSeq, active: snap.active.length }, 'JSON store rebuilt from the database');
   }
 }
