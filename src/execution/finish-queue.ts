@@ -3,7 +3,7 @@
  * `parallel` flushes are running, everything queued goes out as ONE statement that sets the rows'
  * final status and applies their Position changes (data-modifying CTE: one statement = one atomic
  * commit, so a row and its position never diverge). No timer: under light load a flush leaves at once,
- * under heavy load rows pile up behind the running flush and share the next one.
+ * under heavy load rows pile up behind the running flushes and share the next one.
  * Every row update is conditional on `lockedBy` = this worker and status PENDING: a row whose lease was
  * lost is not written, and neither is its position; its job learns `false`.
  * Rows of one (subscription, pair) never share a statement (a position is touched once per statement);
