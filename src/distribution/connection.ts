@@ -5,11 +5,16 @@
  * are flushed (those above the last replayed seq) when it ends. Every write goes through `send`,
  * which enforces the buffer bound: a socket whose unsent bytes would exceed it is closed with 1013.
  * Frames queue in `outbox` until `flush()` (once per event-loop turn), which writes them corked: a
- * burst of signals costs one syscall per socket instead of one per frame, on both ends.
+ * burst of signals costs one syscall per socket instead of one per frame, on both ends. The outbox
+ * holds complete WebSocket frames (protocol.ts `textFrame`): a live signal is framed once per
+ * fan-out and the same bytes go to every socket's net.Socket, bypassing `ws.send` (which would
+ * allocate a header and make two writes per recipient). ws keeps no state between data frames
+ * without permessage-deflate (never negotiated here), so this interleaves safely with the frames ws
+ * itself writes (ping, pong, close); `ws.bufferedAmount` still counts these bytes.
  */
 import type { WebSocket } from 'ws';
 import type { Signal } from '../signals/index.js';
-import { CLOSE, frames } from './protocol.js';
+import { CLOSE, frames, textFrame } from './protocol.js';
 
 /** How the connection reports to the distributor. */
 export interface ConnectionHooks {
@@ -19,7 +24,8 @@ export interface ConnectionHooks {
   dirty(conn: Connection): void;
 }
 
-const SEND_OPTS = { binary: false, compress: false } as const;
+/** The part of net.Socket a flush uses (ws keeps its socket as `_socket`). */
+interface RawSocket { cork(): void; uncork(): void; write(b: Buffer): boolean }
 /** Live signals held during a replay before the client counts as too slow. */
 const MAX_HELD = 10_000;
 /** Seqs remembered from before the first RESUME, so a late RESUME never repeats them. */
@@ -38,19 +44,25 @@ export class Connection {
   inbox: Promise<void> = Promise.resolve();
   expiryTimer?: NodeJS.Timeout;
   private held: { seq: number; frame: Buffer }[] | null = null;
-  private early: Set<number> | null = new Set();
-  private outbox: Buffer[] = [];
+  private early: SeqRanges | null = new SeqRanges();
+  /** Reused (emptied in place): a fresh array per flush would live until the next signal and be promoted to the old generation. */
+  private readonly outbox: Buffer[] = [];
   private outboxBytes = 0;
 
   constructor(readonly ws: WebSocket, readonly userId: string, private readonly maxBuffered: number, private readonly hooks: ConnectionHooks) {}
 
   get replaying() { return this.held !== null; }
 
-  /** Writes one frame unless the bound would be exceeded (then closes with 1013). Returns whether it was written. */
-  send(frame: Buffer): boolean {
+  /** Writes one message (a JSON payload) unless the bound would be exceeded (then closes with 1013). Returns whether it was written. */
+  send(payload: Buffer): boolean {
+    return this.sendFrame(textFrame(payload));
+  }
+
+  /** As `send`, for a payload already framed with `textFrame` (a fan-out shares one frame between sockets). */
+  sendFrame(frame: Buffer): boolean {
     if (this.closed) return false;
     if (this.ws.bufferedAmount + this.outboxBytes + frame.length > this.maxBuffered) {
-      this.outbox = [];
+      this.outbox.length = 0;
       this.outboxBytes = 0;
       this.close(CLOSE.slowConsumer, 'slow consumer: send buffer full');
       this.hooks.slow(this);
@@ -67,19 +79,23 @@ export class Connection {
   /** Writes the queued frames in one corked batch. */
   flush(): void {
     const frames = this.outbox;
-    if (!frames.length) return;
-    this.outbox = [];
+    const n = frames.length;
+    if (!n) return;
     this.outboxBytes = 0;
-    if (this.ws.readyState !== 1) return;
-    // ws corks per frame; corking around the batch (ws keeps the socket as `_socket`) makes it one writev.
-    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    socket?.cork();
-    for (const f of frames) this.ws.send(f, SEND_OPTS);
-    socket?.uncork();
-    this.hooks.sent(frames.length);
+    const socket = (this.ws as unknown as { _socket?: RawSocket })._socket;
+    if (this.ws.readyState !== 1 || !socket) { frames.length = 0; return; }
+    if (n === 1) socket.write(frames[0]!);
+    else {
+      // Corked, the batch leaves as one writev.
+      socket.cork();
+      for (let i = 0; i < n; i++) socket.write(frames[i]!);
+      socket.uncork();
+    }
+    frames.length = 0;
+    this.hooks.sent(n);
   }
 
-  /** A live signal (already serialised), in seq order. */
+  /** A live signal (already serialised and framed with `textFrame`), in seq order. */
   deliver(seq: number, frame: Buffer): void {
     if (this.closed || seq <= this.lastSentSeq) return;
     if (this.held) {
@@ -87,7 +103,7 @@ export class Connection {
       this.held.push({ seq, frame });
       return;
     }
-    if (!this.send(frame)) return;
+    if (!this.sendFrame(frame)) return;
     this.lastSentSeq = seq;
     if (this.early) { this.early.add(seq); if (this.early.size > MAX_EARLY) this.early = null; }
   }
@@ -136,5 +152,37 @@ export class Connection {
     this.held = null;
     clearTimeout(this.expiryTimer);
     this.ws.terminate();
+  }
+}
+
+/**
+ * The seqs a connection was sent before its first RESUME, as ascending runs [from, to] in a flat
+ * array. Live signals arrive in ascending seq, so a user who gets every signal costs one run, not one
+ * Set entry (and its rehashing garbage) per signal per connection.
+ */
+export class SeqRanges {
+  private readonly runs: number[] = [];
+  /** Seqs held. */
+  size = 0;
+
+  /** Adds `seq`, which must be above every seq added before. */
+  add(seq: number): void {
+    const r = this.runs;
+    if (r.length && r[r.length - 1] === seq - 1) r[r.length - 1] = seq;
+    else r.push(seq, seq);
+    this.size++;
+  }
+
+  has(seq: number): boolean {
+    const r = this.runs;
+    let lo = 0;
+    let hi = r.length / 2 - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (seq < r[2 * mid]!) hi = mid - 1;
+      else if (seq > r[2 * mid + 1]!) lo = mid + 1;
+      else return true;
+    }
+    return false;
   }
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Signal, SignalReader } from '../signals/index.js';
 import { Connection } from './connection.js';
 import type { DistributionMetrics } from './metrics.js';
-import { CLOSE, frames, parseClientMessage, ProtocolError, type ClientMessage } from './protocol.js';
+import { CLOSE, frames, parseClientMessage, ProtocolError, textFrame, type ClientMessage } from './protocol.js';
 import { missedSignals } from './replay.js';
 import { SignalSequencer } from './sequencer.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -177,17 +177,19 @@ export class SignalDistributor {
     }
   }
 
-  /** One signal to every matching socket: serialised once, the same Buffer written to each. */
+  /** One signal to every matching socket: serialised and framed once, the same bytes written to each. */
   private fanOut(signal: Signal): void {
     const targets = this.index.targets(signal.strategyId);
     if (!targets) return;
     const started = performance.now();
+    const { seq, pair } = signal;
     let frame: Buffer | undefined;
-    for (const [conn, pairs] of targets) {
-      if (pairs && !pairs.has(signal.pair)) continue;
-      frame ??= frames.signal(signal);
-      conn.deliver(signal.seq, frame);
-    }
+    // forEach, not for…of entries: no [key, value] array per recipient.
+    targets.forEach((pairs, conn) => {
+      if (pairs && !pairs.has(pair)) return;
+      frame ??= textFrame(frames.signal(signal));
+      conn.deliver(seq, frame);
+    });
     if (frame) this.fanoutStarts.push(started);
   }
 

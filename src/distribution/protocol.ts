@@ -51,6 +51,24 @@ export const frames = {
   error: (code: ProtocolErrorCode, message: string) => Buffer.from(JSON.stringify({ type: 'ERROR', code, message })),
 };
 
+/**
+ * The complete unmasked WebSocket text frame (FIN, opcode 1, RFC 6455 §5.2) around `payload`. A
+ * fan-out frames a signal once and writes these same bytes to every socket, instead of `ws.send`
+ * building a header and a two-buffer write per recipient. Valid only without permessage-deflate
+ * (the server never negotiates it).
+ */
+export function textFrame(payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + n);
+  out[0] = 0x81;
+  if (n < 126) out[1] = n;
+  else if (n < 65536) { out[1] = 126; out.writeUInt16BE(n, 2); }
+  else { out[1] = 127; out.writeUInt32BE(Math.floor(n / 2 ** 32), 2); out.writeUInt32BE(n >>> 0, 6); }
+  payload.copy(out, head);
+  return out;
+}
+
 /** WebSocket close codes used by the distributor. */
 export const CLOSE = {
   goingAway: 1001,
