@@ -19,6 +19,9 @@ import type { ExecutorMetrics } from './metrics.js';
 import { JobRunner } from './runner.js';
 import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
 
+/** Rows claimed per statement (a pass claims several times to fill every free slot). */
+const CLAIM_BATCH = 16;
+
 export interface ExecutorOptions {
   mode: 'paper' | 'live';
   exchangeUrls: Readonly<Record<string, string>>;
@@ -126,9 +129,16 @@ export class SubscriptionExecutor {
     this.wanted.clear();
     if (scan) for (const x of await this.store.readyExchanges()) exchanges.add(x);
     for (const exchange of exchanges) {
-      const free = this.opts.concurrencyPerExchange - (this.perExchange.get(exchange) ?? 0);
-      if (free <= 0 || this.stopped) continue;
-      for (const job of await this.store.claim(exchange, free)) this.dispatch(job);
+      // At most CLAIM_BATCH jobs start in one synchronous burst: the jobs started first would otherwise
+      // wait for every other job's start (key decryption, client set-up) before reaching the exchange.
+      for (;;) {
+        const free = this.opts.concurrencyPerExchange - (this.perExchange.get(exchange) ?? 0);
+        if (free <= 0 || this.stopped) break;
+        const want = Math.min(free, CLAIM_BATCH);
+        const jobs = await this.store.claim(exchange, want);
+        for (const job of jobs) this.dispatch(job);
+        if (jobs.length < want) break;
+      }
     }
   }
 
