@@ -1,7 +1,7 @@
 // PM2 production layout: the API/WebSocket app in cluster mode, the executor and the capturer as their own
 // apps, and exactly one process holding the `store` role (the JSON store writer: the executor app).
 // PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) are required once there is more than one process.
-// Start: `npm ci && npm run prisma:generate && pm2 start ecosystem.config.js --env production`.
+// Start: `npm ci && npm run prisma:generate && pm2 start ecosystem.config.js` (`--env production` is the same).
 // This file is an ES module (package.json "type": "module"); PM2 require()s it, so it exports `apps` by name
 // (Node >= 20.19 loads ES modules through require()).
 const apiPort = Number(process.env.PORT) || 3000;
@@ -17,8 +17,9 @@ const common = {
   max_restarts: 20,
   min_uptime: '30s',
   exp_backoff_restart_delay: 200,
-  env: { NODE_ENV: 'development' },
 };
+// `pm2 start ecosystem.config.js` alone is the production layout; `--env production` is the same.
+const production = (env) => ({ env: { NODE_ENV: 'production', ...env }, env_production: { NODE_ENV: 'production', ...env } });
 
 export const apps = [
   {
@@ -29,7 +30,7 @@ export const apps = [
     max_memory_restart: process.env.API_MAX_MEMORY || '768M',
     out_file: `${logDir}/api.out.log`,
     error_file: `${logDir}/api.err.log`,
-    env_production: { NODE_ENV: 'production', ROLES: 'api', PORT: apiPort },
+    ...production({ ROLES: 'api', PORT: apiPort }),
   },
   {
     ...common,
@@ -40,7 +41,7 @@ export const apps = [
     out_file: `${logDir}/executor.out.log`,
     error_file: `${logDir}/executor.err.log`,
     // PORT here serves only /health and /metrics (loopback), so this app can be probed on its own.
-    env_production: { NODE_ENV: 'production', ROLES: 'executor,store,monitor', HOST: '127.0.0.1', PORT: Number(process.env.EXECUTOR_HEALTH_PORT) || 3001 },
+    ...production({ ROLES: 'executor,store,monitor', HOST: '127.0.0.1', PORT: Number(process.env.EXECUTOR_HEALTH_PORT) || 3001 }),
   },
   {
     ...common,
@@ -50,10 +51,10 @@ export const apps = [
     max_memory_restart: process.env.CAPTURER_MAX_MEMORY || '1G',
     out_file: `${logDir}/capturer.out.log`,
     error_file: `${logDir}/capturer.err.log`,
-    env_production: {
-      NODE_ENV: 'production', ROLES: 'capturer', HOST: '127.0.0.1', PORT: Number(process.env.CAPTURER_HEALTH_PORT) || 3002,
+    ...production({
+      ROLES: 'capturer', HOST: '127.0.0.1', PORT: Number(process.env.CAPTURER_HEALTH_PORT) || 3002,
       // Chart pages are served by sm-api; the capturer's own port has only /health.
       CAPTURE_BASE_URL: process.env.CAPTURE_BASE_URL || `http://127.0.0.1:${apiPort}`,
-    },
+    }),
   },
 ];
