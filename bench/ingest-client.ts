@@ -1,19 +1,25 @@
 /**
  * Load generator for the ingest bench, run as a child process so it does not share the server's event
  * loop: posts webhooks at a fixed rate and reports, per request, the seq and absolute start/end times.
+ * The first `warmupSeconds` at the same rate are sent but not reported: they measure a cold process
+ * (JIT, Prisma's first query compilations, pool connections), not the steady state the target is for.
  */
-const { hook, secret, rate, seconds } = JSON.parse(process.argv[2]!) as { hook: string; secret: string; rate: number; seconds: number };
+const { hook, secret, rate, seconds, warmupSeconds = 0 } = JSON.parse(process.argv[2]!) as { hook: string; secret: string; rate: number; seconds: number; warmupSeconds?: number };
 const now = () => performance.timeOrigin + performance.now();
 const results: { seq: number; start: number; end: number; status: number }[] = [];
 const pending: Promise<void>[] = [];
-const total = rate * seconds;
-const begin = performance.now();
+const warm = rate * warmupSeconds;
+const total = rate * seconds + warm;
+let begin = performance.now();
 for (let i = 0; i < total; i++) {
-  const wait = begin + (i * 1000) / rate - performance.now();
+  if (i === warm && warm) { await Promise.all(pending.splice(0)); results.length = 0; begin = performance.now(); }
+  const at = i - warm;
+  const wait = begin + ((at >= 0 ? at : i) * 1000) / rate - performance.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   const start = now();
+  const report = at >= 0;
   pending.push(fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pair: `B${i}/USDT`, action: 'OPEN', direction: 'LONG', price: 100, secret }) })
-    .then(async (res) => { const body = await res.json() as { seq: number }; results.push({ seq: body.seq, start, end: now(), status: res.status }); }));
+    .then(async (res) => { const body = await res.json() as { seq: number }; if (report) results.push({ seq: body.seq, start, end: now(), status: res.status }); }));
 }
 await Promise.all(pending);
 process.stdout.write(JSON.stringify({ results, seconds: (performance.now() - begin) / 1000 }));

@@ -106,7 +106,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
           strategyRoutes({ prisma: db.prisma, tokens }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           signalRoutes({
-            prisma: db.prisma, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
+            pool: db.pool, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
             webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
           }),
           ...components.flatMap((c) => c.routers ?? []),

@@ -110,6 +110,19 @@ describe('signal ingest (REST and TradingView webhook)', () => {
     assert.equal(opposite.body.error.code, 'TRADE_CONFLICT');
   });
 
+  it('a refused (409) or repeated signal takes no seq: the next accepted signal gets the next seq', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const pair = uniquePair();
+    const first = await api.post('/api/signals', { strategyId, ...open(pair) }, author.token);
+    assert.equal(first.status, 201);
+    assert.equal((await api.post('/api/signals', { strategyId, ...open(pair, { direction: 'SHORT' }) }, author.token)).status, 409);
+    assert.equal((await api.post('/api/signals', { strategyId, ...open(pair) }, author.token)).status, 200);
+    assert.equal((await api.post('/api/signals', { strategyId, pair: uniquePair(), action: 'CLOSE', price: 100 }, author.token)).status, 409);
+    const next = await api.post('/api/signals', { strategyId, ...open(uniquePair()) }, author.token);
+    assert.equal(next.status, 201);
+    assert.equal(next.body.seq, first.body.seq + 1);
+  });
+
   it("refuses a signal for another author's strategy with 403 and for a USER with 403", async () => {
     const { strategyId } = await seedStrategy(app);
     const other = await registerUser(app, 'AUTHOR');

@@ -12,7 +12,7 @@ import { TOPICS } from '../bus/index.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { signalHash } from './repository.js';
-import { insertClose, insertOpen, insertStrategy, lockStrategy, nextSeq, rawToActive, rawToCompleted, rawToSignal, type LockedState } from './sql.js';
+import { insertClose, insertOpen, insertStrategy, lockStrategy, rawToActive, rawToCompleted, rawToSignal, type LockedState } from './sql.js';
 import { checkLevels } from './validation.js';
 import { pnlPct, type Direction, type Signal, type SignalEffect, type SignalInput, type Source } from './types.js';
 
@@ -110,7 +110,7 @@ export class SignalCoordinator {
       throw new AppError('NO_OPEN_TRADE', `trade ${opts.expectTradeId} is no longer open on ${input.pair}`, 409);
     }
 
-    const seq = await nextSeq(c);
+    const seq = strategy.seq;
     const row = {
       id: randomUUID(), seq, strategyId: input.strategyId, pair: input.pair, action: input.action, direction, price: input.price,
       stopLoss: input.stopLoss ?? null, takeProfit: input.takeProfit ?? null, note: input.note ?? null, source,

@@ -31,34 +31,36 @@ export interface LockedState {
   byKey: RawSignal | null;
   last: RawSignal | null;
   open: RawTrade | null;
+  /** The seq this signal gets if it is accepted (the counter is incremented and locked until commit). */
+  seq: number;
 }
 
 /**
- * Row-locks the strategy, then reads what dedup and the trade rules need. Two statements on purpose:
- * under READ COMMITTED a statement's snapshot predates its wait for the lock, so reads folded into the
- * locking statement would miss what the previous lock holder just committed (a second CLOSE of the same
- * trade would see it still open). The second statement takes a fresh snapshot after the lock is ours.
+ * Row-locks the strategy, then reads what dedup and the trade rules need and takes the next seq. Two
+ * statements on purpose: under READ COMMITTED a statement's snapshot predates its wait for the lock, so
+ * reads folded into the locking statement would miss what the previous lock holder just committed (a
+ * second CLOSE of the same trade would see it still open). The second statement takes a fresh snapshot
+ * after the lock is ours, and also increments the seq counter (the row stays locked until commit, so
+ * seq order is commit order; a refused or repeated signal rolls the increment back, so seq stays
+ * gapless). Folding the seq into the read saves one round trip while the strategy lock is held.
  */
 export async function lockStrategy(c: pg.ClientBase, strategyId: string, pair: string, idempotencyKey: string | null): Promise<LockedState | undefined> {
   const locked = await c.query(`SELECT id FROM "Strategy" WHERE id = $1 FOR UPDATE`, [strategyId]);
   if (!locked.rowCount) return undefined;
   const { rows } = await c.query<LockedState>(`
-    SELECT s.id, s."lastSignalHash", s."maxLagSeconds",
+    WITH next AS (UPDATE "SeqCounter" SET value = value + 1 WHERE id = 1 RETURNING value)
+    SELECT s.id, s."lastSignalHash", s."maxLagSeconds", (SELECT value::int8 FROM next) AS seq,
       (SELECT row_to_json(x) FROM "Signal" x WHERE x."strategyId" = s.id AND x."idempotencyKey" = $3) AS "byKey",
       (SELECT row_to_json(x) FROM (SELECT * FROM "Signal" WHERE "strategyId" = s.id AND pair = $2 ORDER BY seq DESC LIMIT 1) x) AS "last",
       (SELECT row_to_json(x) FROM "Trade" x WHERE x."strategyId" = s.id AND x.pair = $2 AND x.status = 'ACTIVE') AS "open"
     FROM "Strategy" s WHERE s.id = $1`, [strategyId, pair, idempotencyKey]);
-  return rows[0];
+  const state = rows[0];
+  if (state) state.seq = Number(state.seq);
+  return state;
 }
 
 export async function insertStrategy(c: pg.ClientBase, id: string, name: string, webhookSecretHash: string | null): Promise<void> {
   await c.query(`INSERT INTO "Strategy" (id, name, "autoCreated", "webhookSecretHash") VALUES ($1, $2, true, $3) ON CONFLICT (id) DO NOTHING`, [id, name, webhookSecretHash]);
-}
-
-/** Takes the next seq. The counter row stays locked until commit, so seq order is commit order. */
-export async function nextSeq(c: pg.ClientBase): Promise<number> {
-  const { rows } = await c.query<{ value: string }>(`UPDATE "SeqCounter" SET value = value + 1 WHERE id = 1 RETURNING value`);
-  return Number(rows[0]!.value);
 }
 
 export interface SignalRowInput {
