@@ -41,12 +41,12 @@ async function ingestLatency(dbUrl: string): Promise<BenchRow[]> {
     const strat = await post(`${app.url}/api/strategies`, { name: 'bench' }, reg.body.token);
     const hook = `${app.url}/api/webhooks/tradingview/${strat.body.id}`;
     const durable: { seq: number; at: number }[] = [];
-    app.store!.onDurable((seq) => durable.push({ seq, at: performance.timeOrigin + performance.now() }));
+    app.store?.onDurable((seq) => durable.push({ seq, at: performance.timeOrigin + performance.now() }));
     const total = RATE * SECONDS;
     const args = JSON.stringify({ hook, secret: strat.body.webhookSecret, rate: RATE, seconds: SECONDS, warmupSeconds: WARMUP });
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ingest-client.ts', import.meta.url)), args], { maxBuffer: 64 << 20 });
     const out = JSON.parse(stdout) as { results: { seq: number; start: number; end: number; status: number }[]; seconds: number };
-    await app.store!.flush();
+    await app.store?.flush();
     const ok = out.results.filter((r) => r.status === 202);
     const errors = total - ok.length;
     const samples = ok.map((r) => r.end - r.start);

@@ -98,6 +98,26 @@ describe('signal ingest (REST and TradingView webhook)', () => {
     } finally { await local.stop(); }
   });
 
+  it('stores text fields exactly as sent, quotes, backslashes and $n included (the accept SQL inlines literals)', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    const pair = uniquePair();
+    const note = `it's a \\'test\\' $1 $17 '; DROP TABLE "Signal"; -- E'\\x41' ünïcødé 🚀`;
+    const key = `k'\\"$2--${pair}`;
+    const first = await api.post('/api/signals', { strategyId, ...open(pair, { price: 0.00000123, stopLoss: 1e-7 }), note, idempotencyKey: key }, author.token);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.note, note);
+    assert.equal(first.body.idempotencyKey, key);
+    const row = await app.db.prisma.signal.findUnique({ where: { id: first.body.id } });
+    assert.equal(row!.note, note);
+    assert.equal(row!.idempotencyKey, key);
+    assert.equal(Number(row!.price), 0.00000123);
+    assert.equal(Number(row!.stopLoss), 1e-7);
+    // The same key matched through the inlined read returns the original.
+    const again = await api.post('/api/signals', { strategyId, ...open(pair, { price: 0.00000123, stopLoss: 1e-7 }), note, idempotencyKey: key }, author.token);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, first.body.id);
+  });
+
   it('refuses an OPEN against an open trade in the other direction, and a CLOSE with nothing open, with 409', async () => {
     const { author, strategyId } = await seedStrategy(app);
     const pair = uniquePair();

@@ -83,12 +83,15 @@ export class SignalCoordinator {
       .catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'publishing signal.accepted failed; consumers catch up by seq'));
   }
 
+  /**
+   * The accept transaction, in two round trips: `BEGIN; lock; read` and, when accepted, `insert; COMMIT`
+   * (see sql.ts). A repeat or a refusal rolls back, so it takes no seq.
+   */
   private async write(input: SignalInput, source: Source, opts: AcceptOptions): Promise<{ effect: SignalEffect; duplicate: boolean }> {
     const c = await this.deps.pool.connect();
     try {
-      await c.query('BEGIN');
       const result = await this.writeIn(c, input, source, opts);
-      await c.query(result.duplicate ? 'ROLLBACK' : 'COMMIT');
+      if (result.duplicate) await c.query('ROLLBACK');
       return result;
     } catch (err) {
       await c.query('ROLLBACK').catch(() => {});
@@ -129,13 +132,18 @@ export class SignalCoordinator {
     return { effect: { signal: rawToSignal(r.signal), closed: rawToCompleted(r.trade) }, duplicate: false };
   }
 
-  /** Row-locks the strategy (serialising its signals across processes); auto-creates when asked. */
+  /**
+   * Opens the transaction and row-locks the strategy (serialising its signals across processes);
+   * auto-creates it when asked, in the same transaction as its first signal.
+   */
   private async lock(c: pg.PoolClient, input: SignalInput, opts: AcceptOptions): Promise<LockedState> {
-    const read = () => lockStrategy(c, input.strategyId, input.pair, input.idempotencyKey ?? null);
+    const read = () => lockStrategy(c, input.strategyId, input.pair, input.idempotencyKey ?? null, { begin: true });
     let state = await read();
     if (!state && opts.autoCreate) {
+      await c.query('ROLLBACK'); // undoes the seq increment of the read
+      await c.query('BEGIN');
       await insertStrategy(c, input.strategyId, opts.autoCreate.name, opts.autoCreate.webhookSecretHash ?? null);
-      state = await read();
+      state = await lockStrategy(c, input.strategyId, input.pair, input.idempotencyKey ?? null, { begin: false });
       this.deps.log.info({ strategyId: input.strategyId }, 'strategy auto-created');
     }
     if (!state) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
