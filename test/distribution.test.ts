@@ -312,3 +312,66 @@ describe('WebSocket /ws/signals: liveness', function () {
   });
 
 });
+
+describe('WebSocket /ws/signals: a lost subscription.changed heals', function () {
+  this.timeout(60_000);
+  let app: App;
+  let h: ReturnType<typeof helpers>;
+  before(async () => { app = await startTestApp({ ROLES: 'api', WS_ROUTES_RESYNC_MS: '60000' }, { redis: true }); h = helpers(app); });
+  after(async () => { await app?.stop(); });
+
+  // Changes written straight to PostgreSQL announce nothing: exactly what a message lost on the bus looks like.
+  const routeIn = (a: App, userId: string, strategyId: string) => {
+    const f = distributorOf(a).index.routesOf(userId).get(strategyId);
+    return f === undefined ? 'none' : f === null ? 'all' : [...f].sort().join(',');
+  };
+  const routeOf = (userId: string, strategyId: string) => routeIn(app, userId, strategyId);
+  const until = async (f: () => boolean, ms: number) => { const end = Date.now() + ms; while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 20)); return f(); };
+
+  it('the periodic resync applies subscription changes whose announcement never arrived', async () => {
+    const local = await startTestApp({ ROLES: 'api', WS_ROUTES_RESYNC_MS: '1000' }, { redis: true });
+    const lh = helpers(local);
+    const route = (userId: string, strategyId: string) => routeIn(local, userId, strategyId);
+    try {
+      const s = await seedStrategy(local);
+      const u = await registerUser(local);
+      const [pa, pb] = [uniquePair(), uniquePair()];
+      const sub = await lh.subscribe(u.token, s.strategyId, [pa]);
+      const ws = await WsClient.connect(local.url, u.token);
+      try {
+        assert.equal(route(u.user.id, s.strategyId), pa);
+        await local.db.prisma.subscription.update({ where: { id: sub }, data: { subscribedPairs: [pb] } });
+        assert.ok(await until(() => route(u.user.id, s.strategyId) === pb, 5000), 'edited pairs applied by the resync');
+        const onB = await lh.ingest(s.strategyId, pb);
+        await ws.signal(onB.id);
+        await local.db.prisma.subscription.update({ where: { id: sub }, data: { status: 'PAUSED' } });
+        assert.ok(await until(() => route(u.user.id, s.strategyId) === 'none', 5000), 'pause applied by the resync');
+        const control = await seedStrategy(local);
+        await lh.subscribe(u.token, control.strategyId);
+        assert.ok(await until(() => route(u.user.id, control.strategyId) === 'all', 3000));
+        const hidden = await lh.ingest(s.strategyId, pa);
+        const ctl = await lh.ingest(control.strategyId);
+        await ws.signal(ctl.id);
+        assert.ok(!ws.signals.some((m) => m.signal!.id === hidden.id), 'a paused subscription receives nothing');
+        const text = await (await fetch(`${local.url}/metrics`)).text();
+        assert.match(text, /ws_routes_resync_corrections_total [1-9]/);
+      } finally { ws.close(); }
+    } finally { await local.stop(); }
+  });
+
+  it('after the Redis subscriber reconnects, every connected user\'s routes are reloaded at once', async () => {
+    const s = await seedStrategy(app);
+    const u = await registerUser(app);
+    const sub = await h.subscribe(u.token, s.strategyId);
+    const ws = await WsClient.connect(app.url, u.token);
+    try {
+      assert.equal(routeOf(u.user.id, s.strategyId), 'all');
+      await app.db.prisma.subscription.update({ where: { id: sub }, data: { status: 'CANCELLED' } });
+      const { Redis } = await import('ioredis');
+      const admin = new Redis(app.config.redisUrl!);
+      try { await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'); } finally { admin.disconnect(); }
+      // The period is 60 s: only the reconnect can apply the change within seconds.
+      assert.ok(await until(() => routeOf(u.user.id, s.strategyId) === 'none', 10_000), 'routes reloaded after the reconnect');
+    } finally { ws.close(); }
+  });
+});

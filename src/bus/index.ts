@@ -19,6 +19,11 @@ export interface Bus {
   readonly kind: 'memory' | 'redis';
   /** For /health: true when the bus can deliver. */
   healthy(): Promise<boolean>;
+  /**
+   * Calls `handler` each time the bus is delivering again after losing its connection (what was
+   * published meanwhile is lost). Returns an unsubscribe. The in-process bus never loses messages.
+   */
+  onReconnect?(handler: () => void): () => void;
 }
 
 /** Topic names used across modules. */
@@ -73,7 +78,9 @@ export class RedisBus implements Bus {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly channels = new Set<string>();
+  private readonly reconnectHandlers = new Set<() => void>();
   private stopped = false;
+  private readyOnce = false;
 
   constructor(url: string, private readonly log: Logger, private readonly prefix = 'sm:') {
     this.set = new HandlerSet(log);
@@ -87,6 +94,21 @@ export class RedisBus implements Bus {
       try { message = JSON.parse(payload.toString()); } catch { log.warn({ topic }, 'bus: malformed message dropped'); return; }
       this.set.dispatch(topic, message);
     });
+    // ioredis re-subscribes on reconnect, just after 'ready'; subscribing again (idempotent) and waiting
+    // for it means the handlers run once messages flow again, so a resync cannot miss a change.
+    this.sub.on('ready', () => {
+      if (!this.readyOnce) { this.readyOnce = true; return; }
+      const channels = [...this.channels].map((t) => this.prefix + t);
+      void (channels.length ? this.sub.subscribe(...channels) : Promise.resolve()).then(() => {
+        log.info('bus: redis subscriber reconnected');
+        for (const h of this.reconnectHandlers) { try { h(); } catch (err) { log.error({ err }, 'bus reconnect handler failed'); } }
+      }, (err) => log.warn({ err: (err as Error).message }, 'bus: re-subscribing after reconnect failed'));
+    });
+  }
+
+  onReconnect(handler: () => void) {
+    this.reconnectHandlers.add(handler);
+    return () => { this.reconnectHandlers.delete(handler); };
   }
 
   async start() { await Promise.all([this.pub.connect(), this.sub.connect()]); }

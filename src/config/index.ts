@@ -39,6 +39,7 @@ const schema = z.object({
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).default(4096),
   WS_CATCHUP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  WS_ROUTES_RESYNC_MS: z.coerce.number().int().min(100).default(60_000),
   /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
   ROLES: z.string().default('api,executor,capturer,store,monitor'),
   TRUST_PROXY: z.string().default('loopback'),
@@ -101,6 +102,8 @@ export interface Config {
     readonly maxMessageBytes: number;
     /** How often each process checks PostgreSQL for signals its bus missed. */
     readonly catchupIntervalMs: number;
+    /** How often each process reloads its connected users' subscriptions (a lost subscription.changed heals by then). */
+    readonly routesResyncMs: number;
   };
   readonly roles: ReadonlySet<Role>;
   readonly trustProxy: string;
@@ -196,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxBufferedBytes: c.WS_MAX_BUFFERED_BYTES,
       maxMessageBytes: c.WS_MAX_MESSAGE_BYTES,
       catchupIntervalMs: c.WS_CATCHUP_INTERVAL_MS,
+      routesResyncMs: c.WS_ROUTES_RESYNC_MS,
     }),
     roles: new Set(roles as Role[]),
     trustProxy: c.TRUST_PROXY,

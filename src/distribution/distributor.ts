@@ -27,6 +27,8 @@ export interface DistributorOptions {
   maxBufferedBytes: number;
   maxMessageBytes: number;
   catchupIntervalMs: number;
+  /** Period of the routes resync (see SubscriptionIndex.resync). */
+  routesResyncMs: number;
 }
 
 export interface DistributorDeps {
@@ -49,7 +51,10 @@ export class SignalDistributor {
   private readonly conns = new Set<Connection>();
   private readonly log: Logger;
   private heartbeat?: NodeJS.Timeout;
+  private resyncTimer?: NodeJS.Timeout;
+  private resyncing: Promise<void> | null = null;
   private unsubscribe?: () => void;
+  private unwatchReconnect?: () => void;
   private stopping = false;
   private dirty: Connection[] = [];
   private flushScheduled = false;
@@ -71,6 +76,22 @@ export class SignalDistributor {
     await this.sequencer.start();
     this.heartbeat = setInterval(() => this.beat(), this.deps.options.pingIntervalMs);
     this.heartbeat.unref();
+    this.resyncTimer = setInterval(() => { void this.resyncRoutes('periodic'); }, this.deps.options.routesResyncMs);
+    this.resyncTimer.unref();
+    // Changes published while the bus was down are lost: reload everyone's routes once it is back.
+    this.unwatchReconnect = this.deps.bus.onReconnect?.(() => { void this.resyncRoutes('bus reconnected'); });
+  }
+
+  /** Reloads every connected user's subscriptions (one run at a time); resolves when done. */
+  resyncRoutes(why: string): Promise<void> {
+    this.resyncing ??= this.index.resync()
+      .then((n) => {
+        if (!n) return;
+        this.deps.metrics.resyncCorrections(n);
+        this.log.warn({ users: n, why }, 'routes resync corrected users whose subscription change was not announced');
+      }, (err) => this.log.error({ err, why }, 'routes resync failed; retried on the next period'))
+      .finally(() => { this.resyncing = null; });
+    return this.resyncing;
   }
 
   /** Closes every socket (1001) and stops routing. Idempotent. */
@@ -78,7 +99,10 @@ export class SignalDistributor {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.heartbeat);
+    clearInterval(this.resyncTimer);
     this.unsubscribe?.();
+    this.unwatchReconnect?.();
+    await this.resyncing;
     await this.sequencer.stop();
     this.closeAll();
     this.wss.close();

@@ -12,6 +12,7 @@ export class DistributionMetrics {
   private reportedSent = 0;
   private readonly closes: client.Counter<'reason'>;
   private readonly fanout: client.Histogram;
+  private readonly resyncs: client.Counter;
 
   constructor(registry: client.Registry, connected: () => number) {
     const self = this;
@@ -25,8 +26,11 @@ export class DistributionMetrics {
       name: 'ws_fanout_duration_seconds', help: 'One signal: from reaching this process in seq order to its last socket write (end of the batched flush)',
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
     });
+
+    this.resyncs = new client.Counter({ name: 'ws_routes_resync_corrections_total', help: 'Users whose routes the periodic resync corrected (a subscription.changed message was lost)', registers: [registry] });
   }
 
   closed(reason: CloseReason) { this.closes.inc({ reason }); }
+  resyncCorrections(n: number) { this.resyncs.inc(n); }
   fanoutSeconds(s: number) { this.fanout.observe(s); }
 }

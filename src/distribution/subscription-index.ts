@@ -4,6 +4,8 @@
  * when a connection opens and rebuilt for a user whenever `subscription.changed` names them.
  * Each user has a version bumped on every change; a load that raced a change is repeated, so the
  * index never keeps a snapshot older than the latest change it was told about.
+ * `subscription.changed` travels on an at-most-once bus (a Redis outage drops it), so `resync()` also
+ * reloads every connected user's routes in one query, periodically and when the bus reconnects.
  */
 import type { PrismaClient } from '@prisma/client';
 import type { Connection } from './connection.js';
@@ -91,6 +93,40 @@ export class SubscriptionIndex {
     for (const conn of conns) this.place(conn, routes);
   }
 
+  /**
+   * Reloads the routes of every user connected here (one query per 1,000 users) and applies those
+   * that differ from what the index holds. A user whose change was announced meanwhile is left to that
+   * change's own reload. Returns the number of users whose routes were corrected.
+   */
+  async resync(): Promise<number> {
+    const users = [...this.byUser.keys()];
+    let corrected = 0;
+    for (let i = 0; i < users.length; i += 1000) {
+      const batch = users.slice(i, i + 1000);
+      const versions = batch.map((u) => this.versions.get(u) ?? 0);
+      const subs = await this.prisma.subscription.findMany({
+        where: { userId: { in: batch }, status: 'ACTIVE' },
+        select: { userId: true, strategyId: true, allPairs: true, subscribedPairs: true },
+      });
+      const byUser = new Map<string, typeof subs>();
+      for (const s of subs) {
+        let list = byUser.get(s.userId);
+        if (!list) byUser.set(s.userId, (list = []));
+        list.push(s);
+      }
+      batch.forEach((userId, k) => {
+        const conns = this.byUser.get(userId);
+        if (!conns || (this.versions.get(userId) ?? 0) !== versions[k]) return;
+        const routes = fold(byUser.get(userId) ?? []);
+        if (sameRoutes(this.routes.get(userId), routes)) return;
+        corrected++;
+        this.routes.set(userId, routes);
+        for (const conn of conns) this.place(conn, routes);
+      });
+    }
+    return corrected;
+  }
+
   private async loadStable(userId: string): Promise<UserRoutes> {
     for (;;) {
       const version = this.versions.get(userId) ?? 0;
@@ -100,17 +136,10 @@ export class SubscriptionIndex {
   }
 
   private async load(userId: string): Promise<UserRoutes> {
-    const subs = await this.prisma.subscription.findMany({
+    return fold(await this.prisma.subscription.findMany({
       where: { userId, status: 'ACTIVE' },
       select: { strategyId: true, allPairs: true, subscribedPairs: true },
-    });
-    const routes: UserRoutes = new Map();
-    for (const s of subs) {
-      const prev = routes.get(s.strategyId);
-      if (s.allPairs || prev === null) { routes.set(s.strategyId, null); continue; }
-      routes.set(s.strategyId, new Set([...(prev ?? []), ...s.subscribedPairs]));
-    }
-    return routes;
+    }));
   }
 
   private place(conn: Connection, routes: UserRoutes): void {
@@ -129,4 +158,27 @@ export class SubscriptionIndex {
     if (m && !m.size) this.byStrategy.delete(strategyId);
     conn.strategies.delete(strategyId);
   }
+}
+
+/** A user's ACTIVE subscriptions as routes: several subscriptions to one strategy unite their pairs. */
+function fold(subs: { strategyId: string; allPairs: boolean; subscribedPairs: string[] }[]): UserRoutes {
+  const routes: UserRoutes = new Map();
+  for (const s of subs) {
+    const prev = routes.get(s.strategyId);
+    if (s.allPairs || prev === null) { routes.set(s.strategyId, null); continue; }
+    routes.set(s.strategyId, new Set([...(prev ?? []), ...s.subscribedPairs]));
+  }
+  return routes;
+}
+
+function sameRoutes(a: UserRoutes | undefined, b: UserRoutes): boolean {
+  if (!a || a.size !== b.size) return false;
+  for (const [strategyId, fb] of b) {
+    if (!a.has(strategyId)) return false;
+    const fa = a.get(strategyId)!;
+    if (fa === null || fb === null) { if (fa !== fb) return false; continue; }
+    if (fa.size !== fb.size) return false;
+    for (const pair of fb) if (!fa.has(pair)) return false;
+  }
+  return true;
 }
