@@ -8,8 +8,9 @@
  */
 import http from 'node:http';
 
-const { hook, secret, rate, seconds, warmupSeconds = 0 } = JSON.parse(process.argv[2]!) as { hook: string; secret: string; rate: number; seconds: number; warmupSeconds?: number };
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const { hook, secret, rate, seconds, warmupSeconds = 0, burst = 0 } = JSON.parse(process.argv[2]!) as { hook: string; secret: string; rate: number; seconds: number; warmupSeconds?: number; burst?: number };
+// A burst comes from many senders at once: one connection per request, all opened together.
+const agent = new http.Agent({ keepAlive: true, maxSockets: burst ? Infinity : 64 });
 const post = (body: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
   const req = http.request(hook, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
     let text = '';
@@ -22,6 +23,17 @@ const post = (body: string) => new Promise<{ status: number; body: string }>((re
 });
 const now = () => performance.timeOrigin + performance.now();
 const results: { seq: number; start: number; end: number; status: number }[] = [];
+if (burst) {
+  // `burst` webhooks at the same instant (alerts of many strategies firing at a candle close).
+  const begin = performance.now();
+  await Promise.all(Array.from({ length: burst }, async (_, i) => {
+    const start = now();
+    const { status, body } = await post(JSON.stringify({ pair: `BURST${i}/USDT`, action: 'OPEN', direction: 'LONG', price: 100, secret }));
+    results.push({ seq: status === 202 ? (JSON.parse(body) as { seq: number }).seq : 0, start, end: now(), status });
+  }));
+  process.stdout.write(JSON.stringify({ results, seconds: (performance.now() - begin) / 1000 }));
+  process.exit(0);
+}
 const pending: Promise<void>[] = [];
 const warm = rate * warmupSeconds;
 const total = rate * seconds + warm;

@@ -2,6 +2,8 @@
  * Ingest benchmarks (issue 2), on real PostgreSQL with 10,000 open trades in the JSON store:
  *  - at a sustained 100 signals/s for 10 s (client-measured, HTTP included): webhook → answer (DB committed), and
  *    webhook → the JSON store flush that holds the signal is durable (the answer does not wait for it);
+ *  - a burst: BURST webhooks sent at the same instant (many strategies' alerts at a candle close), time until
+ *    the last is answered (TradingView gives up after 3 s) and how many accept transactions carried them;
  *  - JSON store write cost: one apply() (active.json + metadata.json rewritten, fsynced) with 10,000 open trades.
  */
 import { mkdtempSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { buildApp } from '../src/app.js';
+import { buildApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { SignalJsonStore, SignalReader } from '../src/signals/index.js';
@@ -23,6 +25,7 @@ const SECONDS = 10;
 const ACTIVE = 10_000;
 /** Seconds at the same rate before measuring (a cold process is not the steady state the target is for). */
 const WARMUP = 3;
+const BURST = 500;
 
 async function post(url: string, body: unknown, token?: string) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -47,6 +50,7 @@ async function ingestLatency(dbUrl: string): Promise<BenchRow[]> {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ingest-client.ts', import.meta.url)), args], { maxBuffer: 64 << 20 });
     const out = JSON.parse(stdout) as { results: { seq: number; start: number; end: number; status: number }[]; seconds: number };
     await app.store?.flush();
+    const burst = await burstRow(app, hook, strat.body.webhookSecret);
     const ok = out.results.filter((r) => r.status === 202);
     const errors = total - ok.length;
     const samples = ok.map((r) => r.end - r.start);
@@ -61,8 +65,24 @@ async function ingestLatency(dbUrl: string): Promise<BenchRow[]> {
       { name: `ingest latency p99, webhook → DB committed, answered (same run; ${rate.toFixed(0)}/s achieved, ${errors} errors)`, value: ms(s.p99), target: '< 20 ms', verdict: verdict(s.p99 < 20 && errors === 0) },
       { name: `ingest latency p50, webhook → DB + JSON store durable (same run, ${open}, 3.4 MB active.json)`, value: ms(j.p50) },
       { name: `ingest latency p99, webhook → DB + JSON store durable (same run; n=${j.n})`, value: ms(j.p99), target: '< 20 ms', verdict: verdict(j.p99 < 20 && j.n === total) },
+      burst,
     ];
   } finally { await app.stop(); }
+}
+
+/** BURST webhooks at once, on the same app (group commit decides how many transactions they take). */
+async function burstRow(app: App, hook: string, secret: string): Promise<BenchRow> {
+  const batches = async () => ((await app.metrics.acceptBatchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0);
+  const before = await batches();
+  const args = JSON.stringify({ hook, secret, rate: 0, seconds: 0, burst: BURST });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./ingest-client.ts', import.meta.url)), args], { maxBuffer: 64 << 20 });
+  const out = JSON.parse(stdout) as { results: { start: number; end: number; status: number }[] };
+  const ok = out.results.filter((r) => r.status === 202).length;
+  const first = Math.min(...out.results.map((r) => r.start));
+  const last = Math.max(...out.results.map((r) => r.end)) - first;
+  const s = summarise(out.results.map((r) => r.end - r.start));
+  const tx = (await batches()) - before;
+  return { name: `burst: ${BURST} webhooks at once (a candle close), last answered (p50 ${ms(s.p50)}; ${ok} accepted in ${tx} transactions)`, value: ms(last), target: '< 3 s (TradingView timeout)', verdict: verdict(last < 3000 && ok === BURST) };
 }
 
 async function storeWriteCost(dbUrl: string): Promise<BenchRow[]> {

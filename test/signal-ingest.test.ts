@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { App } from '../src/app.js';
+import type { AcceptResult } from '../src/signals/coordinator.js';
 import { client, registerUser, seedStrategy, startTestApp, uniquePair } from './support/app.js';
 
 // The answer comes after the database commit; the JSON store's flush follows within milliseconds.
@@ -31,6 +32,9 @@ describe('signal ingest (REST and TradingView webhook)', () => {
       ['SHORT with stop loss below price', { direction: 'SHORT', stopLoss: 99 }, /stopLoss must be above/],
       ['SHORT with take profit above price', { direction: 'SHORT', takeProfit: 101 }, /takeProfit must be below/],
       ['OPEN without direction', { direction: undefined }, /direction is required/],
+      ['price too small to store', { price: 1e-13 }, /price must be at least/],
+      ['price too large to store', { price: 1e16 }, /price must be below 1e15/],
+      ['note with a NUL character', { note: 'a\u0000b' }, /note must not contain NUL/],
     ];
     for (const [name, patch, reason] of cases) {
       it(`refuses ${name}`, async () => {
@@ -280,5 +284,88 @@ describe('concurrent signals on one strategy and pair', () => {
     assert.deepEqual(answers.map((a) => a.status).sort(), [200, 201]);
     assert.equal(answers[0]!.body.id, answers[1]!.body.id);
     assert.equal(await app.db.prisma.signal.count({ where: { strategyId } }), 1);
+  });
+});
+
+describe('group commit: signals arriving together share one transaction', () => {
+  let app: App;
+  before(async () => { app = await startTestApp(); });
+  after(async () => { await app?.stop(); });
+
+  it('a burst across strategies is decided in arrival order (OPEN then CLOSE of one pair, repeats by key and by window, refusals) with gapless seqs', async () => {
+    const strategies = await Promise.all([1, 2, 3].map(() => seedStrategy(app)));
+    const calls: { label: string; p: Promise<{ signal: { id: string; seq: number }; duplicate: boolean }> }[] = [];
+    const accept = (label: string, input: Record<string, unknown>) => {
+      const p = app.coordinator.accept(input as never, 'api');
+      p.catch(() => {});
+      calls.push({ label, p });
+    };
+    for (const { strategyId } of strategies) {
+      for (let k = 0; k < 4; k++) {
+        const pair = uniquePair();
+        accept(`open ${k}`, { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100, idempotencyKey: `key-${pair}` });
+        accept(`repeat ${k}`, { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100, idempotencyKey: `key-${pair}` });
+        accept(`close ${k}`, { strategyId, pair, action: 'CLOSE', price: 110 });
+        accept(`close-again ${k}`, { strategyId, pair, action: 'CLOSE', price: 111 });
+        accept(`close-nothing ${k}`, { strategyId, pair: uniquePair(), action: 'CLOSE', price: 111 });
+      }
+    }
+    const settled = await Promise.allSettled(calls.map((c) => c.p));
+    const accepted: { id: string; seq: number }[] = [];
+    settled.forEach((r, i) => {
+      const label = calls[i]!.label;
+      if (label.startsWith('open') || label.startsWith('close ')) {
+        assert.equal(r.status, 'fulfilled', `${label}: ${(r as PromiseRejectedResult).reason}`);
+        const v = (r as PromiseFulfilledResult<{ signal: { id: string; seq: number }; duplicate: boolean }>).value;
+        assert.equal(v.duplicate, false, label);
+        accepted.push(v.signal);
+      } else if (label.startsWith('repeat') || label.startsWith('close-again')) {
+        assert.equal(r.status, 'fulfilled');
+        const v = (r as PromiseFulfilledResult<{ signal: { id: string }; duplicate: boolean }>).value;
+        assert.equal(v.duplicate, true);
+        assert.equal(v.signal.id, (settled[i - 1] as PromiseFulfilledResult<{ signal: { id: string } }>).value.signal.id, `${label} answers with the original`);
+      } else {
+        assert.equal(r.status, 'rejected', label);
+        assert.equal(((r as PromiseRejectedResult).reason as { code: string }).code, 'NO_OPEN_TRADE');
+      }
+    });
+    // Seqs follow arrival order and have no gap.
+    for (let i = 1; i < accepted.length; i++) assert.equal(accepted[i]!.seq, accepted[i - 1]!.seq + 1);
+    // Every trade was opened and closed with its PnL, and each strategy's hash chain verifies.
+    for (const { strategyId } of strategies) {
+      const trades = await app.db.prisma.trade.findMany({ where: { strategyId } });
+      assert.equal(trades.length, 4);
+      for (const t of trades) { assert.equal(t.status, 'COMPLETED'); assert.equal(Number(t.pnlPct), 10); }
+      const r = await client(app).get(`/api/strategies/${strategyId}/verify`);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.chain.ok, true, JSON.stringify(r.body.chain));
+      assert.equal(r.body.signals, 8);
+    }
+    // Fewer transactions than signals: the burst was grouped.
+    const text = await (await fetch(`${app.url}/metrics`)).text();
+    const count = Number(/signal_accept_batch_signals_count(?:\{[^}]*\})? (\d+)/.exec(text)?.[1]);
+    const sum = Number(/signal_accept_batch_signals_sum(?:\{[^}]*\})? (\d+)/.exec(text)?.[1]);
+    assert.ok(sum >= calls.length && count < sum, `batches ${count} for ${sum} signals`);
+  });
+
+  it('when a batch fails in the database, its signals are retried alone: only the bad one fails, seqs stay gapless', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const pg = app.db.pool;
+    await pg.query(`CREATE OR REPLACE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.note = 'poison' THEN RAISE EXCEPTION 'poisoned signal'; END IF; RETURN NEW; END $$`);
+    await pg.query(`DROP TRIGGER IF EXISTS test_poison ON "Signal"; CREATE TRIGGER test_poison BEFORE INSERT ON "Signal" FOR EACH ROW EXECUTE FUNCTION test_poison()`);
+    try {
+      const inputs = Array.from({ length: 12 }, (_, i) => ({ strategyId, pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 10, note: i === 5 ? 'poison' : `ok ${i}` }));
+      const settled = await Promise.allSettled(inputs.map((x) => app.coordinator.accept(x as never, 'api')));
+      const ok = settled.filter((r): r is PromiseFulfilledResult<AcceptResult> => r.status === 'fulfilled');
+      assert.equal(ok.length, 11);
+      assert.equal(settled[5]!.status, 'rejected');
+      assert.match(String((settled[5] as PromiseRejectedResult).reason), /poisoned signal/);
+      const seqs = ok.map((r) => r.value.signal.seq);
+      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1);
+      assert.equal(await app.db.prisma.signal.count({ where: { strategyId } }), 11);
+    } finally {
+      await pg.query('DROP TRIGGER IF EXISTS test_poison ON "Signal"; DROP FUNCTION IF EXISTS test_poison()');
+    }
   });
 });

@@ -15,6 +15,10 @@ export class Metrics {
     name: 'signal_ingest_duration_seconds', help: 'Accept latency: validation to DB commit and JSON store written', labelNames: ['source'],
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
   });
+  readonly acceptBatchSize = new client.Histogram({
+    name: 'signal_accept_batch_signals', help: 'Signals decided in one accept transaction (group commit)',
+    buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry],
+  });
   readonly storeWriteSeconds = new client.Histogram({
     name: 'json_store_flush_duration_seconds', help: 'One coalesced JSON store flush (all changed files, fsynced)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry],
@@ -33,6 +37,7 @@ export class Metrics {
       duplicate: (source) => this.signalsDuplicate.inc({ source }),
       rejected: (source, code) => this.signalsRejected.inc({ source, code }),
       latency: (source, s) => this.ingestSeconds.observe({ source }, s),
+      batch: (n) => this.acceptBatchSize.observe(n),
     };
   }
 

@@ -30,41 +30,56 @@ export const rawToCompleted = (r: RawTrade): CompletedTrade => ({
   closedAt: iso(r.closedAt!), pnlPct: Number(r.pnlPct), closeReason: r.closeReason,
 });
 
-export interface LockedState {
-  id: string;
+/** What one (strategy, pair, idempotencyKey) of a batch needs to be decided, read under the locks. */
+export type { RawSignal, RawTrade };
+
+export interface ItemState {
+  strategyId: string;
+  pair: string;
+  key: string | null;
   lastSignalHash: string | null;
   maxLagSeconds: number;
   byKey: RawSignal | null;
   last: RawSignal | null;
   open: RawTrade | null;
-  /** The seq this signal gets if it is accepted (the counter is incremented and locked until commit). */
+}
+
+export interface BatchRead {
+  /** The seq counter's value (locked until commit): the batch's signals take the next ones. */
   seq: number;
+  items: ItemState[];
+  /** autoCreate only: the strategy row was inserted by this transaction. */
+  created: boolean;
 }
 
 /**
- * Row-locks the strategy, then reads what dedup and the trade rules need and takes the next seq. Two
- * statements on purpose: under READ COMMITTED a statement's snapshot predates its wait for the lock, so
- * reads folded into the locking statement would miss what the previous lock holder just committed (a
- * second CLOSE of the same trade would see it still open). The second statement takes a fresh snapshot
- * after the lock is ours, and also increments the seq counter (the row stays locked until commit, so
- * seq order is commit order; a refused or repeated signal rolls the increment back, so seq stays
- * gapless). Folding the seq into the read saves one round trip while the strategy lock is held.
+ * Opens the transaction, row-locks the batch's strategies (in id order, so two processes never
+ * deadlock) and then the seq counter, and reads what dedup and the trade rules need: one round trip.
+ * In one simple query each statement takes its own snapshot (READ COMMITTED), so the read, which comes
+ * after the lock statements, sees what the previous lock holders committed. The counter stays locked
+ * until commit, so seq order is commit order. `autoCreate` inserts the strategy first (one signal only),
+ * in the same transaction, so a refused first signal leaves no strategy behind.
  */
-export async function lockStrategy(c: pg.ClientBase, strategyId: string, pair: string, idempotencyKey: string | null, opts: { begin: boolean }): Promise<LockedState | undefined> {
-  // In one simple query each statement still takes its own snapshot (READ COMMITTED), so the read sees
-  // what the previous lock holder committed. Without the strategy row, the counter increment in the read
-  // statement is undone by the caller's ROLLBACK.
-  const results = await c.query(inline(`${opts.begin ? 'BEGIN;' : ''}
-    SELECT id FROM "Strategy" WHERE id = $1 FOR UPDATE;
-    WITH next AS (UPDATE "SeqCounter" SET value = value + 1 WHERE id = 1 RETURNING value)
-    SELECT s.id, s."lastSignalHash", s."maxLagSeconds", (SELECT value::int8 FROM next) AS seq,
-      (SELECT row_to_json(x) FROM "Signal" x WHERE x."strategyId" = s.id AND x."idempotencyKey" = $3) AS "byKey",
-      (SELECT row_to_json(x) FROM (SELECT * FROM "Signal" WHERE "strategyId" = s.id AND pair = $2 ORDER BY seq DESC LIMIT 1) x) AS "last",
-      (SELECT row_to_json(x) FROM "Trade" x WHERE x."strategyId" = s.id AND x.pair = $2 AND x.status = 'ACTIVE') AS "open"
-    FROM "Strategy" s WHERE s.id = $1`, [strategyId, pair, idempotencyKey])) as unknown as pg.QueryResult[];
-  const state = results.at(-1)!.rows[0] as LockedState | undefined;
-  if (state) state.seq = Number(state.seq);
-  return state;
+export async function lockAndRead(c: pg.ClientBase, items: { strategyId: string; pair: string; key: string | null }[], autoCreate?: { id: string; name: string; webhookSecretHash: string | null }): Promise<BatchRead> {
+  const ids = [...new Set(items.map((i) => i.strategyId))].sort();
+  const values: (string | null)[] = [];
+  const rows = items.map((i) => { values.push(i.strategyId, i.pair, i.key); const n = values.length; return `($${n - 2}::uuid, $${n - 1}::text, $${n}::text)`; });
+  const idList = ids.map((id) => pg.escapeLiteral(id) + '::uuid').join(', ');
+  const create = autoCreate
+    ? inline(`INSERT INTO "Strategy" (id, name, "autoCreated", "webhookSecretHash") VALUES ($1, $2, true, $3) ON CONFLICT (id) DO NOTHING RETURNING id;`, [autoCreate.id, autoCreate.name, autoCreate.webhookSecretHash])
+    : '';
+  const results = (await c.query(`BEGIN; ${create}
+    SELECT id FROM "Strategy" WHERE id IN (${idList}) ORDER BY id FOR UPDATE;
+    SELECT value::int8 AS seq FROM "SeqCounter" WHERE id = 1 FOR UPDATE;
+    ${inline(`WITH items(sid, pair, key) AS (VALUES ${rows.join(', ')})
+    SELECT s.id AS "strategyId", i.pair, i.key, s."lastSignalHash", s."maxLagSeconds",
+      (SELECT row_to_json(x) FROM "Signal" x WHERE x."strategyId" = s.id AND x."idempotencyKey" = i.key) AS "byKey",
+      (SELECT row_to_json(x) FROM (SELECT * FROM "Signal" WHERE "strategyId" = s.id AND pair = i.pair ORDER BY seq DESC LIMIT 1) x) AS "last",
+      (SELECT row_to_json(x) FROM "Trade" x WHERE x."strategyId" = s.id AND x.pair = i.pair AND x.status = 'ACTIVE') AS "open"
+    FROM items i JOIN "Strategy" s ON s.id = i.sid`, values)}`)) as unknown as pg.QueryResult[];
+  const seqRow = results.at(-2)!.rows[0] as { seq: string | number } | undefined;
+  if (!seqRow) throw new Error('SeqCounter row is missing (migrations not applied?)');
+  return { seq: Number(seqRow.seq), items: results.at(-1)!.rows as ItemState[], created: !!autoCreate && (results[1]?.rowCount ?? 0) > 0 };
 }
 
 /** `sql` with $n replaced by the literal of params[n-1]: strings escaped, numbers finite, null as NULL. */
@@ -79,10 +94,6 @@ export function inline(sql: string, params: (string | number | null)[]): string 
     }
     return pg.escapeLiteral(v);
   });
-}
-
-export async function insertStrategy(c: pg.ClientBase, id: string, name: string, webhookSecretHash: string | null): Promise<void> {
-  await c.query(`INSERT INTO "Strategy" (id, name, "autoCreated", "webhookSecretHash") VALUES ($1, $2, true, $3) ON CONFLICT (id) DO NOTHING`, [id, name, webhookSecretHash]);
 }
 
 export interface SignalRowInput {
@@ -101,32 +112,39 @@ const SIGNAL_CTE = `
 // Timestamps go in as UTC text: the columns are `timestamp without time zone`, as Prisma writes them.
 const params = (s: SignalRowInput) => [s.id, s.seq, s.strategyId, s.pair, s.action, s.direction, s.price, s.stopLoss, s.takeProfit, s.note, s.source, s.idempotencyKey, s.evidence, s.reason, s.prevHash, s.hash, s.createdAt.toISOString().slice(0, -1)];
 
-/** Inserts an OPEN signal and its new ACTIVE trade, and commits; one round trip. */
-export async function insertOpen(c: pg.ClientBase, s: SignalRowInput): Promise<{ signal: RawSignal; trade: RawTrade }> {
-  return insertAndCommit(c, `
+/** The statement inserting an OPEN signal and its new ACTIVE trade `tradeId`; returns (signal, trade). */
+export function openStatement(s: SignalRowInput, tradeId: string): string {
+  return inline(`
     WITH ${SIGNAL_CTE},
     trade AS (
       INSERT INTO "Trade" (id, "strategyId", pair, direction, "entryPrice", "stopLoss", "takeProfit", "openSignalId", "openSeq", "openedAt")
-      VALUES (gen_random_uuid(), $3, $4, $6::"Direction", $7, $8, $9, $1, $2, $17) RETURNING *)
-    SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade`, params(s));
+      VALUES ($18, $3, $4, $6::"Direction", $7, $8, $9, $1, $2, $17) RETURNING *)
+    SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade`, [...params(s), tradeId]);
 }
 
-/** Inserts a CLOSE signal, completes the open trade `tradeId` with its PnL, and commits; one round trip. */
-export async function insertClose(c: pg.ClientBase, s: SignalRowInput, tradeId: string, pnlPct: number, closeReason: string): Promise<{ signal: RawSignal; trade: RawTrade | null }> {
-  return insertAndCommit(c, `
+/**
+ * The statement inserting a CLOSE signal and completing the open trade `tradeId` with its PnL. If the
+ * trade is not ACTIVE (never, while the strategy lock serialises its signals) the statement fails, so
+ * the whole transaction rolls back rather than commit a CLOSE that closed nothing. (The failing cast
+ * reads the CTE, so the planner cannot fold it into a constant and fail every CLOSE at plan time.)
+ */
+export function closeStatement(s: SignalRowInput, tradeId: string, pnlPct: number, closeReason: string): string {
+  return inline(`
     WITH ${SIGNAL_CTE},
     trade AS (
       UPDATE "Trade" SET status = 'COMPLETED', "exitPrice" = $7, "closeSignalId" = $1, "closeSeq" = $2, "closedAt" = $17, "pnlPct" = $18, "closeReason" = $19
       WHERE id = $20 AND status = 'ACTIVE' RETURNING *)
-    SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade`, [...params(s), pnlPct, closeReason, tradeId]);
+    SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade,
+      CASE WHEN NOT EXISTS (SELECT 1 FROM trade) THEN ('CLOSE found no ACTIVE trade ' || $20 || ', count ' || (SELECT count(*) FROM trade))::int END AS guard`, [...params(s), pnlPct, closeReason, tradeId]);
 }
 
 /**
- * Runs the insert statement and COMMIT as one simple query. A failing insert aborts the transaction
- * before COMMIT runs (the caller rolls back); a failing COMMIT rejects, so nothing is reported accepted
- * that was not committed.
+ * Runs the batch's statements, sets the seq counter to the last seq taken, and commits: one round trip.
+ * A failing statement aborts the transaction before COMMIT runs (the caller rolls back); a failing COMMIT
+ * rejects, so nothing is reported accepted that was not committed. Returns each statement's row.
  */
-async function insertAndCommit<T>(c: pg.ClientBase, sql: string, values: (string | number | null)[]): Promise<T> {
-  const results = (await c.query(`${inline(sql, values)};\nCOMMIT`)) as unknown as pg.QueryResult[];
-  return results[0]!.rows[0] as T;
+export async function commitBatch(c: pg.ClientBase, statements: string[], lastSeq: number): Promise<{ signal: RawSignal; trade: RawTrade }[]> {
+  const sql = [...statements, `UPDATE "SeqCounter" SET value = ${Math.trunc(lastSeq)} WHERE id = 1`, 'COMMIT'].join(';\n');
+  const results = (await c.query(sql)) as unknown as pg.QueryResult[];
+  return statements.map((_s, i) => results[i]!.rows[0] as { signal: RawSignal; trade: RawTrade });
 }

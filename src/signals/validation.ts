@@ -10,8 +10,12 @@ import type { SignalInput } from './types.js';
 export const PAIR_RE = /^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/;
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.trim().toUpperCase() : v);
+// Prices are stored as DECIMAL(30,12): below 1e-12 would round to 0, at 1e18 it would overflow.
 const positive = (name: string) =>
-  z.coerce.number({ error: `${name} must be a number` }).refine(Number.isFinite, `${name} must be finite`).refine((n) => n > 0, `${name} must be > 0`);
+  z.coerce.number({ error: `${name} must be a number` }).refine(Number.isFinite, `${name} must be finite`).refine((n) => n > 0, `${name} must be > 0`)
+    .refine((n) => n >= 1e-12, `${name} must be at least 0.000000000001`).refine((n) => n < 1e15, `${name} must be below 1e15`);
+// PostgreSQL text cannot hold NUL.
+const text = (name: string, max: number) => z.string().max(max, `${name} is at most ${max} characters`).refine((v) => !v.includes('\u0000'), `${name} must not contain NUL characters`);
 
 const bodySchema = z.object({
   pair: z.preprocess(upper, z.string({ error: 'pair is required' }).regex(PAIR_RE, 'pair must look like BASE/QUOTE, e.g. BTC/USDT')),
@@ -20,8 +24,8 @@ const bodySchema = z.object({
   price: positive('price'),
   stopLoss: positive('stopLoss').optional().nullable(),
   takeProfit: positive('takeProfit').optional().nullable(),
-  note: z.string().max(1000, 'note is at most 1000 characters').optional().nullable(),
-  idempotencyKey: z.string().min(1).max(200, 'idempotencyKey is at most 200 characters').optional().nullable(),
+  note: text('note', 1000).optional().nullable(),
+  idempotencyKey: text('idempotencyKey', 200).refine((v) => v.length > 0, 'idempotencyKey must not be empty').optional().nullable(),
   timestamp: z.union([z.number(), z.string()]).optional().nullable(),
 });
 
