@@ -103,10 +103,10 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
         routers: [
           healthRoutes(checks, metrics),
           authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ prefix: config.redisPrefix, name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
-          strategyRoutes({ prisma: db.prisma, tokens }),
+          strategyRoutes({ prisma: db.prisma, tokens, bus }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           signalRoutes({
-            pool: db.pool, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
+            pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
             webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
           }),
           ...components.flatMap((c) => c.routers ?? []),

@@ -222,6 +222,31 @@ describe('signal ingest (REST and TradingView webhook)', () => {
   });
 });
 
+describe('webhook secret rotation', () => {
+  it('the old secret stops working at once, on this process and on another one that had it cached', async () => {
+    const shared = { REDIS_PREFIX: `smtest:${uniquePair().slice(0, 8)}:` };
+    const a = await startTestApp(shared, { redis: true });
+    const b = await startTestApp(shared, { redis: true });
+    try {
+      const { author, strategyId, secret } = await seedStrategy(a);
+      const hook = `/api/webhooks/tradingview/${strategyId}`;
+      const body = (s: string) => ({ pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 100, secret: s });
+      // Both processes have checked (and cached) the current secret.
+      assert.equal((await client(a).post(hook, body(secret))).status, 202);
+      assert.equal((await client(b).post(hook, body(secret))).status, 202);
+      const rotated = await client(a).post(`/api/strategies/${strategyId}/webhook-secret`, undefined, author.token);
+      assert.equal(rotated.status, 200);
+      const fresh = rotated.body.webhookSecret as string;
+      assert.equal((await client(a).post(hook, body(secret))).status, 401, 'old secret on the rotating process');
+      let onB = 0;
+      for (let i = 0; i < 50; i++) { onB = (await client(b).post(hook, body(secret))).status; if (onB === 401) break; await new Promise((r) => setTimeout(r, 20)); }
+      assert.equal(onB, 401, 'old secret on the other process, well before the cache TTL');
+      assert.equal((await client(b).post(hook, body(fresh))).status, 202);
+      assert.equal((await client(a).post(hook, body(fresh))).status, 202);
+    } finally { await b.stop(); await a.stop(); }
+  });
+});
+
 describe('webhook auto-creation of strategies (AUTO_CREATE_STRATEGIES=true)', () => {
   it('creates a strategy first seen in a webhook, taking its secret, and then holds it to that secret', async () => {
     const app = await startTestApp({ AUTO_CREATE_STRATEGIES: 'true' });

@@ -30,6 +30,8 @@ export interface Bus {
 export const TOPICS = {
   signalAccepted: 'signal.accepted',
   subscriptionChanged: 'subscription.changed',
+  /** A strategy's webhook secret was rotated: { strategyId }. */
+  webhookSecretChanged: 'strategy.webhook-secret-changed',
 } as const;
 
 class HandlerSet {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { PrismaClient } from '@prisma/client';
+import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody, uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
@@ -26,7 +27,7 @@ const createSchema = z.object({
 const newSecret = () => 'whsec_' + randomBytes(24).toString('base64url');
 const authorName = (email: string | undefined) => (email ? email.split('@')[0] : null);
 
-export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenService }): Router {
+export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenService; bus?: Bus }): Router {
   const r = Router();
   const { prisma } = deps;
 
@@ -88,6 +89,8 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     if (s.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may rotate its secret');
     const secret = newSecret();
     await prisma.strategy.update({ where: { id }, data: { webhookSecretHash: sha256Hex(secret) } });
+    // Ingest processes cache secret hashes for a few seconds; this drops the old one at once where it arrives.
+    await deps.bus?.publish(TOPICS.webhookSecretChanged, { strategyId: id }).catch(() => {});
     res.json({ webhookSecret: secret });
   }));
 

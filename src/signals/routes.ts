@@ -6,6 +6,7 @@
  */
 import { Router, type Response, type RequestHandler } from 'express';
 import type pg from 'pg';
+import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
@@ -18,6 +19,8 @@ import { parseSignalInput } from './validation.js';
 export function signalRoutes(deps: {
   /** Raw pool: the lookups on the ingest path skip Prisma's per-query cost (~1 ms here). */
   pool: pg.Pool;
+  /** Carries secret rotations, which drop the rotated strategy's cached secret hash. */
+  bus?: Bus;
   coordinator: SignalCoordinator;
   tokens: TokenService;
   webhookLimiter: RequestHandler;
@@ -25,6 +28,8 @@ export function signalRoutes(deps: {
 }): Router {
   const r = Router();
   const { pool, coordinator } = deps;
+  const secrets = new SecretCache();
+  deps.bus?.subscribe(TOPICS.webhookSecretChanged, (m) => secrets.drop(String((m as { strategyId?: unknown }).strategyId)));
 
   r.post('/api/signals', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
     const user = currentUser(req);
@@ -43,7 +48,7 @@ export function signalRoutes(deps: {
     const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : null) as Record<string, unknown> | null;
     if (!body) throw new AppError('SIGNAL_INVALID', 'body must be a JSON object', 400);
     const secret = String(req.get('x-webhook-secret') ?? body.secret ?? '');
-    const autoCreate = await checkWebhookSecret(pool, strategyId, secret, deps.autoCreateStrategies);
+    const autoCreate = await checkWebhookSecret(pool, secrets, strategyId, secret, deps.autoCreateStrategies);
     const inputs = fromTradingView(body).map((b) => parseSignalInput(strategyId, b));
     const results: AcceptResult[] = [];
     for (const input of inputs) results.push(await coordinator.accept(input, 'webhook', autoCreate ? { autoCreate } : {}));
@@ -60,17 +65,51 @@ function replay(res: Response, result: AcceptResult): Response {
 }
 
 /**
+ * Secret hashes of strategies seen recently, so a webhook usually costs no lookup round trip before the
+ * accept transaction. An entry lives SECRET_TTL_MS at most: a rotation is dropped at once in the process
+ * that made it and, through the bus, in the others; if that message is lost, the old secret still opens
+ * the webhook for at most those seconds. Unknown strategies are never cached.
+ */
+const SECRET_TTL_MS = 5000;
+const SECRET_CACHE_MAX = 10_000;
+
+class SecretCache {
+  private readonly entries = new Map<string, { hash: string | null; until: number }>();
+
+  get(id: string): string | null | undefined {
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    if (e.until > Date.now()) return e.hash;
+    this.entries.delete(id);
+    return undefined;
+  }
+
+  set(id: string, hash: string | null): void {
+    this.entries.delete(id);
+    if (this.entries.size >= SECRET_CACHE_MAX) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, { hash, until: Date.now() + SECRET_TTL_MS });
+  }
+
+  drop(id: string): void { this.entries.delete(id); }
+}
+
+/**
  * Verifies the webhook secret in constant time (sha256 of the secret is stored). For an unknown strategy
  * with auto-creation on, the first secret seen becomes its secret (trust on first use).
  */
-async function checkWebhookSecret(pool: pg.Pool, strategyId: string, secret: string, autoCreate: boolean) {
-  const { rows: [strategy] } = await pool.query<{ webhookSecretHash: string | null }>('SELECT "webhookSecretHash" FROM "Strategy" WHERE id = $1', [strategyId]);
-  if (!strategy) {
-    if (!autoCreate) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
-    if (secret.length < 16) throw new AppError('WEBHOOK_SECRET_INVALID', 'a new strategy needs a secret of at least 16 characters', 401);
-    return { name: `TradingView ${strategyId.slice(0, 8)}`, webhookSecretHash: sha256Hex(secret) };
+async function checkWebhookSecret(pool: pg.Pool, cache: SecretCache, strategyId: string, secret: string, autoCreate: boolean) {
+  let stored = cache.get(strategyId);
+  if (stored === undefined) {
+    const { rows: [strategy] } = await pool.query<{ webhookSecretHash: string | null }>('SELECT "webhookSecretHash" FROM "Strategy" WHERE id = $1', [strategyId]);
+    if (!strategy) {
+      if (!autoCreate) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+      if (secret.length < 16) throw new AppError('WEBHOOK_SECRET_INVALID', 'a new strategy needs a secret of at least 16 characters', 401);
+      return { name: `TradingView ${strategyId.slice(0, 8)}`, webhookSecretHash: sha256Hex(secret) };
+    }
+    stored = strategy.webhookSecretHash;
+    cache.set(strategyId, stored);
   }
-  if (!strategy.webhookSecretHash || !secret || !safeEqual(sha256Hex(secret), strategy.webhookSecretHash)) {
+  if (!stored || !secret || !safeEqual(sha256Hex(secret), stored)) {
     throw new AppError('WEBHOOK_SECRET_INVALID', 'webhook secret is missing or wrong', 401);
   }
   return undefined;
