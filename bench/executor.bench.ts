@@ -29,7 +29,7 @@ async function seed(app: App, fake: FakeBinance, n: number): Promise<{ strategyI
   return { strategyId: strategy.id, apiKeys: keys.map((k) => k.apiKey) };
 }
 
-async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor, latencyMs: number, n = SUBS): Promise<{ seconds: number; p99: number }> {
+async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor, latencyMs: number, n = SUBS): Promise<{ seconds: number; p99: number; preSendP99: number; recordP99: number }> {
   const { strategyId, apiKeys } = await seed(app, fake, n);
   // Poll counters, not fake.orders(): snapshotting every order every 5 ms burned more CPU in this
   // (shared) process than the executor under test. The request counter is a cheap lower bound on the
@@ -39,7 +39,7 @@ async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor
   const accepted = () => { if (posts() - postsBefore < n) return 0; const s = fake.stats().ordersAccepted; let got = 0; for (const k of apiKeys) got += s[k] ?? 0; return got; };
   fake.clearFaults();
   if (latencyMs) fake.injectFault({ kind: 'latency', ms: latencyMs }, { path: '/api/v3/order', method: 'POST' });
-  executor.metrics.overheadSamples.length = 0;
+  for (const a of [executor.metrics.overheadSamples, executor.metrics.preSendSamples, executor.metrics.recordSamples]) a.length = 0;
   const t0 = performance.now();
   await app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000 }, 'api');
   while (accepted() < n && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
@@ -47,7 +47,8 @@ async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor
   const placed = apiKeys.filter((k) => fake.orders(k).length === 1).length;
   if (placed !== n) throw new Error(`only ${placed} of ${n} subscriptions have exactly one order`);
   await new Promise((r) => setTimeout(r, 300)); // let the last rows be recorded
-  return { seconds, p99: summarise(executor.metrics.overheadSamples).p99 };
+  const m = executor.metrics;
+  return { seconds, p99: summarise(m.overheadSamples).p99, preSendP99: summarise(m.preSendSamples).p99, recordP99: summarise(m.recordSamples).p99 };
 }
 
 const executorOf = (app: App) => (app.components.find((c) => c.name === 'executor') as unknown as { executor: SubscriptionExecutor }).executor;
@@ -74,6 +75,8 @@ export default async function bench(): Promise<BenchRow[]> {
       { name: `executor: 1 signal → ${SUBS} subscriptions, all orders on the exchange (latency 0 ms)`, value: `${fast.seconds.toFixed(2)} s`, target: '< 3 s', verdict: verdict(fast.seconds < 3) },
       { name: `executor: 1 signal → ${SUBS} subscriptions, all orders on the exchange (latency 50 ms)`, value: `${slow.seconds.toFixed(2)} s`, target: '< 5 s', verdict: verdict(slow.seconds < 5) },
       { name: `executor: own overhead per order (job time minus exchange calls), p99, one job at a time (${SOLO} orders)`, value: ms(solo.p99), target: '< 5 ms', verdict: verdict(solo.p99 < 5) },
+      { name: `executor: of which, job start → order request leaves (keys, sizing, rules), p99, same run`, value: ms(solo.preSendP99) },
+      { name: `executor: of which, recording the final status and position (one durable commit), p99, same run`, value: ms(solo.recordP99) },
       { name: `executor: the same at 64 jobs in flight (includes waiting for the event loop shared with the other jobs and the in-process fake exchange), p99`, value: ms(Math.max(fast.p99, slow.p99)) },
     ];
   } finally {

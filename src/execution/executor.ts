@@ -16,7 +16,7 @@ import type { Logger } from '../lib/logger.js';
 import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
 import type { ExecutorMetrics } from './metrics.js';
-import { JobRunner } from './runner.js';
+import { JobRunner, type RunTiming } from './runner.js';
 import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
 
 /** Rows claimed per statement (a pass claims several times to fill every free slot). */
@@ -165,12 +165,14 @@ export class SubscriptionExecutor {
 
   private async execute(job: Job): Promise<void> {
     const started = performance.now();
-    const timing = { exchangeMs: 0 };
+    const timing: RunTiming = { exchangeMs: 0 };
+    let recordMs: number | undefined;
     const log = this.deps.log.child({ executionId: job.id, subscriptionId: job.subscriptionId, signalId: job.signalId, clientOrderId: job.clientOrderId, attempt: job.attempts });
     try {
       const outcome = await this.runner.run(job, timing);
       const tRun = performance.now();
       await this.finish(job, outcome, log);
+      recordMs = performance.now() - tRun;
     } catch (err) {
       if (err instanceof LeaseLost) { log.warn('lease lost before sending: leaving the row to its next owner'); return; }
       if (err instanceof KeysNotReadable) { await this.notReadableHere(job, log).catch(() => {}); return; }
@@ -178,7 +180,7 @@ export class SubscriptionExecutor {
     } finally {
       const total = performance.now() - started;
       this.metrics.exchangeSeconds.observe({ exchange: job.exchange }, timing.exchangeMs / 1000);
-      this.metrics.overhead(Math.max(0, total - timing.exchangeMs));
+      this.metrics.overhead(Math.max(0, total - timing.exchangeMs), { preSendMs: timing.firstCallAt === undefined ? undefined : timing.firstCallAt - started, recordMs });
     }
   }
 

@@ -10,6 +10,9 @@ export class ExecutorMetrics {
   readonly retries: client.Counter<'exchange'>;
   /** Recent per-job overhead samples (ms), for benchmarks. */
   readonly overheadSamples: number[] = [];
+  /** Per job, the parts of the overhead (ms): job start → first exchange call, and the final status's durable write. */
+  readonly preSendSamples: number[] = [];
+  readonly recordSamples: number[] = [];
 
   constructor(registry: Registry, lag: () => Promise<{ pending: number; lagSeconds: number }>) {
     const registers = [registry];
@@ -22,9 +25,15 @@ export class ExecutorMetrics {
     new client.Gauge({ name: 'executor_lag_seconds', help: 'Age of the oldest ready PENDING execution', registers, async collect() { this.set((await lag()).lagSeconds); } });
   }
 
-  overhead(ms: number) {
+  overhead(ms: number, parts: { preSendMs?: number; recordMs?: number } = {}) {
     this.overheadSeconds.observe(ms / 1000);
-    this.overheadSamples.push(ms);
-    if (this.overheadSamples.length > 20_000) this.overheadSamples.splice(0, 10_000);
+    keep(this.overheadSamples, ms);
+    if (parts.preSendMs !== undefined) keep(this.preSendSamples, parts.preSendMs);
+    if (parts.recordMs !== undefined) keep(this.recordSamples, parts.recordMs);
   }
+}
+
+function keep(samples: number[], ms: number) {
+  samples.push(ms);
+  if (samples.length > 20_000) samples.splice(0, 10_000);
 }

@@ -32,7 +32,9 @@ type Sub = NonNullable<JobData['sub']>;
 type Sig = NonNullable<JobData['signal']>;
 
 /** Everything one run needs; exchangeMs accumulates time spent waiting on the exchange. */
-interface Run { job: Job; sub: Sub; signal: Sig; price: number; client: TradingClient; scope: string; rps: number; timing: { exchangeMs: number } }
+/** Time spent in exchange calls, and when the first one started (performance.now). */
+export interface RunTiming { exchangeMs: number; firstCallAt?: number }
+interface Run { job: Job; sub: Sub; signal: Sig; price: number; client: TradingClient; scope: string; rps: number; timing: RunTiming }
 const LEASE_MARGIN_MS = 1000;
 
 export class JobRunner {
@@ -41,7 +43,7 @@ export class JobRunner {
   get paper() { return this.d.mode === 'paper'; }
 
   /** Runs the job; `timing.exchangeMs` reports the time spent in exchange calls. */
-  async run(job: Job, timing: { exchangeMs: number }): Promise<Outcome> {
+  async run(job: Job, timing: RunTiming): Promise<Outcome> {
     const { sub, signal } = job.data;
     if (!sub || !signal) return { status: 'FAILED', error: 'NOT_FOUND: subscription or signal no longer exists' };
     if (sub.keysInvalid && !job.legs.entry) return { status: 'SKIPPED', error: 'KEYS_INVALID: the exchange refused this subscription\'s API key; store new keys' };
@@ -70,7 +72,7 @@ export class JobRunner {
   }
 
   /** Builds the venue client (decrypting the keys in live mode). */
-  private async prepare(job: Job, sub: Sub, signal: Sig, timing: { exchangeMs: number }): Promise<Run | Outcome> {
+  private async prepare(job: Job, sub: Sub, signal: Sig, timing: RunTiming): Promise<Run | Outcome> {
     const price = signal.price;
     const base = { job, sub, signal, price, timing };
     if (this.paper) return { ...base, client: new PaperClient(price, this.d.paperBalance), scope: '', rps: 0 };
@@ -94,6 +96,7 @@ export class JobRunner {
   private async call<T>(r: Run, f: () => Promise<T>): Promise<T> {
     if (r.rps) await this.d.throttle.acquire(r.scope, r.rps);
     const t = performance.now();
+    r.timing.firstCallAt ??= t;
     try { return await f(); } finally { r.timing.exchangeMs += performance.now() - t; }
   }
 
