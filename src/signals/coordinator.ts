@@ -19,9 +19,9 @@ import { TOPICS } from '../bus/index.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { signalHash } from './repository.js';
-import { closeStatement, commitBatch, lockAndRead, openStatement, rawToActive, rawToCompleted, rawToSignal, type ItemState, type RawSignal, type RawTrade, type SignalRowInput } from './sql.js';
+import { closeStatement, commitBatch, lockAndRead, openStatement, rawToActive, rawToCompleted, rawToSignal, type ItemState, type RawSignal, type SignalRowInput } from './sql.js';
 import { checkLevels } from './validation.js';
-import { pnlPct, type Direction, type Signal, type SignalEffect, type SignalInput, type Source } from './types.js';
+import { pnlPct, type Action, type Direction, type Signal, type SignalEffect, type SignalInput, type Source } from './types.js';
 
 export interface EffectSink { apply(effect: SignalEffect): Promise<void> }
 
@@ -66,11 +66,20 @@ interface Pending {
 /** A batch member's fate once decided under the locks. */
 type Decision =
   | { kind: 'accept'; row: SignalRowInput; statement: string; index: number }
-  | { kind: 'duplicate'; of: RawSignal | { pending: Decision & { kind: 'accept' } } }
+  | { kind: 'duplicate'; of: Original }
   | { kind: 'refuse'; error: unknown };
 
-/** The per-(strategy, pair) state while a batch is decided: what the database holds plus the batch's earlier signals. */
-interface PairState { last: RawSignal | null; lastPending: (Decision & { kind: 'accept' }) | null; open: RawTrade | null; openPending: { id: string; direction: Direction; entryPrice: number } | null }
+/** An original a repeat delivery is answered with: a committed signal, or one accepted earlier in the batch. */
+type Original = RawSignal | { pending: Decision & { kind: 'accept' } };
+
+/**
+ * The per-(strategy, pair) state while a batch is decided: the database's, then updated by each signal the
+ * batch accepts. `last` is the pair's latest signal (for the dedup window), `open` its open trade.
+ */
+interface PairState {
+  last: { action: Action; direction: Direction; at: number; of: Original } | null;
+  open: { id: string; direction: Direction; entryPrice: number } | null;
+}
 
 export class SignalCoordinator {
   private queue: Pending[] = [];
@@ -133,8 +142,9 @@ export class SignalCoordinator {
   private async drain(): Promise<void> {
     while (this.queue.length) {
       // A signal that may create its strategy goes alone (its refusal must roll the creation back).
-      const n = this.queue[0]!.opts.autoCreate ? 1 : Math.min(MAX_BATCH, this.queue.findIndex((p) => p.opts.autoCreate) >>> 0, this.queue.length);
-      await this.run(this.queue.splice(0, Math.max(1, n)));
+      let n = 1;
+      if (!this.queue[0]!.opts.autoCreate) while (n < MAX_BATCH && n < this.queue.length && !this.queue[n]!.opts.autoCreate) n++;
+      await this.run(this.queue.splice(0, n));
     }
   }
 
@@ -189,10 +199,13 @@ export class SignalCoordinator {
   private decide(batch: Pending[], read: { seq: number; items: ItemState[] }): Decision[] {
     const strategies = new Map<string, { lastSignalHash: string | null; maxLagSeconds: number }>();
     const pairs = new Map<string, PairState>();
-    const keys = new Map<string, RawSignal | { pending: Decision & { kind: 'accept' } }>();
+    const keys = new Map<string, Original>();
     for (const it of read.items) {
       strategies.set(it.strategyId, { lastSignalHash: it.lastSignalHash, maxLagSeconds: it.maxLagSeconds });
-      pairs.set(`${it.strategyId}|${it.pair}`, { last: it.last, lastPending: null, open: it.open, openPending: null });
+      pairs.set(`${it.strategyId}|${it.pair}`, {
+        last: it.last && { action: it.last.action, direction: it.last.direction, at: Date.parse(rawToSignal(it.last).createdAt), of: it.last },
+        open: it.open && { id: it.open.id, direction: it.open.direction, entryPrice: Number(it.open.entryPrice) },
+      });
       if (it.key !== null && it.byKey) keys.set(`${it.strategyId}|${it.key}`, it.byKey);
     }
     let seq = read.seq;
@@ -209,7 +222,7 @@ export class SignalCoordinator {
         if (byKey) return { kind: 'duplicate', of: byKey };
         const repeat = this.findRepeat(input, state);
         if (repeat) return { kind: 'duplicate', of: repeat };
-        const open = state.openPending ?? (state.open && { id: state.open.id, direction: state.open.direction, entryPrice: Number(state.open.entryPrice) });
+        const open = state.open;
         const direction = this.checkTradeState(input, open?.direction);
         if (input.action === 'CLOSE' && opts.expectTradeId && open?.id !== opts.expectTradeId) {
           throw new AppError('NO_OPEN_TRADE', `trade ${opts.expectTradeId} is no longer open on ${input.pair}`, 409);
@@ -225,15 +238,14 @@ export class SignalCoordinator {
         if (input.action === 'OPEN') {
           const tradeId = randomUUID();
           statement = openStatement(row, tradeId);
-          state.openPending = { id: tradeId, direction, entryPrice: input.price };
+          state.open = { id: tradeId, direction, entryPrice: input.price };
         } else {
           statement = closeStatement(row, open!.id, pnlPct(direction, open!.entryPrice, input.price), input.reason ?? 'SIGNAL');
           state.open = null;
-          state.openPending = null;
         }
         const d = { kind: 'accept' as const, row, statement, index: index++ };
         strategy.lastSignalHash = row.hash;
-        state.lastPending = d;
+        state.last = { action: row.action, direction, at: row.createdAt.getTime(), of: { pending: d } };
         if (row.idempotencyKey !== null) keys.set(`${input.strategyId}|${row.idempotencyKey}`, { pending: d });
         return d;
       } catch (error) {
@@ -243,11 +255,8 @@ export class SignalCoordinator {
   }
 
   /** The original of a repeat delivery: same pair/action/direction within the dedup window. */
-  private findRepeat(input: SignalInput, state: PairState): RawSignal | { pending: Decision & { kind: 'accept' } } | null {
-    const pending = state.lastPending;
-    const last = pending
-      ? { action: pending.row.action, direction: pending.row.direction, at: pending.row.createdAt.getTime(), of: { pending } }
-      : state.last && { action: state.last.action, direction: state.last.direction, at: Date.parse(rawToSignal(state.last).createdAt), of: state.last };
+  private findRepeat(input: SignalInput, state: PairState): Original | null {
+    const last = state.last;
     if (!last || last.action !== input.action) return null;
     if (input.direction && last.direction !== input.direction) return null;
     return Date.now() - last.at < this.deps.dedupWindowMs ? last.of : null;

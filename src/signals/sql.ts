@@ -30,9 +30,9 @@ export const rawToCompleted = (r: RawTrade): CompletedTrade => ({
   closedAt: iso(r.closedAt!), pnlPct: Number(r.pnlPct), closeReason: r.closeReason,
 });
 
-/** What one (strategy, pair, idempotencyKey) of a batch needs to be decided, read under the locks. */
 export type { RawSignal, RawTrade };
 
+/** What one (strategy, pair, idempotencyKey) of a batch needs to be decided, read under the locks. */
 export interface ItemState {
   strategyId: string;
   pair: string;
@@ -64,12 +64,11 @@ export async function lockAndRead(c: pg.ClientBase, items: { strategyId: string;
   const ids = [...new Set(items.map((i) => i.strategyId))].sort();
   const values: (string | null)[] = [];
   const rows = items.map((i) => { values.push(i.strategyId, i.pair, i.key); const n = values.length; return `($${n - 2}::uuid, $${n - 1}::text, $${n}::text)`; });
-  const idList = ids.map((id) => pg.escapeLiteral(id) + '::uuid').join(', ');
   const create = autoCreate
     ? inline(`INSERT INTO "Strategy" (id, name, "autoCreated", "webhookSecretHash") VALUES ($1, $2, true, $3) ON CONFLICT (id) DO NOTHING RETURNING id;`, [autoCreate.id, autoCreate.name, autoCreate.webhookSecretHash])
     : '';
   const results = (await c.query(`BEGIN; ${create}
-    SELECT id FROM "Strategy" WHERE id IN (${idList}) ORDER BY id FOR UPDATE;
+    ${inline(`SELECT id FROM "Strategy" WHERE id IN (${ids.map((_id, k) => `$${k + 1}::uuid`).join(', ')}) ORDER BY id FOR UPDATE`, ids)};
     SELECT value::int8 AS seq FROM "SeqCounter" WHERE id = 1 FOR UPDATE;
     ${inline(`WITH items(sid, pair, key) AS (VALUES ${rows.join(', ')})
     SELECT s.id AS "strategyId", i.pair, i.key, s."lastSignalHash", s."maxLagSeconds",
