@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { buildApp, type App } from '../src/app.js';
 import { TOPICS } from '../src/bus/index.js';
 import { loadConfig } from '../src/config/index.js';
 import type { SignalDistributor } from '../src/distribution/index.js';
+import { textFrame } from '../src/distribution/protocol.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { Signal } from '../src/signals/index.js';
 import { ms, summarise, verdict, type BenchRow } from './harness.js';
@@ -36,7 +37,7 @@ const GAP_MS = Number(process.env.FANOUT_GAP_MS ?? 200);
 /** Child processes the clients are split over. */
 const CLIENT_PROCS = Number(process.env.FANOUT_CLIENT_PROCS ?? 1);
 /** Diagnostics: FANOUT_KINDS=ours,ws limits the servers measured; FANOUT_DEBUG=1 prints a breakdown to stderr. */
-const KINDS = (process.env.FANOUT_KINDS ?? 'ours,ws,sio').split(',');
+const KINDS = (process.env.FANOUT_KINDS ?? 'ours,ws,sio,raw').split(',');
 const DEBUG = !!process.env.FANOUT_DEBUG;
 /**
  * The clients: `lean` (default, bench/fanout-client.ts: raw socket, static read buffer, seq read from
@@ -294,6 +295,44 @@ async function runSize(app: App, clients: Clients, n: number): Promise<BenchRow[
     report('sio');
   }
 
+  let raw: Awaited<ReturnType<typeof measure>> | undefined;
+  if (KINDS.includes('raw')) {
+    // The floor: no WebSocket library, no matching. A bare TCP server answers the upgrade with a fixed 101,
+    // then each signal is one pre-built text frame written to every socket in a loop (one write() each).
+    const sockets: net.Socket[] = [];
+    const rawServer = net.createServer((sock) => {
+      sock.setNoDelay(true);
+      sock.on('error', () => {});
+      let head = '';
+      const onData = (d: Buffer) => {
+        head += d.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        sock.off('data', onData);
+        sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
+        sockets.push(sock);
+      };
+      sock.on('data', onData);
+    });
+    const rawUrl = await new Promise<string>((r) => rawServer.listen(0, '127.0.0.1', () => r(`ws://127.0.0.1:${(rawServer.address() as AddressInfo).port}/`)));
+    await clients.connect('ws', rawUrl, tokens);
+    let rseq = 0;
+    const serverMs: number[] = [];
+    raw = await measure({
+      serverMs,
+      nextSeq: () => ++rseq,
+      publish: (s) => {
+        const t0 = now();
+        const frame = textFrame(Buffer.from(`{"type":"SIGNAL","seq":${s.seq},"signal":${JSON.stringify(s)}}`));
+        for (const sock of sockets) sock.write(frame);
+        serverMs.push(now() - t0);
+      },
+    }, clients, n, strategyId);
+    await clients.disconnect();
+    for (const sock of sockets) sock.destroy();
+    rawServer.close();
+    if (DEBUG) process.stderr.write(`[fanout ${n} raw] last p50 ${raw.lat.p50.toFixed(1)} p99 ${raw.lat.p99.toFixed(1)} | server writes done p50 ${raw.server!.p50.toFixed(1)} p99 ${raw.server!.p99.toFixed(1)}\n`);
+  }
+
   const label = `${n.toLocaleString('en')} clients`;
   const how = `${CLIENT} clients in ${CLIENT_PROCS === 1 ? '1 process' : `${CLIENT_PROCS} processes`}`;
   const rows: BenchRow[] = [];
@@ -305,7 +344,12 @@ async function runSize(app: App, clients: Clients, n: number): Promise<BenchRow[
       name: `fan-out ${label}, ${name}: one signal → last client, p99 (${r.lat.n} signals ${GAP_MS} ms apart; ${how})`, value: ms(r.lat.p99),
       ...(isOurs && n >= 5000 ? { target: '< 100 ms', verdict: verdict(r.lat.p99 < 100) } : {}),
     });
+    if (r.server && n >= 5000) rows.push({ name: `fan-out ${label}, ${name}: of which, publish → the last socket write returned (server side), p50 / p99`, value: `${ms(r.server.p50)} / ${ms(r.server.p99)}` });
     rows.push({ name: `fan-out ${label}, ${name}: sustained signals/s (${WINDOW} in flight, back to back; ${how})`, value: `${r.rate.toFixed(0)}/s (${Math.round(r.rate * n).toLocaleString('en')} msgs/s)` });
+  }
+  if (raw) {
+    rows.push({ name: `fan-out ${label}, floor (no WebSocket library, no matching: one pre-built frame written to each raw TCP socket): one signal → last client, p50 / p99 (${how})`, value: `${ms(raw.lat.p50)} / ${ms(raw.lat.p99)}` });
+    rows.push({ name: `fan-out ${label}, floor: the ${n.toLocaleString('en')} socket writes alone (publish → loop done), p50 / p99`, value: `${ms(raw.server!.p50)} / ${ms(raw.server!.p99)}` });
   }
   const { ours, ws, sio } = results;
   if (ours && ws) rows.push({ name: `fan-out ${label}: ours / plain ws throughput`, value: `${(ours.rate / ws.rate).toFixed(2)}×`, target: '≥ 0.8×', verdict: verdict(ours.rate / ws.rate >= 0.8) });
