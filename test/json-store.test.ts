@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileDurable } from '../src/lib/atomic-file.js';
@@ -152,6 +152,32 @@ describe('JSON store timing', () => {
       assert.ok(active.some((t) => t.openSignalId === r.body.id));
       const meta = JSON.parse(await readFile(path.join(app.config.dataDir, 'signals', 'metadata.json'), 'utf8'));
       assert.ok(meta.lastSeq >= r.body.seq);
+    } finally { await app.stop(); }
+  });
+
+  it('a data file that cannot be put in place leaves metadata.json where it was (never ahead of the data) and no temp file; the next flush catches up', async () => {
+    const app = await startTestApp();
+    try {
+      const { author, strategyId } = await seedStrategy(app);
+      const api = client(app);
+      const signals = path.join(app.config.dataDir, 'signals');
+      const first = await api.post('/api/signals', { strategyId, pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 7 }, author.token);
+      await app.store!.flush();
+      // A directory where active.json should be: its rename fails after every temp file was written and fsynced.
+      await rm(path.join(signals, 'active.json'));
+      await mkdir(path.join(signals, 'active.json', 'blocker'), { recursive: true });
+      const second = await api.post('/api/signals', { strategyId, pair: uniquePair(), action: 'OPEN', direction: 'LONG', price: 8 }, author.token);
+      assert.equal(second.status, 201, 'the signal is accepted (the database holds it) whatever the JSON store does');
+      await assert.rejects(app.store!.flush());
+      const meta = JSON.parse(await readFile(path.join(signals, 'metadata.json'), 'utf8'));
+      assert.equal(meta.lastSeq, first.body.seq, 'metadata.json not moved past the data files');
+      assert.deepEqual((await readdir(signals)).filter((n) => n.endsWith('.tmp')), [], 'no temp file left');
+      await rm(path.join(signals, 'active.json'), { recursive: true });
+      await app.store!.flush();
+      const after = JSON.parse(await readFile(path.join(signals, 'metadata.json'), 'utf8'));
+      assert.ok(after.lastSeq >= second.body.seq);
+      const active = JSON.parse(await readFile(path.join(signals, 'active.json'), 'utf8')) as { openSignalId: string }[];
+      assert.ok(active.some((t) => t.openSignalId === second.body.id) && active.some((t) => t.openSignalId === first.body.id));
     } finally { await app.stop(); }
   });
 });

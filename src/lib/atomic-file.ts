@@ -27,11 +27,20 @@ async function writeAll(fh: FileHandle, parts: Buffer[]): Promise<void> {
   }
 }
 
+/** A temp file written and fsynced, not yet in place: `commit` renames it over its target and fsyncs the directory. */
+export interface StagedFile {
+  commit(): Promise<void>;
+  /** Removes the temp file (the target is untouched). */
+  abort(): Promise<void>;
+}
+
 /**
- * Writes `data` to `file` atomically and durably (file and directory fsynced). An array of buffers is
- * written as is (writev), so callers with cached pieces never build one large buffer.
+ * First half of a durable atomic write: writes `data` to a temp file next to `file`, unique to this write,
+ * and fsyncs it. Several files can be staged at once (their fsyncs overlap) and then committed in the
+ * order a reader needs. An array of buffers is written as is (writev), so callers with cached pieces
+ * never build one large buffer.
  */
-export async function writeFileDurable(file: string, data: string | Buffer | Buffer[]): Promise<void> {
+export async function stageFile(file: string, data: string | Buffer | Buffer[]): Promise<StagedFile> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}${++counter}.tmp`;
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -44,13 +53,23 @@ export async function writeFileDurable(file: string, data: string | Buffer | Buf
     throw err;
   }
   await fh.close();
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fsyncDir(path.dirname(file));
+  return {
+    async commit() {
+      try {
+        await rename(tmp, file);
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+      await fsyncDir(path.dirname(file));
+    },
+    abort: () => unlink(tmp).catch(() => {}),
+  };
+}
+
+/** Writes `data` to `file` atomically and durably (file and directory fsynced). */
+export async function writeFileDurable(file: string, data: string | Buffer | Buffer[]): Promise<void> {
+  await (await stageFile(file, data)).commit();
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { removeLeftoverTemps, writeFileDurable } from '../lib/atomic-file.js';
+import { removeLeftoverTemps, stageFile } from '../lib/atomic-file.js';
 import type { Logger } from '../lib/logger.js';
 import { ChunkedJsonList } from './chunked-list.js';
 import { monthRange, type SignalReader } from './repository.js';
@@ -193,8 +193,20 @@ export class SignalJsonStore {
     const seq = this.meta.lastSeq;
     let bytes = meta.length;
     for (const [, parts] of out) for (const b of parts) bytes += b.length;
-    await Promise.all(out.map(([name, parts]) => writeFileDurable(path.join(this.dir, name), parts)));
-    await writeFileDurable(path.join(this.dir, 'metadata.json'), meta);
+    // Every temp file is written and fsynced at once; then the data files go in place (renamed, directory
+    // fsynced) strictly before metadata.json, so a crash never leaves metadata ahead of the data it describes.
+    const staged = await Promise.allSettled([...out.map(([name, parts]) => stageFile(path.join(this.dir, name), parts)), stageFile(path.join(this.dir, 'metadata.json'), meta)]);
+    const failed = staged.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const ready = staged.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) { await Promise.all(ready.map((f) => f.abort())); throw failed.reason; }
+    const metaFile = ready.pop()!;
+    try {
+      await Promise.all(ready.map((f) => f.commit()));
+    } catch (err) {
+      await metaFile.abort();
+      throw err;
+    }
+    await metaFile.commit();
     this.opts.metrics?.writeSeconds(Number(process.hrtime.bigint() - started) / 1e9, bytes);
     return seq;
   }
