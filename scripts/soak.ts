@@ -22,9 +22,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { migrate } from '../src/db/index.js';
+import { migrate, openDatabase } from '../src/db/index.js';
 import { clientOrderId } from '../src/execution/ids.js';
 import { createLogger } from '../src/lib/logger.js';
+import { SignalReader, checkConsistency } from '../src/signals/index.js';
 import { FakeBinance } from '../test/support/fake-exchange.js';
 
 const env = process.env;
@@ -381,8 +382,9 @@ async function main() {
     await sleep(5000); // last WebSocket frames
     clearInterval(sampler);
     await sample();
+    const jsonStore = await storeConsistency(pgs.dbUrl, path.join(runDir, 'data'));
 
-    const report = await buildReport({ accepted, clients, subscribers, fake, db, samples, recoveries, ingest, injectedKills, logDir, pendingAfter });
+    const report = await buildReport({ accepted, clients, subscribers, fake, db, samples, recoveries, ingest, injectedKills, logDir, pendingAfter, jsonStore });
     await db.end();
     const outDir = path.join(ROOT, 'test-output');
     mkdirSync(outDir, { recursive: true });
@@ -398,10 +400,27 @@ async function main() {
 
 // ---------------------------------------------------------------- report
 
+/**
+ * The JSON store (written by sm-executor, the `store` role) against PostgreSQL once it has caught up:
+ * every signal in metadata, every open and completed trade in its file, field by field.
+ */
+async function storeConsistency(dbUrl: string, dataDir: string): Promise<{ ok: boolean; differences: string[]; checked: unknown; caughtUpMs: number }> {
+  const db = await openDatabase({ databaseUrl: dbUrl, dataDir, poolMax: 2, migrate: false, log: createLogger('warn') });
+  try {
+    const reader = new SignalReader(db.prisma);
+    const last = await reader.lastSeq();
+    const fileSeq = () => { try { return JSON.parse(readFileSync(path.join(dataDir, 'signals', 'metadata.json'), 'utf8')).lastSeq as number; } catch { return -1; } };
+    const caughtUpMs = await until('JSON store caught up', async () => fileSeq() >= last, 60_000, 250).catch(() => -1);
+    const r = await checkConsistency(dataDir, reader);
+    return { ok: r.ok, differences: r.differences.slice(0, 20), checked: r.checked, caughtUpMs };
+  } finally { await db.stop(); }
+}
+
 async function buildReport(o: {
   accepted: Accepted[]; clients: TrackedClient[]; subscribers: { strategyId: string; subscriptionId: string }[]; fake: FakeBinance; db: pg.Client;
   samples: { t: number; load: number; procs: { name: string; pmId: number; memMB: number; restarts: number; status: string }[]; healthy: boolean }[];
   recoveries: unknown[]; ingest: unknown; injectedKills: number; logDir: string; pendingAfter: number;
+  jsonStore: Awaited<ReturnType<typeof storeConsistency>>;
 }) {
   // WebSocket deliveries: every signal of the client's strategy after its first WELCOME, exactly once.
   const byStrategy = new Map<string, Accepted[]>();
@@ -460,14 +479,15 @@ async function buildReport(o: {
   const verdict = {
     restartsCausedByErrors: restarts - o.injectedKills,
     lostDeliveries: lost, duplicateDeliveries: duplicates, duplicateOrders, missingExecutions: missingRows,
+    jsonStoreConsistent: o.jsonStore.ok,
   };
   return {
     durationMinutes: CFG.minutes, loadAvg1m: { mean: +(load.reduce((s, x) => s + x, 0) / load.length).toFixed(2), max: +Math.max(...load).toFixed(2) },
     ingest: o.ingest, signalsAccepted: o.accepted.length,
     deliveries: { expected, lost, duplicates, gaps, reconnects, closeCodes },
     orders: { expectedExecutions, executionRows: rows.length, byStatus, missingRows, duplicateRows, exchangeOrders: orders.length, duplicateOrders, successWithoutExchangeOrder: missingOrders, pendingAfterDrainMs: o.pendingAfter },
-    processes, restarts, injectedKills: o.injectedKills, errors, topErrors, recoveries: o.recoveries,
-    verdict: { ...verdict, ok: verdict.restartsCausedByErrors <= 0 && lost === 0 && duplicates === 0 && duplicateOrders === 0 && missingRows === 0 },
+    processes, restarts, injectedKills: o.injectedKills, errors, topErrors, recoveries: o.recoveries, jsonStore: o.jsonStore,
+    verdict: { ...verdict, ok: verdict.restartsCausedByErrors <= 0 && lost === 0 && duplicates === 0 && duplicateOrders === 0 && missingRows === 0 && o.jsonStore.ok },
   };
 }
 
@@ -481,6 +501,7 @@ function markdown(r: Awaited<ReturnType<typeof buildReport>>): string {
     `| Executions expected / logged / missing / duplicate rows | ${r.orders.expectedExecutions} / ${r.orders.executionRows} / ${r.orders.missingRows} / ${r.orders.duplicateRows} |`,
     `| Execution status | ${JSON.stringify(r.orders.byStatus)} |`,
     `| Exchange orders / duplicate orders (same clientOrderId) | ${r.orders.exchangeOrders} / ${r.orders.duplicateOrders} |`,
+    `| JSON store vs PostgreSQL after the drain (caught up in ${r.jsonStore.caughtUpMs} ms) | ${r.jsonStore.ok ? 'consistent' : `${r.jsonStore.differences.length} differences: ${r.jsonStore.differences.slice(0, 3).join('; ')}`} ${JSON.stringify(r.jsonStore.checked)} |`,
     `| Error log lines | ${JSON.stringify(r.errors)} |`,
     ...r.processes.map((p) => `| Memory ${p.process} (first third → last third, max) | ${p.memFirstMB} → ${p.memLastMB} MB, max ${p.memMaxMB} MB; restarts ${p.restarts} |`),
     ...(r.recoveries as { failure: string; downMs: number; healthyAfterMs: number; e2eAfterMs: number }[]).map((x) => `| Recovery: ${x.failure} (down ${x.downMs} ms) | healthy after ${x.healthyAfterMs} ms, signal delivered end-to-end after ${x.e2eAfterMs} ms |`),
