@@ -22,7 +22,7 @@ import { buildApp, type App } from '../src/app.js';
 import { TOPICS } from '../src/bus/index.js';
 import { loadConfig } from '../src/config/index.js';
 import type { SignalDistributor } from '../src/distribution/index.js';
-import { textFrame } from '../src/distribution/protocol.js';
+import { frames, textFrame } from '../src/distribution/protocol.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { Signal } from '../src/signals/index.js';
 import { ms, summarise, verdict, type BenchRow } from './harness.js';
@@ -322,7 +322,7 @@ async function runSize(app: App, clients: Clients, n: number): Promise<BenchRow[
       nextSeq: () => ++rseq,
       publish: (s) => {
         const t0 = now();
-        const frame = textFrame(Buffer.from(`{"type":"SIGNAL","seq":${s.seq},"signal":${JSON.stringify(s)}}`));
+        const frame = textFrame(frames.signal(s));
         for (const sock of sockets) sock.write(frame);
         serverMs.push(now() - t0);
       },
