@@ -10,7 +10,7 @@ import type { SubscriptionExecutor } from '../src/execution/index.js';
 import { startTestApp } from '../test/support/app.js';
 import { FakeBinance } from '../test/support/fake-exchange.js';
 import { ms, summarise, verdict, type BenchRow } from './harness.js';
-import { freshDatabase } from './support.js';
+import { freshDatabase, startCommitProbe } from './support.js';
 
 const SUBS = 1000;
 
@@ -29,7 +29,7 @@ async function seed(app: App, fake: FakeBinance, n: number): Promise<{ strategyI
   return { strategyId: strategy.id, apiKeys: keys.map((k) => k.apiKey) };
 }
 
-async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor, latencyMs: number, n = SUBS): Promise<{ seconds: number; p99: number; preSendP99: number; recordP99: number }> {
+async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor, latencyMs: number, n = SUBS): Promise<{ seconds: number; p99: number; preSendP99: number; recordP99: number; recordP50: number }> {
   const { strategyId, apiKeys } = await seed(app, fake, n);
   // Poll counters, not fake.orders(): snapshotting every order every 5 ms burned more CPU in this
   // (shared) process than the executor under test. The request counter is a cheap lower bound on the
@@ -48,11 +48,13 @@ async function round(app: App, fake: FakeBinance, executor: SubscriptionExecutor
   if (placed !== n) throw new Error(`only ${placed} of ${n} subscriptions have exactly one order`);
   await new Promise((r) => setTimeout(r, 300)); // let the last rows be recorded
   const m = executor.metrics;
-  return { seconds, p99: summarise(m.overheadSamples).p99, preSendP99: summarise(m.preSendSamples).p99, recordP99: summarise(m.recordSamples).p99 };
+  const record = summarise(m.recordSamples);
+  return { seconds, p99: summarise(m.overheadSamples).p99, preSendP99: summarise(m.preSendSamples).p99, recordP99: record.p99, recordP50: record.p50 };
 }
 
 const executorOf = (app: App) => (app.components.find((c) => c.name === 'executor') as unknown as { executor: SubscriptionExecutor }).executor;
-const SOLO = 200;
+const SOLO = 500;
+const PROBED = 500;
 
 export default async function bench(): Promise<BenchRow[]> {
   const fake = new FakeBinance({ duplicateClientIdMode: 'strict', weightLimitPerMinute: 1_000_000 });
@@ -68,15 +70,24 @@ export default async function bench(): Promise<BenchRow[]> {
     // Our own cost per order without queueing: one job at a time, so a job's time minus its exchange calls
     // is the executor's code path (keys, sizing, claim bookkeeping, the final write), not the wait for an
     // event loop shared by 64 jobs and, in this bench, the fake exchange itself.
+    // Then the machine's floor for the record step: a second round with a bare one-row durable commit made
+    // every 10 ms from a worker thread (own connection, otherwise idle event loop). The probe adds load of
+    // its own, so it runs in its own round and is compared with the record step of that round only.
     const soloApp = await startTestApp({ ...env, EXECUTOR_CONCURRENCY: '1' });
-    let solo;
-    try { solo = await round(soloApp, fake, executorOf(soloApp), 0, SOLO); } finally { await soloApp.stop(); }
+    let solo, probed, floor;
+    try {
+      solo = await round(soloApp, fake, executorOf(soloApp), 0, SOLO);
+      const probe = await startCommitProbe(env.DATABASE_URL, 10);
+      try { probed = await round(soloApp, fake, executorOf(soloApp), 0, PROBED); } finally { floor = summarise(await probe.stop()); }
+    } finally { await soloApp.stop(); }
     return [
       { name: `executor: 1 signal → ${SUBS} subscriptions, all orders on the exchange (latency 0 ms)`, value: `${fast.seconds.toFixed(2)} s`, target: '< 3 s', verdict: verdict(fast.seconds < 3) },
       { name: `executor: 1 signal → ${SUBS} subscriptions, all orders on the exchange (latency 50 ms)`, value: `${slow.seconds.toFixed(2)} s`, target: '< 5 s', verdict: verdict(slow.seconds < 5) },
       { name: `executor: own overhead per order (job time minus exchange calls), p99, one job at a time (${SOLO} orders)`, value: ms(solo.p99), target: '< 5 ms', verdict: verdict(solo.p99 < 5) },
       { name: `executor: of which, job start → order request leaves (keys, sizing, rules), p99, same run`, value: ms(solo.preSendP99) },
       { name: `executor: of which, recording the final status and position (one durable commit), p99, same run`, value: ms(solo.recordP99) },
+      { name: `executor: recording the final status and position, p50 / p99, one job at a time (${PROBED} orders) with the commit probe below running`, value: `${ms(probed.recordP50)} / ${ms(probed.recordP99)}` },
+      { name: `machine floor, same round: a bare one-row durable UPDATE commit every 10 ms from a worker thread (own connection, idle event loop), p50 / p99 of ${floor.n}`, value: `${ms(floor.p50)} / ${ms(floor.p99)}` },
       { name: `executor: the same at 64 jobs in flight (includes waiting for the event loop shared with the other jobs and the in-process fake exchange), p99`, value: ms(Math.max(fast.p99, slow.p99)) },
     ];
   } finally {
