@@ -60,7 +60,16 @@ async function latency(app: Awaited<ReturnType<typeof buildApp>>, fake: FakeBina
   let accepted: ((at: number) => void) | undefined;
   const off = app.bus.subscribe(TOPICS.signalAccepted, (m) => { if ((m as SignalAcceptedEvent).signal.strategyId === strategyId) accepted?.(performance.now()); });
   setTargets([{ strategyId, name: 'bench', pair: PAIR, timeframe: '1m', strategy: 'ma-crossover', params: { fast: 2, slow: 4, kind: 'sma' }, intervalSeconds: 1, autoCreate: true }]);
-  await new Promise((r) => setTimeout(r, 3000)); // browser up, first visits done
+  // Browser up and the page warm: wait for three visits of the target to have succeeded (a cold Chromium's
+  // first visits, disk cache empty, are start-up, not the steady marker latency measured below).
+  const okVisits = async () => {
+    const { values } = await app.metrics.registry.getSingleMetric('capture_visits_total')!.get();
+    return values.filter((v) => v.labels.target === 'bench' && v.labels.outcome === 'ok').reduce((a, v) => a + v.value, 0);
+  };
+  for (const until = Date.now() + 30_000; (await okVisits()) < 3;) {
+    if (Date.now() > until) throw new Error('capture bench: the chart page was not captured 3 times within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const samples: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     await new Promise((r) => setTimeout(r, Math.random() * 1000));
