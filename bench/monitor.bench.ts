@@ -21,14 +21,15 @@ import { freshDatabase } from './support.js';
 
 const PAIRS = 200;
 
+const STRATEGIES = 50;
+const STEP = 0.3;
+
 /** Heap in use after a full collection (the bench process has run other benches before this one). */
 function heapAfterGc(): number {
   v8.setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
   return process.memoryUsage().heapUsed;
 }
-const STRATEGIES = 50;
-const STEP = 0.3;
 
 /**
  * Per pair, strategy k holds one trade at entry 100: even k LONG (SL 99 − k·0.3, TP 101 + k·0.3),
