@@ -20,7 +20,6 @@ import { ms, summarise, verdict, type BenchRow } from './harness.js';
 import { freshDatabase } from './support.js';
 
 const PAIRS = 200;
-
 const STRATEGIES = 50;
 const STEP = 0.3;
 
