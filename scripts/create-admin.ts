@@ -3,11 +3,10 @@
  * resets its password. Uses the same config and database as the server (embedded PGlite when
  * DATABASE_URL is unset — stop the server first in that case: PGlite has one owner).
  */
-import bcrypt from 'bcryptjs';
 import { loadConfig, withDevSecrets } from '../src/config/index.js';
 import { openDatabase } from '../src/db/index.js';
 import { createLogger } from '../src/lib/logger.js';
-import { BCRYPT_ROUNDS } from '../src/marketplace/index.js';
+import { hashPassword } from '../src/lib/password.js';
 
 const [email, password] = process.argv.slice(2);
 if (!email || !password || password.length < 8) {
@@ -18,7 +17,7 @@ const config = loadConfig(withDevSecrets(process.env).env);
 const log = createLogger('warn');
 const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 1, migrate: true, log });
 try {
-  const passwordHash = await bcrypt.hash(password, BCRYPT_ROUNDS);
+  const passwordHash = await hashPassword(password);
   const user = await db.prisma.user.upsert({
     where: { email: email.toLowerCase() },
     create: { email: email.toLowerCase(), passwordHash, role: 'ADMIN' },
