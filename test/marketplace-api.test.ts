@@ -93,13 +93,14 @@ describe('accounts, strategies and subscriptions (REST)', () => {
     });
   });
 
-  it('answers unknown routes with 404 in the error shape, and /health and /metrics', async () => {
+  it('answers unknown routes with 404 in the error shape, and /health, /health/details and /metrics (from loopback, an operator network)', async () => {
     const r = await api.get('/api/nope');
     assert.equal(r.status, 404);
     assert.equal(r.body.error.code, 'NOT_FOUND');
     const h = await api.get('/health');
     assert.equal(h.status, 200);
-    assert.equal(h.body.checks.db.ok, true);
+    assert.equal(h.body.status, 'ok');
+    assert.equal((await api.get('/health/details')).body.checks.db.ok, true);
     const m = await fetch(app.url + '/metrics').then((x) => x.text());
     assert.match(m, /signals_accepted_total/);
     assert.match(m, /signal_ingest_duration_seconds/);

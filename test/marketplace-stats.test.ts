@@ -11,8 +11,8 @@ describe('track-record statistics', () => {
     });
   });
 
-  it('with no trades is all zero, and with one trade or no losses leaves the ratios it cannot compute null', () => {
-    assert.deepEqual(trackStats([]), { trades: 0, wins: 0, winRate: 0, totalPnlPct: 0, avgPnlPct: 0, maxDrawdownPct: 0, sharpe: null, sortino: null });
+  it('with no trades has no win rate or average (null, shown as a dash, not 0 %), and with one trade or no losses leaves the ratios it cannot compute null', () => {
+    assert.deepEqual(trackStats([]), { trades: 0, wins: 0, winRate: null, totalPnlPct: 0, avgPnlPct: null, maxDrawdownPct: 0, sharpe: null, sortino: null });
     assert.equal(trackStats([5]).sharpe, null);
     const winners = trackStats([4, 6]);
     assert.equal(winners.sortino, null);

@@ -32,6 +32,8 @@ export const TOPICS = {
   subscriptionChanged: 'subscription.changed',
   /** A strategy's webhook secret was rotated: { strategyId }. */
   webhookSecretChanged: 'strategy.webhook-secret-changed',
+  /** A strategy's name, description, pairs or maxLagSeconds were edited: { strategyId }. */
+  strategyChanged: 'strategy.changed',
 } as const;
 
 class HandlerSet {

@@ -7,11 +7,12 @@
 export interface TrackStats {
   trades: number;
   wins: number;
-  /** 0..100 */
-  winRate: number;
+  /** 0..100; null without trades (a strategy with no trades has no win rate, not 0 %). */
+  winRate: number | null;
   /** Compounded, in %. */
   totalPnlPct: number;
-  avgPnlPct: number;
+  /** null without trades. */
+  avgPnlPct: number | null;
   /** 0..100, peak-to-trough on the compounded equity curve. */
   maxDrawdownPct: number;
   /** Mean over sample standard deviation of per-trade PnL; null with fewer than 2 trades or no spread. */
@@ -41,9 +42,9 @@ export function trackStats(pnls: number[]): TrackStats {
   return {
     trades: n,
     wins,
-    winRate: n ? round((wins / n) * 100, 2) : 0,
+    winRate: n ? round((wins / n) * 100, 2) : null,
     totalPnlPct: round((equity - 1) * 100),
-    avgPnlPct: n ? round(mean(pnls)) : 0,
+    avgPnlPct: n ? round(mean(pnls)) : null,
     maxDrawdownPct: round(maxDd * 100),
     ...ratios(pnls),
   };

@@ -1,6 +1,7 @@
 /**
- * Strategies: public list/detail with track records computed from the strategy's own closed trades,
- * signal history by seq, and for authors: create (webhook secret shown once) and rotate the secret.
+ * Strategies: public list/detail with track records computed from the strategy's own closed trades at
+ * the reference market's prices (track-record.ts), signal history by seq (declared and market price),
+ * and for authors: create (webhook secret shown once), edit, and rotate the secret.
  */
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
@@ -11,23 +12,34 @@ import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody, uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
-import { AppError, forbidden } from '../lib/errors.js';
+import { AppError, forbidden, notFound } from '../lib/errors.js';
 import { PAIR_RE, toSignal } from '../signals/index.js';
 import { publicReadCors } from './cors.js';
 import { trackRecordDetail, trackRecords } from './track-record.js';
 import { verifyStrategy } from './verify.js';
 
+/** BASE/QUOTE, upper-cased, at most 200, duplicates dropped (first occurrence kept). */
+const pairsSchema = z.array(z.string().trim().toUpperCase().regex(PAIR_RE, 'must look like BASE/QUOTE')).max(200).transform((ps) => [...new Set(ps)]);
+
 const createSchema = z.object({
   name: z.string().trim().min(1, 'is required').max(100),
   description: z.string().max(5000).optional(),
-  pairs: z.array(z.string().trim().toUpperCase().regex(PAIR_RE, 'must look like BASE/QUOTE')).max(200).optional(),
+  pairs: pairsSchema.optional(),
   maxLagSeconds: z.number().int().min(1).max(86_400).optional(),
 });
+
+// Strict: a misspelt or read-only field (webhookSecret, authorId) is a 400, not a silent no-op.
+const patchSchema = createSchema.partial().strict()
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one of name, description, pairs, maxLagSeconds');
 
 const newSecret = () => 'whsec_' + randomBytes(24).toString('base64url');
 const authorName = (email: string | undefined) => (email ? email.split('@')[0] : null);
 
-export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenService; bus?: Bus }): Router {
+/**
+ * @param deps.priceBandPercent how far a declared price may be from the market before /verify calls it
+ *   divergent (PRICE_BAND_PERCENT; default 3)
+ */
+export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenService; bus?: Bus; priceBandPercent?: number }): Router {
   const r = Router();
   const { prisma } = deps;
 
@@ -50,7 +62,13 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     const extra = await statsFor([id]);
     const open = await prisma.trade.findMany({ where: { strategyId: id, status: 'ACTIVE' }, orderBy: { openSeq: 'asc' } });
     const record = await trackRecordDetail(prisma, id);
-    res.json({ ...view(s), ...extra(id), ...record, openTrades: open.map((t) => ({ id: t.id, pair: t.pair, direction: t.direction, entryPrice: Number(t.entryPrice), stopLoss: t.stopLoss && Number(t.stopLoss), takeProfit: t.takeProfit && Number(t.takeProfit), openedAt: t.openedAt })) });
+    res.json({
+      ...view(s), ...extra(id), ...record,
+      openTrades: open.map((t) => ({
+        id: t.id, pair: t.pair, direction: t.direction, entryPrice: Number(t.entryPrice), entryMarketPrice: t.entryMarketPrice && Number(t.entryMarketPrice),
+        priceVerified: t.entryMarketPrice !== null, stopLoss: t.stopLoss && Number(t.stopLoss), takeProfit: t.takeProfit && Number(t.takeProfit), openedAt: t.openedAt,
+      })),
+    });
   }));
 
   r.get('/api/strategies/:id/signals', wrap(async (req, res) => {
@@ -60,13 +78,14 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     const rows = q.afterSeq !== undefined
       ? await prisma.signal.findMany({ where: { strategyId: id, seq: { gt: BigInt(q.afterSeq) } }, orderBy: { seq: 'asc' }, take: q.limit })
       : (await prisma.signal.findMany({ where: { strategyId: id }, orderBy: { seq: 'desc' }, take: q.limit })).reverse();
-    const signals = rows.map(toSignal);
+    // The declared price and the market price side by side; null market price = "price not verified".
+    const signals = rows.map((r) => ({ ...toSignal(r), marketPrice: r.marketPrice === null ? null : Number(r.marketPrice) }));
     res.json({ signals, lastSeq: signals.at(-1)?.seq ?? q.afterSeq ?? 0 });
   }));
 
   r.get('/api/strategies/:id/verify', wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'strategy');
-    const report = await verifyStrategy(prisma, id, (await statsFor([id]))(id).stats);
+    const report = await verifyStrategy(prisma, id, (await statsFor([id]))(id).stats, { tolerancePct: deps.priceBandPercent });
     if (!report) throw new AppError('NOT_FOUND', 'strategy not found', 404);
     res.set('Cache-Control', 'no-store').json(report);
   }));
@@ -79,6 +98,33 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
       include: { author: { select: { email: true } } },
     });
     res.status(201).json({ ...view(s), webhookSecret: secret, webhookUrl: `/api/webhooks/tradingview/${s.id}` });
+  }));
+
+  r.patch('/api/strategies/:id', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
+    const id = uuidParam(req.params.id, 'strategy');
+    const user = currentUser(req);
+    const body = parseBody(patchSchema, req.body);
+    // The strategy row lock is the one the coordinator's accept transaction takes before it reads the
+    // strategy, so an OPEN on a pair being removed either committed before (and is seen here) or reads
+    // the new pair list.
+    const s = await prisma.$transaction(async (tx) => {
+      const [row] = await tx.$queryRaw<{ authorId: string | null }[]>`SELECT "authorId" FROM "Strategy" WHERE id = ${id}::uuid FOR UPDATE`;
+      if (!row) throw notFound('strategy');
+      if (row.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may edit it');
+      if (body.pairs?.length) {
+        // Dropping a pair that holds an open trade would leave its CLOSE nowhere to go: close it first.
+        const held = await tx.trade.findMany({ where: { strategyId: id, status: 'ACTIVE', pair: { notIn: body.pairs } }, select: { pair: true }, orderBy: { pair: 'asc' }, take: 20 });
+        if (held.length) throw new AppError('PAIR_HAS_OPEN_TRADE', `a trade is open on ${held.map((t) => t.pair).join(', ')}: close it before removing the pair`, 409, { details: { pairs: held.map((t) => t.pair) } });
+      }
+      return tx.strategy.update({
+        where: { id },
+        data: { name: body.name, description: body.description, pairs: body.pairs, maxLagSeconds: body.maxLagSeconds },
+        include: { author: { select: { email: true } } },
+      });
+    });
+    // Processes that cache strategy data drop it at once where the message arrives.
+    await deps.bus?.publish(TOPICS.strategyChanged, { strategyId: id }).catch(() => {});
+    res.json(view(s));
   }));
 
   r.post('/api/strategies/:id/webhook-secret', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
