@@ -1,4 +1,5 @@
-// The author's panel on their own strategy page: rotate the webhook secret (shown once) and publish a signal.
+// The author's panel on their own strategy page: rotate the webhook secret (shown once), edit the
+// strategy (name, description, pairs, max lag) and publish a signal.
 import { api, el, say } from './common.js';
 
 /** Renders the panel into `box` when the signed-in user authors `strategy`; `onPublished` reloads the page data. */
@@ -31,5 +32,32 @@ export async function authorPanel(box, strategy, onPublished) {
     } catch (err) { say(msg, err.message, false); }
   });
   box.replaceChildren(el('div', { class: 'card' }, el('h2', {}, 'Your strategy'),
-    el('p', { class: 'muted' }, `Webhook URL: /api/webhooks/tradingview/${strategy.id}`), rotate, form, msg));
+    el('p', { class: 'muted' }, `Webhook URL: /api/webhooks/tradingview/${strategy.id}`), rotate, editForm(strategy, msg, onPublished), form, msg));
+}
+
+/** PATCH /api/strategies/:id with the fields the author changed; pairs as a comma-separated list. */
+function editForm(strategy, msg, onSaved) {
+  const name = el('input', { id: 'edit-name', type: 'text', value: strategy.name, required: true, maxlength: '100' });
+  const description = el('textarea', { id: 'edit-description', maxlength: '5000', rows: '3' });
+  description.value = strategy.description ?? '';
+  const pairs = el('input', { id: 'edit-pairs', type: 'text', value: strategy.pairs.join(', '), placeholder: 'BTC/USDT, ETH/USDT' });
+  const lag = el('input', { id: 'edit-lag', type: 'number', min: '1', max: '86400', step: '1', value: String(strategy.maxLagSeconds ?? 60) });
+  const form = el('form', { class: 'stack', id: 'edit-form' },
+    el('label', { for: 'edit-name' }, 'Name'), name,
+    el('label', { for: 'edit-description' }, 'Description'), description,
+    el('label', { for: 'edit-pairs' }, 'Pairs (comma-separated; empty = any pair the reference exchange lists)'), pairs,
+    el('label', { for: 'edit-lag' }, 'Refuse webhook alerts older than (seconds)'), lag,
+    el('button', { type: 'submit', class: 'secondary', id: 'edit-save' }, 'Save strategy'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const list = pairs.value.split(/[\s,]+/).map((p) => p.trim()).filter(Boolean);
+    try {
+      const s = await api('PATCH', `/api/strategies/${strategy.id}`, { name: name.value, description: description.value, pairs: list, maxLagSeconds: Number(lag.value) });
+      Object.assign(strategy, s);
+      pairs.value = s.pairs.join(', ');
+      say(msg, `Saved. Pairs: ${s.pairs.join(', ') || 'any pair the reference exchange lists'}.`);
+      onSaved();
+    } catch (err) { say(msg, err.message, false); }
+  });
+  return el('details', { id: 'edit-strategy' }, el('summary', {}, 'Edit strategy'), form);
 }

@@ -1,5 +1,6 @@
-// Strategy page: track record, equity curve, verification, signal history (live), open trades,
-// the subscribe form for users and the publishing panel for the strategy's author.
+// Strategy page: track record (at the reference market's prices, verified trades only), equity curve,
+// verification, signal history (live) with declared and market prices, open and closed trades, the
+// subscribe form for users and the publishing panel for the strategy's author.
 import { api, el, fmtDate, fmtNum, fmtPct, header, liveSignals, num, say, session, signClass, table, $ } from './common.js';
 import { authorPanel } from './strategy-author.js';
 import { subscribeForm } from './strategy-subscribe.js';
@@ -8,23 +9,39 @@ header();
 const id = location.pathname.split('/').pop();
 const signals = new Map();
 let lastSeq = 0;
+const dash = '–';
+const NOT_VERIFIED = 'price not verified';
+const unverified = () => el('span', { class: 'muted unverified' }, NOT_VERIFIED);
+/** A market price, or "price not verified" (null); undefined (a live signal from an older server) shows a dash. */
+const marketCell = (v) => (v === undefined ? dash : v === null ? unverified() : fmtNum(v, 8));
+const share = (v) => (v === null || v === undefined ? dash : `${Math.round(v * 100)} %`);
 
-function statsBox(s, basis, first) {
-  const stat = (label, value, cls) => el('div', { class: 'stat' }, el('b', { class: cls }, value), el('span', {}, label));
+function statsBox(d) {
+  const s = d.stats;
+  const pv = d.priceVerification ?? { signals: 0, verifiedSignals: 0, unverifiedTrades: 0 };
+  const n = s.trades;
+  const stat = (label, value, cls, id) => el('div', { class: 'stat', id }, el('b', { class: cls }, value), el('span', {}, label));
+  // Without trades there is no win rate, PnL or drawdown: a dash, not "0 %".
+  const pct = (v) => (n && v !== null && v !== undefined ? `${fmtNum(v)} %` : dash);
   $('#stats').replaceChildren(
-    stat('Closed trades', String(s.trades)), stat('Win rate', `${fmtNum(s.winRate)} %`),
-    stat('Total PnL (compounded)', fmtPct(s.totalPnlPct), signClass(s.totalPnlPct)), stat('Average PnL / trade', fmtPct(s.avgPnlPct), signClass(s.avgPnlPct)),
-    stat('Max drawdown', `${fmtNum(s.maxDrawdownPct)} %`), stat('Sharpe (per trade)', fmtNum(s.sharpe)), stat('Sortino (per trade)', fmtNum(s.sortino)),
-    stat('First signal', first ? fmtDate(first).slice(0, 10) : '–'),
+    stat('Closed trades (verified prices)', String(n)), stat('Win rate', pct(s.winRate)),
+    stat('Total PnL (compounded)', n ? fmtPct(s.totalPnlPct) : dash, n ? signClass(s.totalPnlPct) : ''), stat('Average PnL / trade', n ? fmtPct(s.avgPnlPct) : dash, n ? signClass(s.avgPnlPct) : ''),
+    stat('Max drawdown', pct(s.maxDrawdownPct)), stat('Sharpe (per trade)', fmtNum(s.sharpe)), stat('Sortino (per trade)', fmtNum(s.sortino)),
+    stat(`Signal prices verified (${pv.verifiedSignals} of ${pv.signals})`, share(d.verifiedShare), '', 'verified-share'),
+    stat('Trades not counted: price not verified', String(pv.unverifiedTrades), '', 'unverified-trades'),
+    stat('First signal', d.firstSignalAt ? fmtDate(d.firstSignalAt).slice(0, 10) : dash),
   );
-  if (!$('#basis')) $('#stats').before(el('p', {}, el('span', { class: 'basis', id: 'basis' }, basis)));
+  if (!$('#basis')) {
+    $('#stats').before(el('p', {}, el('span', { class: 'basis', id: 'basis' }, d.basis), ' ',
+      el('span', { class: 'muted' }, 'Each trade’s PnL uses the reference exchange’s price at its signals; the author’s declared prices are shown beside them. Trades with a price that could not be checked against the market are listed below as “price not verified” and not counted.')));
+  }
 }
 
 let chart;
 let series;
 function drawEquity(points, start) {
   const LC = window.LightweightCharts;
-  if (!LC || !points.length) { $('#equity').replaceChildren(el('p', { class: 'muted' }, 'No closed trades yet.')); return; }
+  if (!LC || !points.length) { $('#equity').replaceChildren(el('p', { class: 'muted' }, 'No closed trades with verified prices yet.')); return; }
   if (!chart) {
     $('#equity').replaceChildren();
     chart = LC.createChart($('#equity'), { autoSize: true, layout: { attributionLogo: true }, timeScale: { timeVisible: true } });
@@ -41,13 +58,13 @@ function drawEquity(points, start) {
 function renderSignals() {
   const list = [...signals.values()].sort((a, b) => b.seq - a.seq);
   const rows = list.map((s) => [
-    num(s.seq), fmtDate(s.createdAt), s.pair, `${s.action} ${s.direction}`, num(fmtNum(s.price, 8)),
+    num(s.seq), fmtDate(s.createdAt), s.pair, `${s.action} ${s.direction}`, num(fmtNum(s.price, 8)), num(marketCell(s.marketPrice)),
     s.stopLoss ? fmtNum(s.stopLoss, 8) : '–', s.takeProfit ? fmtNum(s.takeProfit, 8) : '–', s.source,
     s.evidence ? el('td', {}, el('a', { href: s.evidence, target: '_blank' }, el('img', { class: 'evidence', src: s.evidence, alt: `chart at signal ${s.seq}`, loading: 'lazy' }))) : '–',
     el('td', { title: s.hash }, el('code', {}, s.hash.slice(0, 12))),
   ]);
   $('#signals').replaceChildren(list.length
-    ? table(['Seq', 'Time', 'Pair', 'Signal', 'Price', 'Stop', 'Target', 'Source', 'Chart', 'Hash'], rows, { id: 'signal-table', rowAttrs: (i) => ({ 'data-seq': list[i].seq }) })
+    ? table(['Seq', 'Time', 'Pair', 'Signal', 'Declared price', 'Market price', 'Stop', 'Target', 'Source', 'Chart', 'Hash'], rows, { id: 'signal-table', rowAttrs: (i) => ({ 'data-seq': list[i].seq }) })
     : el('p', { class: 'muted' }, 'No signals yet.'));
 }
 
@@ -59,20 +76,49 @@ function addSignals(list) {
 async function load() {
   const s = await api('GET', `/api/strategies/${id}`);
   document.title = `${s.name} · Signal Marketplace`;
-  $('#head').replaceChildren(el('h1', { id: 'name' }, s.name), el('p', { class: 'muted' }, `by ${s.author ?? 'unknown'} · pairs: ${s.pairs.join(', ') || 'any'} · ${s.subscribers} active subscribers`), s.description ? el('p', {}, s.description) : '');
-  statsBox(s.stats, s.basis, s.firstSignalAt);
+  const pairs = s.pairs.length ? `pairs: ${s.pairs.join(', ')}` : 'pairs: any pair its reference exchange lists';
+  $('#head').replaceChildren(el('h1', { id: 'name' }, s.name), el('p', { class: 'muted', id: 'strategy-meta' }, `by ${s.author ?? 'unknown'} · ${pairs} · ${s.subscribers} active subscribers`), s.description ? el('p', {}, s.description) : '');
+  statsBox(s);
   drawEquity(s.equityCurve, s.firstSignalAt);
   $('#open').replaceChildren(s.openTrades.length
-    ? table(['Pair', 'Direction', 'Entry', 'Stop', 'Target', 'Opened'], s.openTrades.map((t) => [t.pair, t.direction, num(fmtNum(t.entryPrice, 8)), t.stopLoss ?? '–', t.takeProfit ?? '–', fmtDate(t.openedAt)]))
+    ? table(['Pair', 'Direction', 'Declared entry', 'Market entry', 'Stop', 'Target', 'Opened'], s.openTrades.map((t) => [t.pair, t.direction, num(fmtNum(t.entryPrice, 8)), num(marketCell(t.entryMarketPrice)), t.stopLoss ?? dash, t.takeProfit ?? dash, fmtDate(t.openedAt)]), { id: 'open-table' })
     : el('p', { class: 'muted' }, 'No open trades.'));
+  closedTrades(s.closedTrades ?? []);
   return s;
+}
+
+/** The most recent closed trades: declared and market prices side by side, PnL at market prices. */
+function closedTrades(list) {
+  let box = $('#closed');
+  if (!box) {
+    box = el('div', { id: 'closed' });
+    $('#open').after(el('h2', {}, 'Closed trades'), box);
+  }
+  const pnl = (t) => (t.verified ? num(fmtPct(t.pnlPct), signClass(t.pnlPct)) : el('td', {}, unverified()));
+  box.replaceChildren(list.length
+    ? table(['Closed', 'Pair', 'Direction', 'Declared entry', 'Market entry', 'Declared exit', 'Market exit', 'PnL (market)', 'PnL (declared)'],
+      list.map((t) => [fmtDate(t.closedAt), t.pair, t.direction, num(fmtNum(t.entryPrice, 8)), num(marketCell(t.entryMarketPrice)), num(fmtNum(t.exitPrice, 8)), num(marketCell(t.exitMarketPrice)), pnl(t), num(fmtPct(t.declaredPnlPct), 'muted')]),
+      { id: 'closed-table', rowAttrs: (i) => ({ class: list[i].verified ? '' : 'unverified' }) })
+    : el('p', { class: 'muted' }, 'No closed trades yet.'));
 }
 
 $('#verify').addEventListener('click', async () => {
   const r = await api('GET', `/api/strategies/${id}/verify`);
+  const p = r.prices;
+  const d = p.divergence;
+  const checked = `${p.verifiedSignals} of ${r.signals} signal prices checked against the market (${share(p.verifiedShare)})`;
+  const record = r.recomputed.trades
+    ? `the record at market prices (${r.recomputed.trades} trades, ${fmtPct(r.recomputed.totalPnlPct)}) matches the published one`
+    : 'no trade has verified prices, so there is no verified performance';
+  const left = p.unverifiedTrades ? `; ${p.unverifiedTrades} trade(s) price not verified, not counted` : '';
   const text = r.ok
-    ? `Verified: ${r.signals} signals, hash chain intact, statistics recomputed from the signals match (${r.recomputed.trades} trades, ${fmtPct(r.recomputed.totalPnlPct)}).`
-    : `NOT verified: ${r.chain.ok ? 'chain intact' : `${r.chain.problems.length} chain problem(s): ${r.chain.problems.slice(0, 3).map((p) => `${p.problem} at seq ${p.seq}`).join(', ')}`}; ${r.statsMatch ? 'statistics match' : 'published statistics differ from the signals'}.`;
+    ? `Verified: ${r.signals} signals, hash chain intact, ${record}; ${checked}${left}.`
+    : `NOT verified: ${[
+      r.chain.ok ? 'chain intact' : `${r.chain.problems.length} chain problem(s): ${r.chain.problems.slice(0, 3).map((x) => `${x.problem} at seq ${x.seq}`).join(', ')}`,
+      r.statsMatch ? 'published statistics match the signals' : 'published statistics differ from the signals',
+      d.beyondTolerance ? `declared prices differ from the market by more than ${d.tolerancePct} % on ${d.beyondTolerance} signal(s) (up to ${fmtNum(d.maxPct)} %): the author's claimed record (${fmtPct(r.declared.totalPnlPct)}) is not their performance at market prices (${fmtPct(r.recomputed.totalPnlPct)})` : '',
+      checked,
+    ].filter(Boolean).join('; ')}.`;
   say($('#verify-result'), text, r.ok);
 });
 
