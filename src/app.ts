@@ -21,7 +21,7 @@ import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
 import { authRoutes, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
-import { monitorComponents } from './monitor/index.js';
+import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
 
 /** A long-lived part of the app: started after the database and bus, stopped before them. */
@@ -49,6 +49,8 @@ export interface AppContext {
   coordinator: SignalCoordinator;
   reader: SignalReader;
   store?: SignalJsonStore;
+  /** The reference market's prices and market list for the signal checks (fed by the monitor module). */
+  reference: ReferencePrices;
 }
 
 export interface App extends AppContext {
@@ -79,8 +81,12 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       ? new SignalJsonStore({ dataDir: config.dataDir, reader, log, metrics: metrics.store(), pollMs: 1000 })
       : undefined;
     if (store) { await store.start(); cleanup.push(() => store.stop()); }
-    const coordinator = new SignalCoordinator({ pool: db.pool, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator() });
-    const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store };
+    const reference = new ReferencePrices({
+      exchange: config.monitor.exchange, maxAgeMs: config.priceMaxAgeMs, bus, redis, ...monitorKeys(config.redisPrefix, config.monitor.exchange),
+      refreshMs: Math.max(1000, Math.min(config.monitor.intervalMs, config.priceMaxAgeMs / 3)), log: log.child({ module: 'reference-prices' }),
+    });
+    const coordinator = new SignalCoordinator({ pool: db.pool, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator(), reference, priceBandPercent: config.priceBandPercent });
+    const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store, reference };
 
     const components = [...moduleComponents(ctx), ...(opts.extraComponents?.(ctx) ?? [])];
     for (const c of components) { await c.start(); cleanup.push(() => c.stop()); }
@@ -106,8 +112,10 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
           strategyRoutes({ prisma: db.prisma, tokens, bus }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           signalRoutes({
-            pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies,
+            pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference,
+            // Two buckets: authenticated posts per strategy, wrong secrets per client IP (strangers never fill the first).
             webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
+            badSecretLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook-bad-secret', perMinute: config.webhookBadSecretRateLimitPerMinute, redis, key: (req) => `whbad:${req.ip ?? ''}`, message: 'too many webhook posts with a wrong secret from this address; try again in a minute' }),
           }),
           ...components.flatMap((c) => c.routers ?? []),
         ],

@@ -58,8 +58,10 @@ describe('trade monitor restart (real processes)', function () {
   });
 });
 
-/** Trades watched by the monitor of a server process, from its /health. */
+/** Trades watched by the monitor of a server process, from its health details (/health where it still carries them). */
 async function monitorTrades(url: string): Promise<number> {
-  const body = (await (await fetch(`${url}/health`)).json()) as { checks: { monitor?: { trades?: number } } };
-  return body.checks.monitor?.trades ?? 0;
+  let res = await fetch(`${url}/health/details`);
+  if (res.status === 404) res = await fetch(`${url}/health`);
+  const body = (await res.json()) as { checks?: { monitor?: { trades?: number } } };
+  return body.checks?.monitor?.trades ?? 0;
 }

@@ -51,8 +51,20 @@ export function newPair(fake: FakeBinance, price: number): string {
 
 export const monitorOf = (app: App) => (app.components.find((c) => c.name === 'monitor') as unknown as { monitor: TradeMonitor }).monitor;
 
+/**
+ * A market added to the fake exchange after `app` started is not in its monitor's market list yet, and a
+ * strategy without declared pairs only accepts listed pairs: reload the list (no-op without a monitor).
+ */
+export async function listedIn(app: App, ...pairs: string[]): Promise<void> {
+  const demand = (app.components.find((c) => c.name === 'monitor') as unknown as { monitor?: TradeMonitor } | undefined)?.monitor?.demand;
+  if (!demand || pairs.every((p) => demand.markets()?.has(p))) return;
+  await demand.reloadMarkets();
+  for (const p of pairs) if (!demand.markets()?.has(p)) throw new Error(`${p} is not in the reference market list after a reload`);
+}
+
 /** Opens a trade through `a`'s coordinator for a strategy (auto-created, fresh by default); returns its ids. */
 export async function openTrade(a: App, db: pg.Pool, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId: string = randomUUID()) {
+  await listedIn(a, pair);
   const r = await a.coordinator.accept({ strategyId, pair, action: 'OPEN', direction, price, stopLoss, takeProfit }, 'api', { autoCreate: { name: 'monitor test' } });
   const { rows: [t] } = await db.query(`SELECT id FROM "Trade" WHERE "openSignalId" = $1`, [r.signal.id]);
   return { strategyId, tradeId: t.id as string };

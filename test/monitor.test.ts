@@ -11,7 +11,7 @@ import type { App } from '../src/app.js';
 import { TriggerBook, type WatchedTrade } from '../src/monitor/index.js';
 import { client, seedStrategy, startTestApp } from './support/app.js';
 import { FakeBinance } from './support/fake-exchange.js';
-import { closeSignals, MONITOR_DB_URL, MONITOR_ENV, monitorDatabase, monitorOf, newPair, openTrade, waitFor } from './monitor-support.js';
+import { closeSignals, listedIn, MONITOR_DB_URL, MONITOR_ENV, monitorDatabase, monitorOf, newPair, openTrade, waitFor } from './monitor-support.js';
 
 describe('trade monitor (fake exchange, real PostgreSQL)', function () {
   this.timeout(60_000);
@@ -95,6 +95,7 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     const { author, strategyId } = await seedStrategy(app);
     const api = client(app);
     const pairs = await Promise.all([1, 2, 3, 4].map(() => newPair(fake, 100)));
+    await listedIn(app, ...pairs);
     const trades = [];
     for (const pair of pairs) {
       const r = await api.post('/api/signals', { strategyId, pair, action: 'OPEN', direction: 'LONG', price: 100, stopLoss: 90, takeProfit: 110 }, author.token);

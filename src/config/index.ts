@@ -33,6 +33,9 @@ const schema = z.object({
   DEDUP_WINDOW_MINUTES: z.coerce.number().min(0).default(120),
   AUTO_CREATE_STRATEGIES: bool.default(false),
   WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  WEBHOOK_BAD_SECRET_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  PRICE_BAND_PERCENT: z.coerce.number().positive().max(100).default(3),
+  PRICE_MAX_AGE_MS: z.coerce.number().int().min(100).default(30_000),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   BODY_LIMIT: z.string().default('64kb'),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
@@ -89,7 +92,14 @@ export interface Config {
   readonly logLevel: string;
   readonly dedupWindowMs: number;
   readonly autoCreateStrategies: boolean;
+  /** Authenticated webhook posts per strategy per minute. */
   readonly webhookRateLimitPerMinute: number;
+  /** Webhook posts with a wrong secret per client IP per minute (their own bucket). */
+  readonly webhookBadSecretRateLimitPerMinute: number;
+  /** A signal more than this many percent from the reference price is refused (409 PRICE_OUT_OF_BAND). */
+  readonly priceBandPercent: number;
+  /** A reference price older than this (ms) is not used: the signal is accepted unverified. */
+  readonly priceMaxAgeMs: number;
   readonly loginRateLimitPerMinute: number;
   readonly bodyLimit: string;
   /** WebSocket distributor (/ws/signals). */
@@ -192,6 +202,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dedupWindowMs: c.DEDUP_WINDOW_MINUTES * 60_000,
     autoCreateStrategies: c.AUTO_CREATE_STRATEGIES,
     webhookRateLimitPerMinute: c.WEBHOOK_RATE_LIMIT_PER_MINUTE,
+    webhookBadSecretRateLimitPerMinute: c.WEBHOOK_BAD_SECRET_RATE_LIMIT_PER_MINUTE,
+    priceBandPercent: c.PRICE_BAND_PERCENT,
+    priceMaxAgeMs: c.PRICE_MAX_AGE_MS,
     loginRateLimitPerMinute: c.LOGIN_RATE_LIMIT_PER_MINUTE,
     bodyLimit: c.BODY_LIMIT,
     ws: Object.freeze({

@@ -99,7 +99,8 @@ export class TradeCloser {
     try {
       const r = await this.deps.coordinator.accept(
         { strategyId: trade.strategyId, pair: trade.pair, action: 'CLOSE', direction: trade.direction, price: exitPrice, reason, idempotencyKey: key },
-        'monitor', { expectTradeId: trade.id },
+        // The CLOSE's price is the level; the price the feed saw is the market price stored beside it.
+        'monitor', { expectTradeId: trade.id, marketPrice: t.observedPrice },
       );
       if (!r.duplicate) {
         this.deps.log.info({ ...log, signalId: r.signal.id, seq: r.signal.seq }, 'trade closed by monitor');

@@ -5,6 +5,8 @@
  * changed pair's tick pops the crossed levels from the TriggerBook → TradeCloser sends the CLOSEs.
  * The book stays fresh through a seq-cursor sync of the signal log, woken by `signal.accepted` on
  * the bus and run every `syncMs` anyway (the bus is at-most-once).
+ * The same feed prices the pairs the signal checks need (PriceDemand): this process reads it directly
+ * (ReferencePrices); other processes get every poll through Redis and the bus.
  */
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
@@ -14,8 +16,10 @@ import type { TickerSource } from '../exchange/ticker-feed.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalCoordinator } from '../signals/index.js';
 import { TradeCloser } from './closer.js';
+import type { PriceDemand } from './demand.js';
 import type { MonitorMetrics } from './metrics.js';
-import { PriceFeed } from './price-feed.js';
+import { PriceFeed, type PairPrice } from './price-feed.js';
+import { MONITOR_TOPICS, type PricesMessage } from './reference-prices.js';
 import { changesSince, loadOpenTrades } from './trade-store.js';
 import { TriggerBook, type PriceTick, type WatchedTrade } from './trigger-book.js';
 
@@ -35,9 +39,14 @@ export interface MonitorDeps {
   tickers: TickerSource;
   log: Logger;
   metrics: (state: () => { trades: number; pairs: number; feedLagSeconds: number }) => MonitorMetrics;
-  /** When set, last prices are shared in a Redis hash for the distance route of other processes. */
+  /**
+   * When set, every poll's prices are shared in a Redis hash (the distance route and the signal checks of
+   * other processes) and announced on the bus (`monitor.prices`).
+   */
   redis?: Redis;
   pricesKey: string;
+  /** Pairs polled for the signal checks besides the watched ones. */
+  demand?: PriceDemand;
 }
 
 const SYNC_BATCH = 5000;
@@ -61,8 +70,9 @@ export class TradeMonitor {
     this.closer = new TradeCloser({ coordinator: deps.coordinator, log: deps.log, metrics: this.metrics, concurrency: opts.closeConcurrency, retryBaseMs: opts.retryBaseMs });
     this.feed = new PriceFeed({
       source: deps.tickers, log: deps.log,
-      pairs: () => this.book.watchedPairs(),
+      pairs: () => this.pollPairs(),
       onTicks: (ticks) => this.onTicks(ticks),
+      onPolled: (prices, at) => this.publishPrices(prices, at),
       onPollError: () => this.metrics.pollErrors.inc(),
     }, opts.exchange, opts.intervalMs);
   }
@@ -74,6 +84,7 @@ export class TradeMonitor {
     this.started = true;
     this.unsubscribe = this.deps.bus.subscribe(TOPICS.signalAccepted, () => this.requestSync());
     this.scheduleSync();
+    await this.deps.demand?.start();
     this.feed.start();
     this.deps.log.info({ trades: this.book.size, pairs: this.book.watchedPairs().length, exchange: this.opts.exchange, cursor }, 'trade monitor started');
   }
@@ -84,6 +95,7 @@ export class TradeMonitor {
     this.unsubscribe?.();
     if (this.syncTimer) clearTimeout(this.syncTimer);
     await this.feed.stop();
+    await this.deps.demand?.stop();
     await this.syncing;
     await this.closer.stop();
   }
@@ -93,6 +105,9 @@ export class TradeMonitor {
     const ok = this.book.size === 0 || lag < Math.max(30, (this.opts.intervalMs / 1000) * 5);
     return Promise.resolve({ ok, trades: this.book.size, pairs: this.book.watchedPairs().length, feedLagSeconds: lag, pendingCloses: this.closer.pending });
   }
+
+  /** The pairs polled for the signal checks and the reference market list, if this monitor serves them. */
+  get demand(): PriceDemand | undefined { return this.deps.demand; }
 
   feedLagSeconds(): number {
     return this.feed.lastSuccessAt ? (Date.now() - this.feed.lastSuccessAt) / 1000 : 0;
@@ -105,7 +120,14 @@ export class TradeMonitor {
     for (const tick of ticks) for (const trigger of this.book.evaluate(tick)) this.closer.enqueue(trigger, now);
     this.lastEvaluateMs = performance.now() - started;
     this.metrics.evaluateSeconds.observe(this.lastEvaluateMs / 1000);
-    this.publishPrices(ticks);
+  }
+
+  /** Watched pairs first, then those the signal checks want priced. */
+  private pollPairs(): string[] {
+    const watched = this.book.watchedPairs();
+    const more = this.deps.demand?.pairs();
+    if (!more?.length) return watched;
+    return [...new Set([...watched, ...more])];
   }
 
   /** Catches up with the signal log now (coalesced: at most one run in flight plus one queued). */
@@ -152,12 +174,15 @@ export class TradeMonitor {
     }, this.opts.syncMs);
   }
 
-  private publishPrices(ticks: PriceTick[]): void {
-    if (!this.deps.redis || !ticks.length) return;
+  /** Shares one poll's prices, each stamped with when it was received, moved or not (its age counts from there). */
+  private publishPrices(prices: ReadonlyMap<string, PairPrice>, at: number): void {
+    if (!this.deps.redis || !prices.size) return;
     const fields: Record<string, string> = {};
-    for (const t of ticks) fields[t.pair] = JSON.stringify({ last: t.last, at: Date.now() });
+    const message: PricesMessage = { exchange: this.opts.exchange, at, prices: {} };
+    for (const [pair, p] of prices) { fields[pair] = JSON.stringify({ last: p.last, at }); message.prices[pair] = p.last; }
     // The hash expires when no monitor refreshes it, so other processes never show prices long stale.
     this.deps.redis.multi().hset(this.deps.pricesKey, fields).pexpire(this.deps.pricesKey, Math.max(60_000, this.opts.intervalMs * 10)).exec()
       .catch((err) => this.deps.log.warn({ err }, 'publishing monitor prices to redis failed'));
+    this.deps.bus.publish(MONITOR_TOPICS.prices, message).catch((err) => this.deps.log.warn({ err }, 'announcing monitor prices failed'));
   }
 }

@@ -1,7 +1,9 @@
 /**
  * PriceFeed: one polling loop per monitored exchange. Every `intervalMs` it asks the TickerSource for
- * the pairs that have watched trades (one batched request, shared by every trade on every pair) and
- * turns each changed quote into a PriceTick for the monitor.
+ * the pairs that have watched trades, and those whose signals' prices are checked at acceptance (one
+ * batched request, shared by every trade on every pair), turns each changed quote into a PriceTick for
+ * the monitor, and hands the whole poll to `onPolled` (each price with the time it was received: the
+ * reference prices' age counts from there, whether or not the price moved).
  *
  * What a tick knows: the ticker's last price, plus a range since the previous poll inferred from the
  * exchange's rolling 24 h high/low. The 24 h values are not the range of the interval, but a *new*
@@ -18,10 +20,12 @@ export interface PairPrice { last: number; high24h: number | null; low24h: numbe
 export interface PriceFeedDeps {
   source: TickerSource;
   log: Logger;
-  /** The pairs to poll (those with watched trades). */
+  /** The pairs to poll (those with watched trades, and those of interest to the signal checks). */
   pairs(): string[];
   /** Receives the ticks of one poll (only pairs whose price changed). */
   onTicks(ticks: PriceTick[], receivedAt: number): void;
+  /** Receives every price of one successful poll (changed or not). */
+  onPolled?(prices: ReadonlyMap<string, PairPrice>, receivedAt: number): void;
   onPollError?(err: unknown): void;
 }
 
@@ -71,11 +75,14 @@ export class PriceFeed {
       this.deps.log.warn({ exchange: this.exchangeId, pair: p }, 'monitored pair not listed on the exchange; its trades are not priced');
     }
     const ticks: PriceTick[] = [];
+    const polled = new Map<string, PairPrice>();
     for (const [pair, q] of batch.quotes) {
       const tick = this.observe(pair, q, receivedAt);
       if (tick) ticks.push(tick);
+      polled.set(pair, this.prices.get(pair)!);
     }
     if (ticks.length) this.deps.onTicks(ticks, receivedAt);
+    if (polled.size) this.deps.onPolled?.(polled, receivedAt);
   }
 
   /** Records a quote; returns the tick, or null when nothing changed. */

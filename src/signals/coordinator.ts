@@ -11,6 +11,13 @@
  * against the state read under the locks plus the batch's earlier signals. A burst of alerts at a candle
  * close is answered in a few transactions instead of hundreds in a row. If a batch fails as a whole (a
  * database error), each of its signals is retried alone, so one bad signal only fails itself.
+ *
+ * Pairs and prices (SPEC "Signal"): an OPEN must be on one of the strategy's declared pairs (400
+ * PAIR_NOT_IN_STRATEGY) or, for a strategy without declared pairs, on a pair the reference exchange lists
+ * (400 PAIR_NOT_LISTED, when the list is known). Every signal's price is compared with the reference
+ * market's last price read from memory (the price feed; never a network call on this path): more than
+ * `priceBandPercent` away → 409 PRICE_OUT_OF_BAND naming both. With no fresh price at hand the signal is
+ * accepted with marketPrice null ("price not verified") and the feed is asked to price the pair.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -20,6 +27,7 @@ import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { signalHash } from './repository.js';
 import { closeStatement, commitBatch, lockAndRead, openStatement, rawToActive, rawToCompleted, rawToSignal, type ItemState, type RawSignal, type SignalRowInput } from './sql.js';
+import type { ReferenceMarket } from './reference.js';
 import { checkLevels } from './validation.js';
 import { pnlPct, type Action, type Direction, type Signal, type SignalEffect, type SignalInput, type Source } from './types.js';
 
@@ -42,6 +50,11 @@ export interface AcceptOptions {
    * otherwise 409 NO_OPEN_TRADE. Lets the trade monitor never close a newer trade on the same pair.
    */
   expectTradeId?: string;
+  /**
+   * Source `monitor` only: the price feed's observation that triggered this CLOSE (its price is the
+   * level, by design away from the market), stored as marketPrice without a band check.
+   */
+  marketPrice?: number;
 }
 
 export interface AcceptResult { signal: Signal; duplicate: boolean }
@@ -93,6 +106,10 @@ export class SignalCoordinator {
     dedupWindowMs: number;
     store?: EffectSink;
     metrics?: CoordinatorMetrics;
+    /** The reference market's prices and market list (absent: every price unverified, any pair). */
+    reference?: ReferenceMarket;
+    /** Largest distance of a signal's price from the reference price, in percent (PRICE_BAND_PERCENT). */
+    priceBandPercent?: number;
   }) {}
 
   /** Accepts one signal. Throws AppError 400/404/409; a repeat delivery returns the original. */
@@ -197,11 +214,11 @@ export class SignalCoordinator {
 
   /** Decides each signal in arrival order against the locked state and the batch's earlier signals. */
   private decide(batch: Pending[], read: { seq: number; items: ItemState[] }): Decision[] {
-    const strategies = new Map<string, { lastSignalHash: string | null; maxLagSeconds: number }>();
+    const strategies = new Map<string, { lastSignalHash: string | null; maxLagSeconds: number; pairs: string[] }>();
     const pairs = new Map<string, PairState>();
     const keys = new Map<string, Original>();
     for (const it of read.items) {
-      strategies.set(it.strategyId, { lastSignalHash: it.lastSignalHash, maxLagSeconds: it.maxLagSeconds });
+      strategies.set(it.strategyId, { lastSignalHash: it.lastSignalHash, maxLagSeconds: it.maxLagSeconds, pairs: it.pairs ?? [] });
       pairs.set(`${it.strategyId}|${it.pair}`, {
         last: it.last && { action: it.last.action, direction: it.last.direction, at: Date.parse(rawToSignal(it.last).createdAt), of: it.last },
         open: it.open && { id: it.open.id, direction: it.open.direction, entryPrice: Number(it.open.entryPrice) },
@@ -218,6 +235,9 @@ export class SignalCoordinator {
           throw new AppError('SIGNAL_STALE', `signal timestamp is older than the strategy's maxLagSeconds (${strategy.maxLagSeconds}s)`, 409);
         }
         const state = pairs.get(`${input.strategyId}|${input.pair}`)!;
+        // A CLOSE of an open trade is always allowed: the pair was accepted when it opened, and a trade must
+        // stay closable after the author edits the pairs or the exchange delists the market.
+        if (!(input.action === 'CLOSE' && state.open)) this.checkPair(input.pair, strategy.pairs);
         const byKey = input.idempotencyKey !== undefined ? keys.get(`${input.strategyId}|${input.idempotencyKey}`) : undefined;
         if (byKey) return { kind: 'duplicate', of: byKey };
         const repeat = this.findRepeat(input, state);
@@ -227,8 +247,9 @@ export class SignalCoordinator {
         if (input.action === 'CLOSE' && opts.expectTradeId && open?.id !== opts.expectTradeId) {
           throw new AppError('NO_OPEN_TRADE', `trade ${opts.expectTradeId} is no longer open on ${input.pair}`, 409);
         }
+        const marketPrice = this.marketPrice(input, source, opts);
         const row: SignalRowInput = {
-          id: randomUUID(), seq: ++seq, strategyId: input.strategyId, pair: input.pair, action: input.action, direction, price: input.price,
+          id: randomUUID(), seq: ++seq, strategyId: input.strategyId, pair: input.pair, action: input.action, direction, price: input.price, marketPrice,
           stopLoss: input.stopLoss ?? null, takeProfit: input.takeProfit ?? null, note: input.note ?? null, source,
           idempotencyKey: input.idempotencyKey ?? null, evidence: input.evidence ?? null, reason: input.reason ?? null,
           prevHash: strategy.lastSignalHash, hash: '', createdAt: new Date(),
@@ -252,6 +273,43 @@ export class SignalCoordinator {
         return { kind: 'refuse', error };
       }
     });
+  }
+
+  /**
+   * Declared pairs are the only ones a strategy trades; without declared pairs, any pair the reference
+   * exchange lists (unchecked while the list is not known, e.g. offline).
+   */
+  private checkPair(pair: string, declared: string[]): void {
+    if (declared.length) {
+      if (!declared.includes(pair)) throw new AppError('PAIR_NOT_IN_STRATEGY', `${pair} is not one of the strategy's pairs (${declared.join(', ')})`, 400, { details: { pair, pairs: declared } });
+      return;
+    }
+    const ref = this.deps.reference;
+    const list = ref?.markets();
+    if (ref && list && !list.has(pair)) {
+      ref.noteUnlisted(pair);
+      throw new AppError('PAIR_NOT_LISTED', `${ref.exchange} lists no spot market ${pair}`, 400, { details: { pair, exchange: ref.exchange } });
+    }
+  }
+
+  /**
+   * The reference price stored with the signal, after the band check. Null (accepted, "price not verified")
+   * when no fresh price is at hand; the feed is then asked to price the pair for the next signal.
+   */
+  private marketPrice(input: SignalInput, source: Source, opts: AcceptOptions): number | null {
+    const ref = this.deps.reference;
+    if (source === 'monitor') return opts.marketPrice ?? ref?.price(input.pair)?.last ?? null;
+    if (!ref) return null;
+    const p = ref.price(input.pair);
+    if (!p) { ref.noteInterest(input.pair); return null; }
+    const band = this.deps.priceBandPercent ?? 3;
+    const off = (Math.abs(input.price - p.last) / p.last) * 100;
+    if (off > band) {
+      throw new AppError('PRICE_OUT_OF_BAND',
+        `price ${input.price} is ${off.toFixed(2)}% away from ${ref.exchange}'s last price ${p.last} for ${input.pair} (at most ${band}% allowed)`,
+        409, { details: { price: input.price, marketPrice: p.last, bandPercent: band, exchange: ref.exchange, marketPriceAt: new Date(p.at).toISOString() } });
+    }
+    return p.last;
   }
 
   /** The original of a repeat delivery: same pair/action/direction within the dedup window. */

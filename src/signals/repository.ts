@@ -15,7 +15,7 @@ export type TradeRow = Prisma.TradeGetPayload<object>;
 export function toSignal(r: SignalRow): Signal {
   return {
     id: r.id, seq: Number(r.seq), strategyId: r.strategyId, pair: r.pair, action: r.action, direction: r.direction,
-    price: num(r.price)!, stopLoss: num(r.stopLoss), takeProfit: num(r.takeProfit), note: r.note, source: r.source,
+    price: num(r.price)!, marketPrice: num(r.marketPrice), stopLoss: num(r.stopLoss), takeProfit: num(r.takeProfit), note: r.note, source: r.source,
     idempotencyKey: r.idempotencyKey, evidence: r.evidence, reason: r.reason, prevHash: r.prevHash, hash: r.hash,
     createdAt: r.createdAt.toISOString(),
   };
@@ -24,14 +24,14 @@ export function toSignal(r: SignalRow): Signal {
 export function toActiveTrade(r: TradeRow): ActiveTrade {
   return {
     id: r.id, strategyId: r.strategyId, pair: r.pair, direction: r.direction, entryPrice: num(r.entryPrice)!,
-    stopLoss: num(r.stopLoss), takeProfit: num(r.takeProfit), openSignalId: r.openSignalId, openSeq: Number(r.openSeq),
+    entryMarketPrice: num(r.entryMarketPrice), stopLoss: num(r.stopLoss), takeProfit: num(r.takeProfit), openSignalId: r.openSignalId, openSeq: Number(r.openSeq),
     openedAt: r.openedAt.toISOString(),
   };
 }
 
 export function toCompletedTrade(r: TradeRow): CompletedTrade {
   return {
-    ...toActiveTrade(r), exitPrice: num(r.exitPrice)!, closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
+    ...toActiveTrade(r), exitPrice: num(r.exitPrice)!, exitMarketPrice: num(r.exitMarketPrice), closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
     closedAt: r.closedAt!.toISOString(), pnlPct: num(r.pnlPct)!, closeReason: r.closeReason,
   };
 }

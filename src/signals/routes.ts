@@ -3,8 +3,13 @@
  * POST /api/webhooks/tradingview/:strategyId (secret in body `secret` or X-Webhook-Secret).
  * Both only validate and hand the signal to the coordinator; orders are placed by the executor later,
  * never inside the request. A repeat delivery answers with the original signal and `Idempotent-Replayed: true`.
+ *
+ * The webhook checks the secret first. A wrong secret (or an unknown strategy) counts in a bucket per
+ * client IP (`badSecretLimiter`, 429 to that IP beyond it); only authenticated posts count in the strategy's
+ * own bucket (`webhookLimiter`). Strategy ids are public: if wrong-secret posts counted per strategy, anyone
+ * could fill the bucket and suppress the author's TradingView CLOSE alerts.
  */
-import { Router, type Response, type RequestHandler } from 'express';
+import { Router, type NextFunction, type Request, type Response, type RequestHandler } from 'express';
 import type pg from 'pg';
 import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
@@ -13,6 +18,7 @@ import { wrap } from '../http/wrap.js';
 import { AppError, forbidden } from '../lib/errors.js';
 import { safeEqual, sha256Hex } from '../lib/crypto.js';
 import type { SignalCoordinator, AcceptResult } from './coordinator.js';
+import type { ReferenceMarket } from './reference.js';
 import { fromTradingView } from './tradingview.js';
 import { parseSignalInput } from './validation.js';
 
@@ -23,8 +29,13 @@ export function signalRoutes(deps: {
   bus?: Bus;
   coordinator: SignalCoordinator;
   tokens: TokenService;
+  /** Authenticated webhook posts, keyed by strategy. */
   webhookLimiter: RequestHandler;
+  /** Webhook posts refused for their secret (or strategy), keyed by client IP. */
+  badSecretLimiter?: RequestHandler;
   autoCreateStrategies: boolean;
+  /** The reference exchange's market list maps TradingView tickers (absent: unambiguous tickers only). */
+  reference?: ReferenceMarket;
 }): Router {
   const r = Router();
   const { pool, coordinator } = deps;
@@ -41,15 +52,30 @@ export function signalRoutes(deps: {
     replay(res, result).status(result.duplicate ? 200 : 201).json(result.signal);
   }));
 
+  /** Step 1: the secret (or, with auto-creation, trust on first use). The outcome waits in res.locals. */
+  const authenticate = (req: Request, res: Response, next: NextFunction) => {
+    const strategyId = String(req.params.strategyId);
+    const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : null;
+    if (!body) { next(new AppError('SIGNAL_INVALID', 'body must be a JSON object', 400)); return; }
+    const secret = String(req.get('x-webhook-secret') ?? body.secret ?? '');
+    checkWebhookSecret(pool, secrets, strategyId, secret, deps.autoCreateStrategies)
+      .then((autoCreate) => { res.locals.webhook = { body, autoCreate }; next(); })
+      .catch((err: unknown) => {
+        if (err instanceof AppError && (err.status === 401 || err.status === 404)) { res.locals.webhookRefused = err; next(); } else next(err);
+      });
+  };
+  /** Step 2: a refused secret counts against the client's IP only, and is answered 401/404 (429 beyond the limit). */
+  const refuseBadSecret = [
+    (req: Request, res: Response, next: NextFunction) => (res.locals.webhookRefused && deps.badSecretLimiter ? deps.badSecretLimiter(req, res, next) : next()),
+    (_req: Request, res: Response, next: NextFunction) => next(res.locals.webhookRefused),
+  ];
+
   r.post('/api/webhooks/tradingview/:strategyId', (req, _res, next) => {
     try { uuidParam(req.params.strategyId, 'strategy'); next(); } catch (err) { next(err); }
-  }, deps.webhookLimiter, wrap(async (req, res) => {
+  }, authenticate, ...refuseBadSecret, deps.webhookLimiter, wrap(async (req, res) => {
     const strategyId = uuidParam(req.params.strategyId, 'strategy');
-    const body = (req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : null) as Record<string, unknown> | null;
-    if (!body) throw new AppError('SIGNAL_INVALID', 'body must be a JSON object', 400);
-    const secret = String(req.get('x-webhook-secret') ?? body.secret ?? '');
-    const autoCreate = await checkWebhookSecret(pool, secrets, strategyId, secret, deps.autoCreateStrategies);
-    const inputs = fromTradingView(body).map((b) => parseSignalInput(strategyId, b));
+    const { body, autoCreate } = res.locals.webhook as { body: Record<string, unknown>; autoCreate: Awaited<ReturnType<typeof checkWebhookSecret>> };
+    const inputs = fromTradingView(body, deps.reference?.markets()).map((b) => parseSignalInput(strategyId, b));
     const results: AcceptResult[] = [];
     for (const input of inputs) results.push(await coordinator.accept(input, 'webhook', autoCreate ? { autoCreate } : {}));
     const fresh = results.filter((x) => !x.duplicate);

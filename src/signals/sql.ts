@@ -13,20 +13,21 @@ import pg from 'pg';
 import type { ActiveTrade, Action, CompletedTrade, Direction, Signal, Source } from './types.js';
 
 const iso = (t: string) => new Date(t.endsWith('Z') ? t : t + 'Z').toISOString();
+const numOrNull = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
 
-interface RawSignal { id: string; seq: number; strategyId: string; pair: string; action: Action; direction: Direction; price: number; stopLoss: number | null; takeProfit: number | null; note: string | null; source: Source; idempotencyKey: string | null; evidence: string | null; reason: string | null; prevHash: string | null; hash: string; createdAt: string }
-interface RawTrade { id: string; strategyId: string; pair: string; direction: Direction; entryPrice: number; stopLoss: number | null; takeProfit: number | null; openSignalId: string; openSeq: number; openedAt: string; exitPrice: number | null; closeSignalId: string | null; closeSeq: number | null; closedAt: string | null; pnlPct: number | null; closeReason: string | null }
+interface RawSignal { id: string; seq: number; strategyId: string; pair: string; action: Action; direction: Direction; price: number; marketPrice: number | null; stopLoss: number | null; takeProfit: number | null; note: string | null; source: Source; idempotencyKey: string | null; evidence: string | null; reason: string | null; prevHash: string | null; hash: string; createdAt: string }
+interface RawTrade { id: string; strategyId: string; pair: string; direction: Direction; entryPrice: number; entryMarketPrice: number | null; stopLoss: number | null; takeProfit: number | null; openSignalId: string; openSeq: number; openedAt: string; exitPrice: number | null; exitMarketPrice: number | null; closeSignalId: string | null; closeSeq: number | null; closedAt: string | null; pnlPct: number | null; closeReason: string | null }
 
-export const rawToSignal = (r: RawSignal): Signal => ({ ...r, seq: Number(r.seq), price: Number(r.price), stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit), createdAt: iso(r.createdAt) });
+export const rawToSignal = (r: RawSignal): Signal => ({ ...r, seq: Number(r.seq), price: Number(r.price), marketPrice: numOrNull(r.marketPrice), stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit), createdAt: iso(r.createdAt) });
 
 export const rawToActive = (r: RawTrade): ActiveTrade => ({
   id: r.id, strategyId: r.strategyId, pair: r.pair, direction: r.direction, entryPrice: Number(r.entryPrice),
-  stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit),
+  entryMarketPrice: numOrNull(r.entryMarketPrice), stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit),
   openSignalId: r.openSignalId, openSeq: Number(r.openSeq), openedAt: iso(r.openedAt),
 });
 
 export const rawToCompleted = (r: RawTrade): CompletedTrade => ({
-  ...rawToActive(r), exitPrice: Number(r.exitPrice), closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
+  ...rawToActive(r), exitPrice: Number(r.exitPrice), exitMarketPrice: numOrNull(r.exitMarketPrice), closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
   closedAt: iso(r.closedAt!), pnlPct: Number(r.pnlPct), closeReason: r.closeReason,
 });
 
@@ -39,6 +40,8 @@ export interface ItemState {
   key: string | null;
   lastSignalHash: string | null;
   maxLagSeconds: number;
+  /** The strategy's declared pairs (empty: any pair its reference exchange lists). */
+  pairs: string[];
   byKey: RawSignal | null;
   last: RawSignal | null;
   open: RawTrade | null;
@@ -71,7 +74,7 @@ export async function lockAndRead(c: pg.ClientBase, items: { strategyId: string;
     ${inline(`SELECT id FROM "Strategy" WHERE id IN (${ids.map((_id, k) => `$${k + 1}::uuid`).join(', ')}) ORDER BY id FOR UPDATE`, ids)};
     SELECT value::int8 AS seq FROM "SeqCounter" WHERE id = 1 FOR UPDATE;
     ${inline(`WITH items(sid, pair, key) AS (VALUES ${rows.join(', ')})
-    SELECT s.id AS "strategyId", i.pair, i.key, s."lastSignalHash", s."maxLagSeconds",
+    SELECT s.id AS "strategyId", i.pair, i.key, s."lastSignalHash", s."maxLagSeconds", s.pairs,
       (SELECT row_to_json(x) FROM "Signal" x WHERE x."strategyId" = s.id AND x."idempotencyKey" = i.key) AS "byKey",
       (SELECT row_to_json(x) FROM (SELECT * FROM "Signal" WHERE "strategyId" = s.id AND pair = i.pair ORDER BY seq DESC LIMIT 1) x) AS "last",
       (SELECT row_to_json(x) FROM "Trade" x WHERE x."strategyId" = s.id AND x.pair = i.pair AND x.status = 'ACTIVE') AS "open"
@@ -97,27 +100,29 @@ export function inline(sql: string, params: (string | number | null)[]): string 
 
 export interface SignalRowInput {
   id: string; seq: number; strategyId: string; pair: string; action: Action; direction: Direction; price: number;
+  /** The reference market's price at acceptance (null: not verified); also the trade's entry/exit market price. */
+  marketPrice: number | null;
   stopLoss: number | null; takeProfit: number | null; note: string | null; source: Source; idempotencyKey: string | null;
   evidence: string | null; reason: string | null; prevHash: string | null; hash: string; createdAt: Date;
 }
 
 const SIGNAL_CTE = `
   sig AS (
-    INSERT INTO "Signal" (id, seq, "strategyId", pair, action, direction, price, "stopLoss", "takeProfit", note, source, "idempotencyKey", evidence, reason, "prevHash", hash, "createdAt")
-    VALUES ($1, $2, $3, $4, $5::"SignalAction", $6::"Direction", $7, $8, $9, $10, $11::"SignalSource", $12, $13, $14, $15, $16, $17)
+    INSERT INTO "Signal" (id, seq, "strategyId", pair, action, direction, price, "stopLoss", "takeProfit", note, source, "idempotencyKey", evidence, reason, "prevHash", hash, "createdAt", "marketPrice")
+    VALUES ($1, $2, $3, $4, $5::"SignalAction", $6::"Direction", $7, $8, $9, $10, $11::"SignalSource", $12, $13, $14, $15, $16, $17, $18)
     RETURNING *),
   strat AS (UPDATE "Strategy" SET "lastSignalHash" = $16 WHERE id = $3)`;
 
 // Timestamps go in as UTC text: the columns are `timestamp without time zone`, as Prisma writes them.
-const params = (s: SignalRowInput) => [s.id, s.seq, s.strategyId, s.pair, s.action, s.direction, s.price, s.stopLoss, s.takeProfit, s.note, s.source, s.idempotencyKey, s.evidence, s.reason, s.prevHash, s.hash, s.createdAt.toISOString().slice(0, -1)];
+const params = (s: SignalRowInput) => [s.id, s.seq, s.strategyId, s.pair, s.action, s.direction, s.price, s.stopLoss, s.takeProfit, s.note, s.source, s.idempotencyKey, s.evidence, s.reason, s.prevHash, s.hash, s.createdAt.toISOString().slice(0, -1), s.marketPrice];
 
 /** The statement inserting an OPEN signal and its new ACTIVE trade `tradeId`; returns (signal, trade). */
 export function openStatement(s: SignalRowInput, tradeId: string): string {
   return inline(`
     WITH ${SIGNAL_CTE},
     trade AS (
-      INSERT INTO "Trade" (id, "strategyId", pair, direction, "entryPrice", "stopLoss", "takeProfit", "openSignalId", "openSeq", "openedAt")
-      VALUES ($18, $3, $4, $6::"Direction", $7, $8, $9, $1, $2, $17) RETURNING *)
+      INSERT INTO "Trade" (id, "strategyId", pair, direction, "entryPrice", "entryMarketPrice", "stopLoss", "takeProfit", "openSignalId", "openSeq", "openedAt")
+      VALUES ($19, $3, $4, $6::"Direction", $7, $18, $8, $9, $1, $2, $17) RETURNING *)
     SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade`, [...params(s), tradeId]);
 }
 
@@ -131,10 +136,10 @@ export function closeStatement(s: SignalRowInput, tradeId: string, pnlPct: numbe
   return inline(`
     WITH ${SIGNAL_CTE},
     trade AS (
-      UPDATE "Trade" SET status = 'COMPLETED', "exitPrice" = $7, "closeSignalId" = $1, "closeSeq" = $2, "closedAt" = $17, "pnlPct" = $18, "closeReason" = $19
-      WHERE id = $20 AND status = 'ACTIVE' RETURNING *)
+      UPDATE "Trade" SET status = 'COMPLETED', "exitPrice" = $7, "exitMarketPrice" = $18, "closeSignalId" = $1, "closeSeq" = $2, "closedAt" = $17, "pnlPct" = $19, "closeReason" = $20
+      WHERE id = $21 AND status = 'ACTIVE' RETURNING *)
     SELECT (SELECT row_to_json(sig) FROM sig) AS signal, (SELECT row_to_json(trade) FROM trade) AS trade,
-      CASE WHEN NOT EXISTS (SELECT 1 FROM trade) THEN ('CLOSE found no ACTIVE trade ' || $20 || ', count ' || (SELECT count(*) FROM trade))::int END AS guard`, [...params(s), pnlPct, closeReason, tradeId]);
+      CASE WHEN NOT EXISTS (SELECT 1 FROM trade) THEN ('CLOSE found no ACTIVE trade ' || $21 || ', count ' || (SELECT count(*) FROM trade))::int END AS guard`, [...params(s), pnlPct, closeReason, tradeId]);
 }
 
 /**

@@ -34,7 +34,13 @@ export interface Signal {
   pair: string;
   action: Action;
   direction: Direction;
+  /** The price the author declared. */
   price: number;
+  /**
+   * The reference exchange's last price when the signal was accepted; null when none was at hand
+   * ("price not verified": offline, a pair the feed had not priced yet). Set by every reader.
+   */
+  marketPrice?: number | null;
   stopLoss: number | null;
   takeProfit: number | null;
   note: string | null;
@@ -53,6 +59,8 @@ export interface ActiveTrade {
   pair: string;
   direction: Direction;
   entryPrice: number;
+  /** The reference market price at the OPEN (null: not verified). Set by every reader. */
+  entryMarketPrice?: number | null;
   stopLoss: number | null;
   takeProfit: number | null;
   openSignalId: string;
@@ -62,6 +70,8 @@ export interface ActiveTrade {
 
 export interface CompletedTrade extends ActiveTrade {
   exitPrice: number;
+  /** The reference market price at the CLOSE (null: not verified). Set by every reader. */
+  exitMarketPrice?: number | null;
   closeSignalId: string;
   closeSeq: number;
   closedAt: string;

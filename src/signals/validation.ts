@@ -1,7 +1,8 @@
 /**
  * Signal validation and normalisation. `parseSignalInput` turns an untrusted body into a SignalInput
  * or throws AppError SIGNAL_INVALID (400) with the reason: pair format BASE/QUOTE, price > 0,
- * known action/direction, stop loss and take profit on the right side of the price for the direction.
+ * known action/direction, stop loss and take profit on the right side of the price for the direction,
+ * numbers given as numbers or numeric strings only, a timestamp at most a minute ahead of this clock.
  */
 import { z } from 'zod';
 import { AppError } from '../lib/errors.js';
@@ -11,8 +12,15 @@ export const PAIR_RE = /^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/;
 
 const upper = (v: unknown) => (typeof v === 'string' ? v.trim().toUpperCase() : v);
 // Prices are stored as DECIMAL(30,12): below 1e-12 would round to 0, at 1e18 it would overflow.
+// A number, or a numeric string (TradingView placeholders arrive as text); never a boolean, array or object
+// (`z.coerce` turned `true` into 1: a price of 1 bought 100 SOL for 15,000 USDT).
+const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const numeric = (name: string) => z.preprocess(
+  (v) => (typeof v === 'string' && DECIMAL_RE.test(v.trim()) ? Number(v.trim()) : v),
+  z.number({ error: `${name} must be a number (or a numeric string)` }),
+);
 const positive = (name: string) =>
-  z.coerce.number({ error: `${name} must be a number` }).refine(Number.isFinite, `${name} must be finite`).refine((n) => n > 0, `${name} must be > 0`)
+  numeric(name).refine(Number.isFinite, `${name} must be finite`).refine((n) => n > 0, `${name} must be > 0`)
     .refine((n) => n >= 1e-12, `${name} must be at least 0.000000000001`).refine((n) => n < 1e15, `${name} must be below 1e15`);
 // PostgreSQL text cannot hold NUL.
 const text = (name: string, max: number) => z.string().max(max, `${name} is at most ${max} characters`).refine((v) => !v.includes('\u0000'), `${name} must not contain NUL characters`);
@@ -37,6 +45,9 @@ export function parseTimestamp(v: unknown): number | undefined {
   return n < 1e12 ? n * 1000 : n;
 }
 
+/** How far ahead of this server's clock an alert's time may be (clock skew), ms. */
+export const MAX_FUTURE_MS = 60_000;
+
 /** Validates one signal body for `strategyId`. Throws AppError SIGNAL_INVALID (400) with a reason. */
 export function parseSignalInput(strategyId: string, body: unknown): SignalInput {
   const r = bodySchema.safeParse(body ?? {});
@@ -58,6 +69,10 @@ export function parseSignalInput(strategyId: string, body: unknown): SignalInput
     idempotencyKey: b.idempotencyKey ?? undefined,
     timestamp: parseTimestamp(b.timestamp),
   };
+  // A time in the future would pass every staleness check for as long as it stays ahead.
+  if (input.timestamp !== undefined && input.timestamp > Date.now() + MAX_FUTURE_MS) {
+    throw new AppError('SIGNAL_INVALID', `timestamp ${new Date(input.timestamp).toISOString()} is more than ${MAX_FUTURE_MS / 1000} s in the future`, 400, { details: { field: 'timestamp' } });
+  }
   checkLevels(input);
   return input;
 }
