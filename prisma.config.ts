@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto'
 function base() {
   if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is required for migrations')
   const u = new URL(process.env.DATABASE_URL)
-  return { host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) }
+  // ?host=/dir is a unix socket directory (the embedded database's private socket, src/db/embedded.ts)
+  return { host: u.searchParams.get('host') ?? u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) }
 }
 
 // Report pg catalog types "char"(18) and name(19) as text(25): the adapter has no mapping for them and

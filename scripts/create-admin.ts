@@ -1,10 +1,12 @@
 /**
  * `npm run create-admin -- EMAIL PASSWORD`: creates an ADMIN account, or promotes an existing one and
- * resets its password. Uses the same config and database as the server (embedded PGlite when
- * DATABASE_URL is unset — stop the server first in that case: PGlite has one owner).
+ * resets its password. Uses the same config and database as the server. Embedded (DATABASE_URL unset):
+ * while a server owns DATA_DIR the write goes through that server's private socket; with none running
+ * this opens the database itself (and a server started meanwhile refuses); a DATA_DIR still being
+ * opened by another process makes this refuse with one line, exit 1: never a write that is silently lost.
  */
 import { loadConfig, withDevSecrets } from '../src/config/index.js';
-import { openDatabase } from '../src/db/index.js';
+import { DataDirInUseError, openDatabase } from '../src/db/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { hashPassword } from '../src/lib/password.js';
 
@@ -15,7 +17,14 @@ if (!email || !password || password.length < 8) {
 }
 const config = loadConfig(withDevSecrets(process.env).env);
 const log = createLogger('warn');
-const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 1, migrate: true, log });
+let db;
+try {
+  db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 1, migrate: true, log, attach: true });
+} catch (err) {
+  if (!(err instanceof DataDirInUseError)) throw err;
+  process.stderr.write(`create-admin: nothing written: ${err.message}\n`);
+  process.exit(1);
+}
 try {
   const passwordHash = await hashPassword(password);
   const user = await db.prisma.user.upsert({
@@ -23,7 +32,8 @@ try {
     create: { email: email.toLowerCase(), passwordHash, role: 'ADMIN' },
     update: { passwordHash, role: 'ADMIN' },
   });
-  process.stdout.write(`admin ready: ${user.email} (${user.id})\n`);
+  const via = db.viaServerPid ? ` (written through the running server, pid ${db.viaServerPid})` : '';
+  process.stdout.write(`admin ready: ${user.email} (${user.id})${via}\n`);
 } finally {
   await db.stop();
 }

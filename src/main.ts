@@ -5,11 +5,14 @@
 import { ConfigError, loadConfig, withDevSecrets } from './config/index.js';
 import { createLogger } from './lib/logger.js';
 import { buildApp, type App } from './app.js';
+import { DataDirInUseError } from './db/index.js';
 
 /** Hard bound for a graceful stop; PM2's kill_timeout (ecosystem.config.js) is longer. */
 const SHUTDOWN_BOUND_MS = 15_000;
 
 async function main() {
+  // DATA_DIR holds password hashes, key envelopes and secrets: what this process creates there is private (0600/0700).
+  process.umask(0o077);
   let config;
   try {
     const { env, generated, file } = withDevSecrets(process.env);
@@ -49,6 +52,7 @@ async function main() {
     await building;
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'start-up failed');
+    if (err instanceof DataDirInUseError) process.stderr.write(`start-up refused: ${err.message}\n`);
     process.exit(1);
   }
 }

@@ -1,18 +1,20 @@
 /**
  * Database: PostgreSQL through Prisma + @prisma/adapter-pg. With no DATABASE_URL, an embedded PGlite
- * (PostgreSQL in WebAssembly, data under DATA_DIR/pglite) is served on a loopback port by pglite-socket,
- * so both cases share one code path. Migrations (prisma/migrations) are applied by `prisma migrate deploy`.
+ * (PostgreSQL in WebAssembly, data under DATA_DIR/pglite) runs in a worker thread behind a private,
+ * password-checking unix socket (embedded.ts), so both cases share one code path. Migrations
+ * (prisma/migrations) are applied by `prisma migrate deploy`.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import type { Logger } from '../lib/logger.js';
+import { runningEmbedded, secureDataDir, startEmbedded } from './embedded.js';
 
 export { PrismaClient };
+export { DataDirInUseError } from './embedded.js';
 export type { Prisma } from '@prisma/client';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,27 +25,9 @@ export interface Database {
   pool: pg.Pool;
   url: string;
   embedded: boolean;
+  /** Set when this process writes through another process's embedded server (create-admin): its pid. */
+  viaServerPid?: number;
   stop(): Promise<void>;
-}
-
-interface EmbeddedServer { url: string; stop(): Promise<void> }
-
-async function startEmbedded(dataDir: string, log: Logger): Promise<EmbeddedServer> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const dir = path.join(dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
-  // maxConnections > 1 so the migration CLI and the app pool can both connect; the app pool uses max 1
-  // because PGlite is one session and a transaction blocks every other connection (TOOLCHAIN.md).
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
-  await server.start();
-  const conn = server.getServerConn(); // "host:port"
-  log.warn({ dir, conn }, 'no DATABASE_URL: using embedded PGlite (set DATABASE_URL for production)');
-  return {
-    url: `postgresql://postgres@${conn}/postgres`,
-    async stop() { await server.stop(); await db.close(); },
-  };
 }
 
 const MIGRATE_DONE = /All migrations have been successfully applied|No pending migrations to apply/;
@@ -80,18 +64,24 @@ export async function migrate(url: string, log: Logger): Promise<void> {
   log.info({ ms: Date.now() - started }, 'migrations applied');
 }
 
-/** Opens the database (embedded when `databaseUrl` is unset), applies migrations, returns the client. */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolMax: number; migrate: boolean; log: Logger }): Promise<Database> {
-  const embedded = opts.databaseUrl ? undefined : await startEmbedded(opts.dataDir, opts.log);
-  const url = opts.databaseUrl ?? embedded!.url;
+/**
+ * Opens the database (embedded when `databaseUrl` is unset), applies migrations, returns the client.
+ * Embedded and `attach`: when a running server owns DATA_DIR, connects through it instead of refusing.
+ */
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolMax: number; migrate: boolean; log: Logger; attach?: boolean }): Promise<Database> {
+  secureDataDir(opts.dataDir);
+  const running = !opts.databaseUrl && opts.attach ? await runningEmbedded(opts.dataDir) : undefined;
+  const embedded = opts.databaseUrl || running ? undefined : await startEmbedded(opts.dataDir, opts.log);
+  const url = opts.databaseUrl ?? running?.url ?? embedded!.url;
   try {
-    if (opts.migrate) await migrate(url, opts.log);
-    const pool = new pg.Pool({ connectionString: url, max: embedded ? 1 : opts.poolMax });
+    if (opts.migrate && !running) await migrate(url, opts.log); // a running server has migrated already
+    // Embedded: one pool client, because PGlite is one session and a transaction holds it (TOOLCHAIN.md).
+    const pool = new pg.Pool({ connectionString: url, max: embedded || running ? 1 : opts.poolMax });
     pool.on('error', (err) => opts.log.error({ err }, 'database pool error'));
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     let stopped = false;
     return {
-      prisma, pool, url, embedded: !!embedded,
+      prisma, pool, url, embedded: !!embedded, viaServerPid: running?.pid,
       async stop() {
         if (stopped) return;
         stopped = true;
