@@ -104,23 +104,16 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     const id = uuidParam(req.params.id, 'strategy');
     const user = currentUser(req);
     const body = parseBody(patchSchema, req.body);
-    // The strategy row lock is the one the coordinator's accept transaction takes before it reads the
-    // strategy, so an OPEN on a pair being removed either committed before (and is seen here) or reads
-    // the new pair list.
-    const s = await prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<{ authorId: string | null }[]>`SELECT "authorId" FROM "Strategy" WHERE id = ${id}::uuid FOR UPDATE`;
-      if (!row) throw notFound('strategy');
-      if (row.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may edit it');
-      if (body.pairs?.length) {
-        // Dropping a pair that holds an open trade would leave its CLOSE nowhere to go: close it first.
-        const held = await tx.trade.findMany({ where: { strategyId: id, status: 'ACTIVE', pair: { notIn: body.pairs } }, select: { pair: true }, orderBy: { pair: 'asc' }, take: 20 });
-        if (held.length) throw new AppError('PAIR_HAS_OPEN_TRADE', `a trade is open on ${held.map((t) => t.pair).join(', ')}: close it before removing the pair`, 409, { details: { pairs: held.map((t) => t.pair) } });
-      }
-      return tx.strategy.update({
-        where: { id },
-        data: { name: body.name, description: body.description, pairs: body.pairs, maxLagSeconds: body.maxLagSeconds },
-        include: { author: { select: { email: true } } },
-      });
+    const found = await prisma.strategy.findUnique({ where: { id }, select: { authorId: true } });
+    if (!found) throw notFound('strategy');
+    if (found.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may edit it');
+    // The UPDATE takes the strategy row lock that the accept transaction takes before it reads the
+    // strategy, so each signal is checked against the old pair list or the new one. Dropping a pair that
+    // holds an open trade is allowed: the coordinator always accepts the CLOSE of an open trade.
+    const s = await prisma.strategy.update({
+      where: { id },
+      data: { name: body.name, description: body.description, pairs: body.pairs, maxLagSeconds: body.maxLagSeconds },
+      include: { author: { select: { email: true } } },
     });
     // Processes that cache strategy data drop it at once where the message arrives.
     await deps.bus?.publish(TOPICS.strategyChanged, { strategyId: id }).catch(() => {});
