@@ -107,7 +107,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       const app = createExpressApp({
         log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
         routers: [
-          healthRoutes(checks, metrics),
+          healthRoutes(checks, metrics, config.operatorNetworks),
           authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ prefix: config.redisPrefix, name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
           strategyRoutes({ prisma: db.prisma, tokens, bus }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
@@ -131,7 +131,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       log.info({ url, roles: [...config.roles] }, 'listening');
     } else if (config.port > 0) {
       // Executor/capturer processes: /health and /metrics only, so each PM2 app can be probed on its own port.
-      server = http.createServer(createExpressApp({ log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, routers: [healthRoutes(checks, metrics)] }));
+      server = http.createServer(createExpressApp({ log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, routers: [healthRoutes(checks, metrics, config.operatorNetworks)] }));
       await new Promise<void>((resolve, reject) => { server!.once('error', reject); server!.listen(config.port, config.host, () => resolve()); });
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const srv = server;

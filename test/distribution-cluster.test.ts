@@ -17,6 +17,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The per-user socket cap both processes run with. */
+const MAX_SOCKETS = 2;
+
 /** One real server process (`node --import tsx src/main.ts`), ROLES=api, sharing Redis under `prefix`. */
 async function startProcess(prefix: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -26,13 +29,14 @@ async function startProcess(prefix: string): Promise<{ url: string; child: Child
       ...process.env, NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', ROLES: 'api', DATABASE_URL: TEST_DATABASE_URL,
       REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, JWT_SECRET: TEST_JWT, KEY_ENCRYPTION_KEY: TEST_KEY, LOG_LEVEL: 'warn',
       DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'sm-ws-cluster-')), WEBHOOK_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+      WS_MAX_SOCKETS_PER_USER: String(MAX_SOCKETS),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 45_000;
+  const deadline = Date.now() + 90_000; // two tsx start-ups at once on a busy machine take a while
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
     try { if ((await fetch(url + '/health')).status === 200) return { url, child }; } catch { /* not up yet */ }
@@ -42,7 +46,7 @@ async function startProcess(prefix: string): Promise<{ url: string; child: Child
 }
 
 describe('WebSocket /ws/signals across two server processes sharing Redis', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   const procs: ChildProcess[] = [];
   let a: string;
   let b: string;
@@ -80,6 +84,50 @@ describe('WebSocket /ws/signals across two server processes sharing Redis', func
       for (const c of [onA, onB]) assert.deepEqual(c.signals.map((m) => m.seq), seqs);
     } finally {
       onA.close(); onB.close();
+    }
+  });
+
+  it('a ticket issued by one process is redeemed by the other, once: a second use on either process is refused with 401', async () => {
+    const u = await registerUser(a);
+    const ticket = await WsClient.ticket(a, u.token);
+    const onB = WsClient.open(b, { query: `ticket=${ticket}` });
+    try {
+      await onB.waitFor((m) => m.type === 'WELCOME');
+      for (const url of [a, b]) {
+        const again = await WsClient.refused(url, { ticket });
+        assert.equal(again.status, 401, url);
+        assert.match(again.body, /TICKET_INVALID/);
+      }
+    } finally {
+      onB.close();
+    }
+  });
+
+  it(`the per-user cap counts sockets on every process: with WS_MAX_SOCKETS_PER_USER=${MAX_SOCKETS}, one socket on each, the third is closed with 1008 on either process`, async () => {
+    const u = await registerUser(a);
+    const held = [await WsClient.connect(a, u.token), await WsClient.connect(b, u.token, 'ticket')];
+    try {
+      for (const url of [a, b]) {
+        const extra = WsClient.open(url, { headers: { authorization: `Bearer ${u.token}` } });
+        const closed = await extra.closed;
+        assert.equal(closed.code, 1008, url);
+        assert.match(closed.reason, /too many sockets/);
+      }
+      // The two held sockets are untouched: each still answers.
+      for (const c of held) { c.send({ type: 'PING' }); await c.waitFor((m) => m.type === 'PONG'); }
+      // Closing the one on A frees a slot for a socket on B.
+      held[0]!.ws.close();
+      await held[0]!.closed;
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const next = WsClient.open(b, { headers: { authorization: `Bearer ${u.token}` } });
+        const got = await Promise.race([next.waitFor((m) => m.type === 'WELCOME').then(() => 'welcome', () => 'closed'), next.closed.then(() => 'closed')]);
+        if (got === 'welcome') { held.push(next); break; }
+        if (Date.now() > deadline) assert.fail('the freed slot was never given to a new socket');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      for (const c of held) c.close();
     }
   });
 });

@@ -220,7 +220,7 @@ describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function (
     const admin = await client(app).get(`/api/admin/executions?status=SUCCESS&exchange=binance&subscriptionId=${sub.subId}`, login.body.token);
     assert.equal(admin.status, 200);
     assert.equal(admin.body.executions[0].clientOrderId, own.body.executions[0].clientOrderId);
-    const health = await client(app).get('/health');
+    const health = await client(app).get('/health/details');
     assert.equal(typeof health.body.checks.executor.lagSeconds, 'number');
     const metrics = await client(app).get('/metrics');
     assert.match(String(metrics.body), /executor_orders_total\{status="SUCCESS",exchange="binance",mode="live"\}/);

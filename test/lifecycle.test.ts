@@ -31,7 +31,7 @@ describe('graceful lifecycle', function () {
     const inSlow = new Promise<void>((r) => { entered = r; });
     const slow = Router().get('/test/slow', async (_req, res) => { entered(); await held; res.json({ done: true }); });
     const app = await startTestApp({}, { extraComponents: () => [{ name: 'slow', start: async () => {}, stop: async () => {}, routers: [slow] }] });
-    const before = await client(app).get('/health');
+    const before = await client(app).get('/health/details');
     assert.equal(before.status, 200);
     assert.equal(before.body.checks.process.state, 'running');
 
@@ -40,7 +40,7 @@ describe('graceful lifecycle', function () {
     conn.send('/test/slow');
     await inSlow;
     const stopped = app.stop(); // the listener closes; this connection is busy, so it stays open
-    conn.send('/health');
+    conn.send('/health/details');
     await new Promise((r) => setTimeout(r, 100));
     release();
     const deadline = Date.now() + 10_000;
@@ -80,7 +80,7 @@ describe('graceful lifecycle', function () {
   it('a capturer-only process answers /health on its own port (browser, last capture, captures, failures) and exits 0 on SIGINT', async () => {
     const p = await spawnServer({ ROLES: 'capturer', LOG_LEVEL: 'info' }, { redis: true });
     try {
-      const h = await client(p.url).get('/health');
+      const h = await client(p.url).get('/health/details');
       assert.equal(h.status, 200, JSON.stringify(h.body));
       const cap = h.body.checks.capturer;
       assert.equal(cap.ok, true);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -72,7 +73,7 @@ async function startNginx(backends: number[]): Promise<Nginx> {
 async function startApp(port: number, prefix: string): Promise<ServerProcess> {
   const p = await spawnServer({ ROLES: 'api', PORT: String(port), REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, WS_PING_INTERVAL_MS: '5000' }, { waitHealth: false });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 45_000;
+  const deadline = Date.now() + 90_000; // two tsx start-ups at once on a busy machine take a while
   for (;;) {
     if (p.child.exitCode !== null) throw new Error(`app exited ${p.child.exitCode}: ${p.output().slice(-2000)}`);
     try { if ((await fetch(url + '/health')).ok) return { ...p, url, port }; } catch { /* not up yet */ }
@@ -82,12 +83,26 @@ async function startApp(port: number, prefix: string): Promise<ServerProcess> {
 }
 
 async function wsClients(port: number): Promise<number> {
-  const r = await client(`http://127.0.0.1:${port}`).get('/health');
+  const r = await client(`http://127.0.0.1:${port}`).get('/health/details');
   return r.body.checks.ws.clients as number;
 }
 
+/**
+ * GET `url` from the local source address `from`: 127.0.0.1 is in the site's operator network,
+ * 127.0.0.2 (also loopback, so no second machine is needed) is not and stands for a stranger.
+ */
+function getFrom(from: string, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { localAddress: from, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
 describe('nginx (the shipped site config) in front of two app processes', function () {
-  this.timeout(90_000);
+  this.timeout(240_000);
   if (!existsSync(NGINX)) { it.skip(`needs nginx at ${NGINX}`); return; }
   const prefix = `smtest:${randomUUID().slice(0, 8)}:`;
   let ports: number[];
@@ -120,6 +135,27 @@ describe('nginx (the shipped site config) in front of two app processes', functi
     assert.equal(health.status, 200);
   });
 
+  it('a stranger gets 403 for /metrics and /health/details (any spelling) while /health answers only its status; the operator network reads both', async () => {
+    const stranger = '127.0.0.2';
+    for (const p of ['/metrics', '/health/details', '/METRICS', '/Health/Details', '/%6detrics', '//metrics', '/api/../metrics', '/metrics?x=1']) {
+      const r = await getFrom(stranger, nginx.url + p);
+      assert.equal(r.status, 403, `${p} from a stranger: ${r.status} ${r.body.slice(0, 200)}`);
+      assert.doesNotMatch(r.body, /process_cpu|"checks"/);
+    }
+    const pub = await getFrom(stranger, nginx.url + '/health');
+    assert.equal(pub.status, 200);
+    assert.deepEqual(JSON.parse(pub.body), { status: 'ok' }, 'the public health answer carries no details');
+    // Port 80 only forwards webhooks; /metrics there is a redirect to HTTPS, where the rule above applies.
+    assert.equal((await getFrom(stranger, nginx.httpUrl + '/metrics')).status, 301);
+
+    const metrics = await getFrom('127.0.0.1', nginx.url + '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /ws_clients_connected/);
+    const details = await getFrom('127.0.0.1', nginx.url + '/health/details');
+    assert.equal(details.status, 200);
+    assert.equal(JSON.parse(details.body).checks.db.ok, true);
+  });
+
   it('upgrades /ws/signals, refuses a bad token with 401, and after the app restarts the client RESUMEs through nginx with no gap and no duplicate', async () => {
     const api = client(nginx.url);
     const { author, strategyId } = await seedStrategy(nginx.url);
@@ -150,7 +186,8 @@ describe('nginx (the shipped site config) in front of two app processes', functi
     const missed = [await publish(), await publish(), await publish()];
     apps[i] = await startApp(ports[i]!, prefix);
 
-    const again = await WsClient.connect(nginx.url, u.token);
+    // As a browser does: a single-use ticket (issued by one backend, redeemed by whichever nginx picks).
+    const again = await WsClient.connect(nginx.url, u.token, 'ticket');
     try {
       again.send({ type: 'RESUME', lastSeq: first.seq });
       for (const s of missed) await again.signal(s.id);

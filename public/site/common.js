@@ -75,22 +75,33 @@ export function requireLogin() {
 
 /**
  * Live signals over /ws/signals (only signals of strategies with an ACTIVE subscription reach the user).
- * Reconnects with RESUME from the last seq seen. `onStatus` gets 'live' | 'offline'.
+ * Each connect first asks POST /api/ws-ticket for a single-use ticket (valid 30 s) and opens
+ * ?ticket=<it>, so the long-lived JWT never appears in a URL or an access log. Reconnects with RESUME
+ * from the last seq seen. `onStatus` gets 'live' | 'offline'.
  */
 export function liveSignals(onSignal, onStatus = () => {}) {
-  const token = session.token();
-  if (!token || !('WebSocket' in window)) { onStatus('offline'); return; }
+  if (!session.token() || !('WebSocket' in window)) { onStatus('offline'); return; }
   let lastSeq = 0;
   let delay = 1000;
-  const connect = () => {
+  const retry = (wait = delay) => { onStatus('offline'); setTimeout(connect, wait); delay = Math.min(delay * 2, 30_000); };
+  const connect = async () => {
+    let ticket;
+    try {
+      ({ ticket } = await api('POST', '/api/ws-ticket'));
+    } catch (err) {
+      if (err.status === 401) { onStatus('offline'); return; } // signed out (api() cleared the session)
+      retry();
+      return;
+    }
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${proto}://${location.host}/ws/signals?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(`${proto}://${location.host}/ws/signals?ticket=${encodeURIComponent(ticket)}`);
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === 'WELCOME') { onStatus('live'); delay = 1000; if (lastSeq) ws.send(JSON.stringify({ type: 'RESUME', lastSeq })); else lastSeq = m.seq; }
       if (m.type === 'SIGNAL') { lastSeq = Math.max(lastSeq, m.seq); onSignal(m.signal); }
     };
-    ws.onclose = () => { onStatus('offline'); setTimeout(connect, delay); delay = Math.min(delay * 2, 30_000); };
+    // 1008: this user already has the most sockets allowed (other tabs); wait the longest before trying again.
+    ws.onclose = (ev) => retry(ev.code === 1008 ? 30_000 : delay);
   };
   connect();
 }

@@ -65,17 +65,37 @@ export function parseChartQuery(q: Record<string, unknown>): ChartQuery {
   return { pair, timeframe, strategy, exchange, limit, fixture, params };
 }
 
-/** Builds chart payloads; candles are cached per (exchange, pair, timeframe, limit) for `cacheMs`. */
+/**
+ * Builds chart payloads; candles are cached per (exchange, pair, timeframe, limit) for `cacheMs`.
+ * Candles come only from `exchanges` (config.capture.chartExchanges): chart pages are public, and an
+ * open `?exchange=` would let any caller make the server build any ccxt exchange and send requests
+ * wherever that exchange's API lives.
+ */
 export class ChartData {
   private readonly cache = new Map<string, { at: number; candles: Promise<OhlcvCandle[]> }>();
+  private readonly exchanges: ReadonlySet<string>;
 
-  constructor(private readonly deps: { market: PublicMarketData; cacheMs: number; fixturesDir: string; now?: () => number }) {}
+  constructor(private readonly deps: { market: PublicMarketData; cacheMs: number; fixturesDir: string; exchanges: readonly string[]; now?: () => number }) {
+    this.exchanges = new Set(deps.exchanges);
+  }
+
+  /**
+   * Refuses a query whose candles would come from an exchange that is not configured (a fixture
+   * query reads a local file and passes).
+   * @throws AppError 400 CHART_EXCHANGE_NOT_CONFIGURED
+   */
+  check(q: ChartQuery): void {
+    if (q.fixture === undefined && !this.exchanges.has(q.exchange)) {
+      throw badRequest('CHART_EXCHANGE_NOT_CONFIGURED', `exchange "${q.exchange}" is not configured for charts (configured: ${[...this.exchanges].join(', ')})`);
+    }
+  }
 
   /**
    * Candles and markers for one chart page.
-   * @throws AppError 400 (bad params, unknown market), 404 (missing fixture), 503 (exchange unavailable)
+   * @throws AppError 400 (bad params, exchange not configured, unknown market), 404 (missing fixture), 503 (exchange unavailable)
    */
   async payload(strategyId: string, q: ChartQuery): Promise<ChartPayload> {
+    this.check(q);
     const candles = await this.candles(q);
     const nowSec = (this.deps.now?.() ?? Date.now()) / 1000;
     const tf = TIMEFRAME_SECONDS[q.timeframe]!;

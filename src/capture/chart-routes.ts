@@ -2,6 +2,7 @@
  * Chart page routes (role api):
  *   GET /charts/:strategyId?pair=&tf=&strategy=&exchange=&limit=&fixture=&<params>  the page (public/charts/chart.html)
  *   GET /api/charts/:strategyId/data?<same query>   candles + markers (JSON) the page draws
+ *     (`exchange` must be one of the configured chart exchanges, else 400 before any exchange request)
  *   GET /charts/assets/*     page script and style (public/charts)
  *   GET /charts/vendor/lightweight-charts.standalone.production.js   the library, from node_modules
  *   GET /evidence/<file>.png  screenshots saved by the capturer (DATA_DIR/evidence)
@@ -45,7 +46,7 @@ export function chartRoutes(deps: { data: ChartData; evidenceDir: string }): Rou
   r.get('/charts/:strategyId', (req, res, next) => {
     try {
       strategyIdParam(req.params.strategyId);
-      parseChartQuery(req.query as Record<string, unknown>);
+      deps.data.check(parseChartQuery(req.query as Record<string, unknown>));
     } catch (err) { next(err); return; }
     res.sendFile('chart.html', { root: path.join(PUBLIC_DIR, 'charts'), maxAge: 0 });
   });

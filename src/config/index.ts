@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -43,6 +44,11 @@ const schema = z.object({
   WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).default(4096),
   WS_CATCHUP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   WS_ROUTES_RESYNC_MS: z.coerce.number().int().min(100).default(60_000),
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
+  WS_TICKET_TTL_SECONDS: z.coerce.number().positive().max(300).default(30),
+  WS_TICKETS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  OPERATOR_NETWORKS: z.string().default('127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7'),
+  CHART_EXCHANGES: z.string().default('binance,bybit,mexc'),
   /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
   ROLES: z.string().default('api,executor,capturer,store,monitor'),
   TRUST_PROXY: z.string().default('loopback'),
@@ -114,7 +120,15 @@ export interface Config {
     readonly catchupIntervalMs: number;
     /** How often each process reloads its connected users' subscriptions (a lost subscription.changed heals by then). */
     readonly routesResyncMs: number;
+    /** Sockets one user may hold (across processes when Redis is shared); the next is closed with 1008. */
+    readonly maxSocketsPerUser: number;
+    /** Lifetime of a single-use upgrade ticket from POST /api/ws-ticket (ms). */
+    readonly ticketTtlMs: number;
+    /** Tickets one user may request per minute. */
+    readonly ticketsPerMinute: number;
   };
+  /** CIDR ranges allowed to read /metrics and /health/details (the operator's network). */
+  readonly operatorNetworks: readonly string[];
   readonly roles: ReadonlySet<Role>;
   readonly trustProxy: string;
   /** Lower-case exchange id → origin that replaces every ccxt API origin of that exchange. */
@@ -149,6 +163,8 @@ export interface Config {
     readonly candleCacheMs: number;
     /** Candle fixture files (<name>.json) for offline chart pages. */
     readonly fixturesDir: string;
+    /** ccxt ids chart pages may read candles from: CHART_EXCHANGES + MONITOR_EXCHANGE + every EXCHANGE_URL_<ID>. */
+    readonly chartExchanges: readonly string[];
   };
   /** Trade monitor (src/monitor): closes open trades at their stop loss / take profit. */
   readonly monitor: {
@@ -182,6 +198,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const previous = c.KEY_ENCRYPTION_KEYS_PREVIOUS.split(',').map((s) => s.trim()).filter(Boolean);
   for (const p of previous) if (Buffer.from(p, 'base64').length !== 32) throw new ConfigError('KEY_ENCRYPTION_KEYS_PREVIOUS entries must be 32 bytes, base64');
   if (c.EXECUTOR_LEASE_MS < c.EXCHANGE_RECV_WINDOW_MS + 2000) throw new ConfigError('EXECUTOR_LEASE_MS must exceed EXCHANGE_RECV_WINDOW_MS by at least 2000');
+  const operatorNetworks = listOf(c.OPERATOR_NETWORKS);
+  const badNet = operatorNetworks.find((n) => !isCidr(n));
+  if (badNet) throw new ConfigError(`OPERATOR_NETWORKS has "${badNet}", not a CIDR range like 10.0.0.0/8`);
+  const exchangeUrls = exchangeUrlsFrom(clean);
+  const chartExchanges = [...new Set([...listOf(c.CHART_EXCHANGES.toLowerCase()), c.MONITOR_EXCHANGE, ...Object.keys(exchangeUrls)])];
+  const badEx = chartExchanges.find((e) => !/^[a-z0-9]+$/.test(e));
+  if (badEx) throw new ConfigError(`CHART_EXCHANGES has "${badEx}", not a ccxt exchange id`);
   return Object.freeze({
     env: c.NODE_ENV,
     production: c.NODE_ENV === 'production',
@@ -213,10 +236,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxMessageBytes: c.WS_MAX_MESSAGE_BYTES,
       catchupIntervalMs: c.WS_CATCHUP_INTERVAL_MS,
       routesResyncMs: c.WS_ROUTES_RESYNC_MS,
+      maxSocketsPerUser: c.WS_MAX_SOCKETS_PER_USER,
+      ticketTtlMs: Math.round(c.WS_TICKET_TTL_SECONDS * 1000),
+      ticketsPerMinute: c.WS_TICKETS_PER_MINUTE,
     }),
+    operatorNetworks: Object.freeze(operatorNetworks),
     roles: new Set(roles as Role[]),
     trustProxy: c.TRUST_PROXY,
-    exchangeUrls: Object.freeze(exchangeUrlsFrom(clean)),
+    exchangeUrls: Object.freeze(exchangeUrls),
     executorConcurrency: c.EXECUTOR_CONCURRENCY,
     executorLeaseMs: c.EXECUTOR_LEASE_MS,
     executorMaxAttempts: c.EXECUTOR_MAX_ATTEMPTS,
@@ -235,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       backfillSeconds: c.CAPTURE_BACKFILL_SECONDS,
       candleCacheMs: c.CHART_CANDLE_CACHE_MS,
       fixturesDir: path.resolve(c.CHART_FIXTURES_DIR ?? path.join(c.DATA_DIR, 'fixtures')),
+      chartExchanges: Object.freeze(chartExchanges),
     }),
     monitor: Object.freeze({
       exchange: c.MONITOR_EXCHANGE,
@@ -243,6 +271,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       closeConcurrency: c.MONITOR_CLOSE_CONCURRENCY,
     }),
   });
+}
+
+const listOf = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** "a.b.c.d/n" or an IPv6 "x::y/n" (the address family is checked where the list is used, by net.BlockList). */
+function isCidr(v: string): boolean {
+  const [addr, bits, extra] = v.split('/');
+  if (extra !== undefined || !addr || !bits || !/^\d{1,3}$/.test(bits)) return false;
+  const v4 = isIPv4(addr);
+  return (v4 || isIPv6(addr)) && Number(bits) <= (v4 ? 32 : 128);
 }
 
 function exchangeUrlsFrom(env: Record<string, string | undefined>): Record<string, string> {

@@ -1,6 +1,8 @@
 /**
- * SignalDistributor: the /ws/signals endpoint. Authenticates at the HTTP upgrade (401, no socket,
- * for a missing, forged or expired JWT), keeps one Connection per socket, routes each signal from
+ * SignalDistributor: the /ws/signals endpoint. Authenticates at the HTTP upgrade (401, no socket, for
+ * a missing, forged, expired or used credential: a Bearer JWT, a single-use ticket as ?ticket=, or the
+ * deprecated ?token=), caps sockets per user (the one over the cap is accepted and closed with 1008,
+ * so the client sees why), keeps one Connection per socket, routes each signal from
  * the SignalSequencer through the SubscriptionIndex (serialised once per fan-out), answers client
  * messages, pings every `pingIntervalMs` and terminates peers that missed the previous ping.
  */
@@ -18,7 +20,9 @@ import type { DistributionMetrics } from './metrics.js';
 import { CLOSE, frames, parseClientMessage, ProtocolError, textFrame, type ClientMessage } from './protocol.js';
 import { missedSignals } from './replay.js';
 import { SignalSequencer } from './sequencer.js';
+import type { Release, SocketCap } from './socket-cap.js';
 import { SubscriptionIndex } from './subscription-index.js';
+import type { TicketStore } from './tickets.js';
 
 export const WS_PATH = '/ws/signals';
 
@@ -29,6 +33,8 @@ export interface DistributorOptions {
   catchupIntervalMs: number;
   /** Period of the routes resync (see SubscriptionIndex.resync). */
   routesResyncMs: number;
+  /** For the 1008 close reason (the cap itself is `DistributorDeps.cap`). */
+  maxSocketsPerUser: number;
 }
 
 export interface DistributorDeps {
@@ -39,7 +45,13 @@ export interface DistributorDeps {
   log: Logger;
   metrics: DistributionMetrics;
   options: DistributorOptions;
+  /** Single-use upgrade tickets (POST /api/ws-ticket). */
+  tickets: TicketStore;
+  /** Sockets per user. */
+  cap: SocketCap;
 }
+
+type Authenticated = { user: AuthUser & { exp: number } } | { refused: { code: string; message: string } };
 
 /** setTimeout's largest delay; longer token lifetimes are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -72,6 +84,7 @@ export class SignalDistributor {
   get connected(): number { return this.conns.size; }
 
   async start(): Promise<void> {
+    await this.deps.cap.start();
     this.unsubscribe = this.deps.bus.subscribe(TOPICS.subscriptionChanged, (m) => this.subscriptionChanged(m));
     await this.sequencer.start();
     this.heartbeat = setInterval(() => this.beat(), this.deps.options.pingIntervalMs);
@@ -106,6 +119,7 @@ export class SignalDistributor {
     await this.sequencer.stop();
     this.closeAll();
     this.wss.close();
+    await this.deps.cap.stop();
   }
 
   /** Takes over upgrades to /ws/signals on `server`. */
@@ -124,19 +138,56 @@ export class SignalDistributor {
       return;
     }
     if (this.stopping) return refuse(socket, 503, 'SHUTTING_DOWN', 'server is shutting down');
-    const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
-    let user: AuthUser & { exp: number };
-    try {
-      if (!token) return refuse(socket, 401, 'UNAUTHORIZED', 'authentication required');
-      user = this.deps.tokens.verify(token);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'TOKEN_INVALID';
-      return refuse(socket, 401, code, (err as Error).message);
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, user));
+    this.authenticate(req, url).then(async (auth) => {
+      if ('refused' in auth) return refuse(socket, 401, auth.refused.code, auth.refused.message);
+      const { user } = auth;
+      const release = await this.deps.cap.acquire(user.id);
+      if (socket.destroyed || this.stopping) {
+        release?.();
+        if (!socket.destroyed) refuse(socket, 503, 'SHUTTING_DOWN', 'server is shutting down');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        if (release) return this.open(ws, user, release);
+        this.deps.metrics.closed('too_many_sockets');
+        this.log.info({ userId: user.id, max: this.deps.options.maxSocketsPerUser }, 'socket over the per-user cap closed');
+        ws.close(CLOSE.policyViolation, `too many sockets for this user (at most ${this.deps.options.maxSocketsPerUser})`);
+        setTimeout(() => ws.terminate(), 10_000).unref();
+      });
+    }).catch((err: unknown) => {
+      // The ticket store or the cap's Redis failed: the credential may be fine, so not a 401.
+      this.log.error({ err }, 'WebSocket upgrade failed');
+      if (!socket.destroyed) refuse(socket, 503, 'UNAVAILABLE', 'could not authenticate now; try again');
+    });
   }
 
-  private open(ws: WebSocket, user: AuthUser & { exp: number }): void {
+  /**
+   * The user behind an upgrade request. Credentials, first found wins: `Authorization: Bearer <JWT>`,
+   * `?ticket=` (single use, redeemed here), `?token=<JWT>` (deprecated: the JWT lands in access logs).
+   */
+  private async authenticate(req: http.IncomingMessage, url: URL): Promise<Authenticated> {
+    const header = bearerToken(req.headers.authorization);
+    const ticket = url.searchParams.get('ticket');
+    const token = header ?? (ticket === null ? url.searchParams.get('token') : null);
+    if (token) {
+      this.deps.metrics.authenticated(header ? 'header' : 'query_token');
+      try {
+        return { user: this.deps.tokens.verify(token) };
+      } catch (err) {
+        return { refused: { code: (err as { code?: string }).code ?? 'TOKEN_INVALID', message: (err as Error).message } };
+      }
+    }
+    if (ticket !== null) {
+      this.deps.metrics.authenticated('ticket');
+      const claims = await this.deps.tickets.redeem(ticket);
+      if (!claims) return { refused: { code: 'TICKET_INVALID', message: 'ticket unknown, used or expired; request a new one from POST /api/ws-ticket' } };
+      if (claims.exp && claims.exp <= Date.now()) return { refused: { code: 'TOKEN_EXPIRED', message: 'token expired' } };
+      return { user: claims };
+    }
+    return { refused: { code: 'UNAUTHORIZED', message: 'authentication required' } };
+  }
+
+  private open(ws: WebSocket, user: AuthUser & { exp: number }, release: Release): void {
     const conn = new Connection(ws, user.id, this.deps.options.maxBufferedBytes, {
       sent: (n) => { this.deps.metrics.sent += n; },
       dirty: (c) => this.markDirty(c),
@@ -147,7 +198,7 @@ export class SignalDistributor {
     ws.on('pong', () => { conn.alive = true; });
     ws.on('message', (data: Buffer, isBinary: boolean) => { conn.inbox = conn.inbox.then(() => this.message(conn, data, isBinary)); });
     ws.on('error', (err) => this.log.debug({ err: err.message, userId: conn.userId }, 'socket error'));
-    ws.on('close', () => { conn.closed = true; clearTimeout(conn.expiryTimer); this.index.remove(conn); this.conns.delete(conn); });
+    ws.on('close', () => { conn.closed = true; clearTimeout(conn.expiryTimer); this.index.remove(conn); this.conns.delete(conn); release(); });
     conn.inbox = this.index.add(conn, () => conn.send(frames.welcome(this.sequencer.lastSeq))).catch((err) => {
       this.log.error({ err, userId: conn.userId }, 'loading subscriptions failed');
       conn.close(1011, 'internal error');

@@ -5,24 +5,43 @@
  * bounded buffer. See distributor.ts for the lifecycle and protocol.ts for the wire format.
  */
 import type { AppContext, Component } from '../app.js';
+import { currentUser } from '../http/auth.js';
+import { createLimiter } from '../http/rate-limit.js';
 import { SignalDistributor } from './distributor.js';
 import { DistributionMetrics } from './metrics.js';
+import { LocalSocketCap, RedisSocketCap } from './socket-cap.js';
+import { ticketRoutes } from './ticket-routes.js';
+import { MemoryTicketStore, RedisTicketStore } from './tickets.js';
 
 export { SignalDistributor, WS_PATH } from './distributor.js';
 export { CLOSE } from './protocol.js';
 export { REPLAY_LIMIT } from './replay.js';
 
-/** The distributor as an app Component (role `api`): started after the bus, attached to the HTTP server. */
+/**
+ * The distributor as an app Component (role `api`): started after the bus, attached to the HTTP server,
+ * with POST /api/ws-ticket. Tickets and the per-user socket count live in Redis when REDIS_URL is set
+ * (any worker redeems a ticket once; the cap counts every worker), else in this process.
+ */
 export function distributionComponent(ctx: AppContext): Component & { distributor: SignalDistributor } {
   let distributor: SignalDistributor;
   const metrics = new DistributionMetrics(ctx.metrics.registry, () => distributor?.connected ?? 0);
+  const { ws, redisPrefix } = ctx.config;
+  const tickets = ctx.redis ? new RedisTicketStore(ctx.redis, redisPrefix, ws.ticketTtlMs) : new MemoryTicketStore(ws.ticketTtlMs);
+  const cap = ctx.redis
+    ? new RedisSocketCap({ redis: ctx.redis, prefix: redisPrefix, max: ws.maxSocketsPerUser, log: ctx.log.child({ module: 'distribution' }) })
+    : new LocalSocketCap(ws.maxSocketsPerUser);
   distributor = new SignalDistributor({
     prisma: ctx.db.prisma, reader: ctx.reader, bus: ctx.bus, tokens: ctx.tokens, log: ctx.log, metrics,
-    options: ctx.config.ws,
+    options: ws, tickets, cap,
+  });
+  const limiter = createLimiter({
+    prefix: redisPrefix, name: 'ws-ticket', perMinute: ws.ticketsPerMinute, redis: ctx.redis,
+    key: (req) => `wst:${currentUser(req).id}`, message: 'too many WebSocket tickets; try again in a minute',
   });
   return {
     name: 'ws',
     distributor,
+    routers: [ticketRoutes({ tokens: ctx.tokens, tickets, limiter })],
     start: () => distributor.start(),
     stop: () => distributor.stop(),
     attach: (server) => distributor.attach(server),

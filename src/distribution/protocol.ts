@@ -72,6 +72,8 @@ export function textFrame(payload: Buffer): Buffer {
 /** WebSocket close codes used by the distributor. */
 export const CLOSE = {
   goingAway: 1001,
+  /** The user already holds WS_MAX_SOCKETS_PER_USER sockets. */
+  policyViolation: 1008,
   tooBig: 1009,
   /** "Try again later": the client did not read fast enough and its bounded buffer filled. */
   slowConsumer: 1013,

@@ -1,8 +1,9 @@
 /**
  * Execution history over REST. GET /api/executions?subscriptionId=&status=&limit= (the caller's own
  * rows; another user's subscription is a 404) and GET /api/admin/executions?status=&exchange=&
- * subscriptionId=&limit= (ADMIN). Rows never carry key material (ExecutionLog holds none); lease
- * internals are left out.
+ * subscriptionId=&limit= (ADMIN). Each parameter is given at most once (a repeated or nested one is a
+ * 400 VALIDATION_FAILED, never a 500); limit is an integer, clamped to 1..500. Rows never carry key
+ * material (ExecutionLog holds none); lease internals are left out.
  */
 import { Router, type Request } from 'express';
 import type { ExecutionStatus, Prisma, PrismaClient } from '@prisma/client';
@@ -26,19 +27,44 @@ export function executionView(e: Row) {
   };
 }
 
+const invalid = (message: string) => new AppError('VALIDATION_FAILED', message, 400);
+
+/**
+ * One query parameter as a string: undefined when absent or empty. A repeated key
+ * (`?exchange=a&exchange=b` parses to an array) or a nested one (`?status[x]=`) is a 400 naming it.
+ */
+function queryParam(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw invalid(`${name} must be given once, as a plain value`);
+  return v;
+}
+
 function filters(req: Request): Prisma.ExecutionLogWhereInput {
-  const q = req.query as Record<string, string | undefined>;
   const where: Prisma.ExecutionLogWhereInput = {};
-  if (q.status) {
-    if (!STATUSES.includes(q.status)) throw new AppError('VALIDATION_FAILED', `status must be one of ${STATUSES.join(', ')}`, 400);
-    where.status = q.status as ExecutionStatus;
+  const status = queryParam(req, 'status');
+  if (status !== undefined) {
+    if (!STATUSES.includes(status)) throw invalid(`status must be one of ${STATUSES.join(', ')}`);
+    where.status = status as ExecutionStatus;
   }
-  if (q.exchange) where.exchange = q.exchange.toLowerCase();
-  if (q.subscriptionId) where.subscriptionId = uuidParam(q.subscriptionId, 'subscription');
+  const exchange = queryParam(req, 'exchange')?.trim().toLowerCase();
+  if (exchange) {
+    if (!/^[a-z0-9]{1,32}$/.test(exchange)) throw invalid('exchange must be an exchange id such as binance');
+    where.exchange = exchange;
+  }
+  const subscriptionId = queryParam(req, 'subscriptionId');
+  if (subscriptionId !== undefined) where.subscriptionId = uuidParam(subscriptionId, 'subscription');
   return where;
 }
 
-const limitOf = (req: Request) => Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
+/** `limit`: an integer, clamped to 1..500 (default 100); anything else is a 400. */
+function limitOf(req: Request): number {
+  const raw = queryParam(req, 'limit');
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw invalid('limit must be an integer (1..500)');
+  return Math.min(500, Math.max(1, n));
+}
 
 export function executionRoutes(deps: { prisma: PrismaClient; tokens: TokenService }): Router {
   const r = Router();
@@ -46,17 +72,19 @@ export function executionRoutes(deps: { prisma: PrismaClient; tokens: TokenServi
 
   r.get('/api/executions', requireAuth(deps.tokens), wrap(async (req, res) => {
     const user = currentUser(req);
+    const take = limitOf(req);
     const where = { ...filters(req), userId: user.id };
     if (where.subscriptionId) {
       const sub = await prisma.subscription.findUnique({ where: { id: where.subscriptionId as string }, select: { userId: true } });
       if (!sub || sub.userId !== user.id) throw new AppError('NOT_FOUND', 'subscription not found', 404);
     }
-    const rows = await prisma.executionLog.findMany({ where, orderBy: { createdAt: 'desc' }, take: limitOf(req) });
+    const rows = await prisma.executionLog.findMany({ where, orderBy: { createdAt: 'desc' }, take });
     res.json({ executions: rows.map(executionView) });
   }));
 
   r.get('/api/admin/executions', requireAuth(deps.tokens, 'ADMIN'), wrap(async (req, res) => {
-    const rows = await prisma.executionLog.findMany({ where: filters(req), orderBy: { createdAt: 'desc' }, take: limitOf(req) });
+    const take = limitOf(req);
+    const rows = await prisma.executionLog.findMany({ where: filters(req), orderBy: { createdAt: 'desc' }, take });
     res.json({ executions: rows.map(executionView) });
   }));
   return r;

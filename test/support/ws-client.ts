@@ -16,19 +16,40 @@ export class WsClient {
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => { this.wake(); resolve({ code, reason: reason.toString() }); }));
   }
 
-  /** Opens a socket and waits for WELCOME. `via` chooses where the token goes. */
-  static async connect(baseUrl: string, token: string, via: 'header' | 'query' = 'header'): Promise<WsClient> {
-    const url = baseUrl.replace(/^http/, 'ws') + '/ws/signals' + (via === 'query' ? `?token=${encodeURIComponent(token)}` : '');
-    const ws = new WebSocket(url, via === 'header' ? { headers: { authorization: `Bearer ${token}` } } : {});
-    const c = new WsClient(ws);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused ${res.statusCode}`))); });
+  /**
+   * Opens a socket and waits for WELCOME. `via` chooses where the token goes: the Authorization header,
+   * ?token= (deprecated), or 'ticket': POST /api/ws-ticket with it, then ?ticket= (what browsers do).
+   */
+  static async connect(baseUrl: string, token: string, via: 'header' | 'query' | 'ticket' = 'header'): Promise<WsClient> {
+    const c = WsClient.open(baseUrl, await WsClient.credential(baseUrl, token, via));
+    await new Promise<void>((resolve, reject) => { c.ws.once('open', () => resolve()); c.ws.once('error', reject); c.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused ${res.statusCode}`))); });
     await c.waitFor((m) => m.type === 'WELCOME');
     return c;
   }
 
+  /** Starts an upgrade with the given credential (no waiting): `query` is the query string without "?". */
+  static open(baseUrl: string, cred: { query?: string; headers?: Record<string, string> }): WsClient {
+    const url = baseUrl.replace(/^http/, 'ws') + '/ws/signals' + (cred.query ? `?${cred.query}` : '');
+    return new WsClient(new WebSocket(url, { headers: cred.headers ?? {} }));
+  }
+
+  /** A fresh single-use ticket for `token` from POST /api/ws-ticket. */
+  static async ticket(baseUrl: string, token: string): Promise<string> {
+    const res = await fetch(`${baseUrl}/api/ws-ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const body = await res.json() as { ticket?: string };
+    if (res.status !== 201 || !body.ticket) throw new Error(`ws-ticket failed: ${res.status} ${JSON.stringify(body)}`);
+    return body.ticket;
+  }
+
+  private static async credential(baseUrl: string, token: string, via: 'header' | 'query' | 'ticket') {
+    if (via === 'header') return { headers: { authorization: `Bearer ${token}` } };
+    if (via === 'query') return { query: `token=${encodeURIComponent(token)}` };
+    return { query: `ticket=${encodeURIComponent(await WsClient.ticket(baseUrl, token))}` };
+  }
+
   /** Attempts an upgrade that should be refused; resolves with the HTTP status and body. */
-  static async refused(baseUrl: string, opts: { token?: string; via?: 'header' | 'query' } = {}): Promise<{ status: number; body: string }> {
-    const q = opts.token && opts.via === 'query' ? `?token=${encodeURIComponent(opts.token)}` : '';
+  static async refused(baseUrl: string, opts: { token?: string; via?: 'header' | 'query'; ticket?: string } = {}): Promise<{ status: number; body: string }> {
+    const q = opts.ticket !== undefined ? `?ticket=${encodeURIComponent(opts.ticket)}` : opts.token && opts.via === 'query' ? `?token=${encodeURIComponent(opts.token)}` : '';
     const headers = opts.token && opts.via !== 'query' ? { authorization: `Bearer ${opts.token}` } : {};
     const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + '/ws/signals' + q, { headers });
     return new Promise((resolve, reject) => {
