@@ -109,7 +109,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
         routers: [
           healthRoutes(checks, metrics, config.operatorNetworks),
           authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ prefix: config.redisPrefix, name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
-          strategyRoutes({ prisma: db.prisma, tokens, bus }),
+          strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           signalRoutes({
             pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference,
