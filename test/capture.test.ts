@@ -136,6 +136,10 @@ describe('chart capture (real Chromium)', function () {
     const bad = await client(app).get(`/api/charts/${strategyId}/data?pair=${encodeURIComponent(pair)}&strategy=nope`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'CHART_QUERY_INVALID');
+    // Candles only from configured exchanges (here binance, via EXCHANGE_URL_BINANCE): any other ccxt id is refused up front.
+    const elsewhere = await client(app).get(`/api/charts/${strategyId}/data?${q}&exchange=kraken`);
+    assert.equal(elsewhere.status, 400);
+    assert.equal(elsewhere.body.error.code, 'CHART_EXCHANGE_NOT_CONFIGURED');
   });
 
   it('draws offline candles from a fixture file with the strategy markers (BUY then SELL)', async () => {
