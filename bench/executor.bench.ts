@@ -16,13 +16,14 @@ const SUBS = 1000;
 
 async function seed(app: App, fake: FakeBinance, n: number): Promise<{ strategyId: string; apiKeys: string[] }> {
   const prisma = app.db.prisma;
-  const user = await prisma.user.create({ data: { email: `bench-${randomUUID()}@bench.local`, passwordHash: 'x' } });
   const strategy = await prisma.strategy.create({ data: { name: `bench ${randomUUID().slice(0, 6)}` } });
-  const keys = Array.from({ length: n }, () => ({ apiKey: `bench-${randomUUID()}`, secret: `s-${randomUUID()}` }));
+  const keys = Array.from({ length: n }, () => ({ apiKey: `bench-${randomUUID()}`, secret: `s-${randomUUID()}`, userId: randomUUID() }));
   for (const k of keys) fake.addAccount(k.apiKey, k.secret, { USDT: 1000 });
+  // One user per subscription: a user has at most one live subscription per strategy.
+  await prisma.user.createMany({ data: keys.map((k) => ({ id: k.userId, email: `bench-${k.userId}@bench.local`, passwordHash: 'x' })) });
   await prisma.subscription.createMany({
     data: keys.map((k) => ({
-      userId: user.id, strategyId: strategy.id, exchange: 'binance', sizing: { mode: 'quote', amount: 50 },
+      userId: k.userId, strategyId: strategy.id, exchange: 'binance', sizing: { mode: 'quote', amount: 50 },
       apiKeyEnc: app.keyring.encrypt(k.apiKey), apiSecretEnc: app.keyring.encrypt(k.secret), apiKeyMasked: 'x…x', hasKeys: true,
     })),
   });

@@ -61,13 +61,14 @@ describe('executor crash safety (child process killed with SIGKILL, restarted)',
 
   it(`after ${KILLS} kills at random moments during a batch of ${SUBS} subscriptions, every subscription has exactly one order and one final row`, async () => {
     const prisma = app.db.prisma;
-    const user = await prisma.user.create({ data: { email: `crash-${randomUUID()}@test.local`, passwordHash: 'x' } });
     const strategy = await prisma.strategy.create({ data: { name: `crash ${randomUUID().slice(0, 6)}` } });
-    const keys = Array.from({ length: SUBS }, (_, i) => ({ apiKey: `crash-${i}-${randomUUID()}`, secret: `s-${randomUUID()}` }));
+    const keys = Array.from({ length: SUBS }, (_, i) => ({ apiKey: `crash-${i}-${randomUUID()}`, secret: `s-${randomUUID()}`, userId: randomUUID() }));
     for (const k of keys) fake.addAccount(k.apiKey, k.secret, { USDT: 1000 });
+    // One user per subscription: a user has at most one live subscription per strategy.
+    await prisma.user.createMany({ data: keys.map((k) => ({ id: k.userId, email: `crash-${k.userId}@test.local`, passwordHash: 'x' })) });
     await prisma.subscription.createMany({
       data: keys.map((k) => ({
-        userId: user.id, strategyId: strategy.id, exchange: 'binance', sizing: { mode: 'quote', amount: 50 },
+        userId: k.userId, strategyId: strategy.id, exchange: 'binance', sizing: { mode: 'quote', amount: 50 },
         apiKeyEnc: app.keyring.encrypt(k.apiKey), apiSecretEnc: app.keyring.encrypt(k.secret), apiKeyMasked: 'x…x', hasKeys: true,
       })),
     });

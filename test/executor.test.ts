@@ -229,9 +229,10 @@ describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function (
 
 describe('SubscriptionExecutor (paper mode)', function () {
   this.timeout(30_000);
-  it('fills at the signal price, logs SUCCESS with paper=true and sends nothing to an exchange', async () => {
+  it('fills at the venue price, logs SUCCESS with paper=true and sends no order to an exchange', async () => {
     const fake = new FakeBinance();
     const origin = await fake.start();
+    fake.setPrice('BTC/USDT', 64000.5);
     const app = await startTestApp({ ROLES: 'api,executor', EXCHANGE_URL_BINANCE: origin, EXECUTOR_POLL_MS: '200' });
     try {
       const { strategyId } = await seedStrategy(app);
@@ -246,7 +247,10 @@ describe('SubscriptionExecutor (paper mode)', function () {
       assert.equal(row.paper, true);
       assert.equal(Number(row.price), 64000.5);
       assert.ok(Math.abs(Number(row.amount) - 100 / 64000.5) < 1e-8);
-      assert.deepEqual(fake.stats().requests, {});
+      assert.equal((row.exchangeResponse as { priceSource?: string }).priceSource, 'venue');
+      assert.equal(row.error, null);
+      // Only public market data was asked for: no order, no signed call.
+      assert.deepEqual(Object.keys(fake.stats().requests).filter((k) => !/^GET \/api\/v3\/(exchangeInfo|ticker\/24hr)$/.test(k)), []);
     } finally {
       await app.stop();
       await fake.stop();

@@ -1,15 +1,41 @@
 // The subscribe form on a strategy page: exchange (tested ones selectable, others listed as untested),
-// all pairs or chosen pairs, sizing, API keys (sent once, never shown again).
+// all pairs or chosen pairs, sizing, max slippage, API keys (sent once, never shown again).
+// A user with a live (ACTIVE or PAUSED) subscription to the strategy sees it instead of the form: a
+// second one would be refused (409 ALREADY_SUBSCRIBED) and is managed under My subscriptions.
 import { api, el, say } from './common.js';
 
-/** Renders the form into `box` for `strategy`. */
+const LIVE = new Set(['ACTIVE', 'PAUSED']);
+
+function sizingText(sizing) {
+  if (sizing?.mode === 'quote') return `${sizing.amount} (quote currency) per signal`;
+  if (sizing?.mode === 'percent') return `${sizing.percent} % of the free balance per signal`;
+  return 'no sizing';
+}
+
+/** The "already subscribed" card; `msg` (the form's message box) stays visible after subscribing. */
+function subscribedCard(sub, msg) {
+  return el('div', { class: 'stack card', id: 'subscribed' },
+    el('h2', {}, 'Subscribed'),
+    el('p', { id: 'subscribed-summary' }, `You are subscribed (${sub.status}, ${sub.exchange}, ${sizingText(sub.sizing)}, max slippage ${sub.maxSlippagePercent ?? 2} %).`),
+    el('p', {}, el('a', { href: '/subscriptions', id: 'manage-subscription' }, 'Manage it under My subscriptions')),
+    msg ?? '');
+}
+
+/** Renders the form (or the user's live subscription) into `box` for `strategy`. */
 export async function subscribeForm(box, strategy) {
-  const { exchanges } = await api('GET', '/api/exchanges');
+  const [{ exchanges }, mine] = await Promise.all([
+    api('GET', '/api/exchanges'),
+    api('GET', '/api/subscriptions').catch(() => ({ subscriptions: [] })),
+  ]);
+  const live = mine.subscriptions.find((s) => s.strategyId === strategy.id && LIVE.has(s.status));
+  if (live) { box.replaceChildren(subscribedCard(live)); return; }
+
   const msg = el('div', { id: 'subscribe-msg' });
   const exchange = el('select', { id: 'sub-exchange' }, exchanges.map((x) => el('option', { value: x.id, disabled: !x.tested }, x.tested ? x.id : `${x.id} (untested, not available yet)`)));
   const allPairs = el('input', { type: 'checkbox', id: 'sub-all', checked: true });
   const pairBoxes = strategy.pairs.map((p) => el('label', {}, el('input', { type: 'checkbox', class: 'sub-pair', value: p }), ` ${p}`));
   const amount = el('input', { type: 'number', id: 'sub-amount', min: '1', step: 'any', value: '100', required: true });
+  const slippage = el('input', { type: 'number', id: 'sub-slippage', min: '0.1', max: '50', step: 'any', value: '2', required: true });
   const apiKey = el('input', { type: 'text', id: 'sub-key', autocomplete: 'off', spellcheck: 'false' });
   const apiSecret = el('input', { type: 'password', id: 'sub-secret', autocomplete: 'new-password' });
 
@@ -19,6 +45,7 @@ export async function subscribeForm(box, strategy) {
     el('label', {}, el('span', {}, allPairs, ' All pairs of this strategy')),
     pairBoxes.length ? el('div', { class: 'pairs' }, el('span', { class: 'muted' }, 'or only: '), pairBoxes) : '',
     el('label', { for: 'sub-amount' }, 'Order size per signal (quote currency, e.g. USDT)'), amount,
+    el('label', { for: 'sub-slippage' }, 'Max slippage % (an entry further than this from the signal\'s price is skipped)'), slippage,
     el('label', { for: 'sub-key' }, 'API key (optional; needed for automatic orders)'), apiKey,
     el('label', { for: 'sub-secret' }, 'API secret'), apiSecret,
     el('button', { type: 'submit', id: 'sub-submit' }, 'Subscribe'), msg);
@@ -26,12 +53,16 @@ export async function subscribeForm(box, strategy) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const pairs = [...form.querySelectorAll('.sub-pair:checked')].map((c) => c.value);
-    const body = { strategyId: strategy.id, exchange: exchange.value, allPairs: allPairs.checked, pairs: allPairs.checked ? [] : pairs, sizing: { mode: 'quote', amount: Number(amount.value) } };
+    const body = {
+      strategyId: strategy.id, exchange: exchange.value, allPairs: allPairs.checked, pairs: allPairs.checked ? [] : pairs,
+      sizing: { mode: 'quote', amount: Number(amount.value) }, maxSlippagePercent: Number(slippage.value),
+    };
     if (apiKey.value || apiSecret.value) Object.assign(body, { apiKey: apiKey.value, apiSecret: apiSecret.value });
     try {
       const s = await api('POST', '/api/subscriptions', body);
       apiKey.value = ''; apiSecret.value = '';
       say(msg, `Subscribed${s.apiKeyMasked ? ` with key ${s.apiKeyMasked}` : ' (no keys: signals only)'}. Manage it under My subscriptions.`);
+      box.replaceChildren(subscribedCard(s, msg));
     } catch (err) { say(msg, err.message, false); }
   });
   box.replaceChildren(form);

@@ -32,14 +32,24 @@ export interface ExchangeOrder {
   amount: number;
   /** Average fill price (quote per base), when filled. */
   average: number | null;
+  /**
+   * Fees the venue reported with the order (from its fills), by currency. Binance takes a buy's fee from
+   * the base received by default, so the account holds `filled` minus that fee. Empty when not reported.
+   */
+  fees: { currency: string; cost: number }[];
   raw: unknown;
 }
 
 export interface OrderRequest {
   symbol: string;
   side: 'buy' | 'sell';
-  /** Base quantity, already rounded with amountToPrecision. */
+  /** Base quantity, already rounded with amountToPrecision (an estimate when `cost` is set). */
   amount: number;
+  /**
+   * Market buy sized in quote currency: spend at most this much (Binance spot `quoteOrderQty`); the venue
+   * works out the quantity at its own price. Only where quoteSizedBuy(symbol) is true.
+   */
+  cost?: number;
   clientOrderId: string;
   /** Trigger price of a protective spot order (STOP_LOSS / TAKE_PROFIT, market on trigger). */
   stopLossPrice?: number;
@@ -52,6 +62,8 @@ export interface TradingClient {
   /** Rounds a base quantity down to the market's step (as ccxt does); 0 when below one step. */
   amountToPrecision(symbol: string, amount: number): number;
   priceToPrecision(symbol: string, price: number): number;
+  /** Whether a market buy of this market can be sized in quote currency (OrderRequest.cost). */
+  quoteSizedBuy(symbol: string): boolean;
   /**
    * Places an order. `signedAt` pins the request timestamp (ms): the exchange refuses the request if it
    * arrives later than recvWindow after it, which bounds how long an in-flight order can still appear.
@@ -65,6 +77,11 @@ export interface TradingClient {
   /** Minimum ms between requests for one key, from ccxt's rateLimit. */
   readonly minIntervalMs: number;
 }
+
+/** A venue's current public prices of one market (quote per base); null where the venue gave none. */
+export interface VenueQuote { symbol: string; bid: number | null; ask: number | null; last: number | null; at: number }
+
+const positive = (v: unknown) => (v !== undefined && v !== null && Number.isFinite(Number(v)) && Number(v) > 0 ? Number(v) : null);
 
 export interface ExchangeClientOptions {
   /** Exchange id → origin replacing every ccxt API origin (EXCHANGE_URL_<ID>). */
@@ -104,10 +121,15 @@ export function classifyCcxtError(err: unknown): ExchangeError {
   return new ExchangeError(kind, msg, cls, msg, err);
 }
 
+function feesOf(o: Record<string, unknown>): { currency: string; cost: number }[] {
+  const list = (Array.isArray(o.fees) && o.fees.length ? o.fees : o.fee ? [o.fee] : []) as { currency?: unknown; cost?: unknown }[];
+  return list.filter((f) => typeof f?.currency === 'string' && Number(f.cost) > 0).map((f) => ({ currency: String(f.currency), cost: Number(f.cost) }));
+}
+
 function toOrder(o: Record<string, unknown>): ExchangeOrder {
   return {
     id: String(o.id ?? ''), clientOrderId: String(o.clientOrderId ?? ''), status: String(o.status ?? ''),
-    filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0), average: o.average == null ? null : Number(o.average), raw: o.info ?? o,
+    filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0), average: o.average == null ? null : Number(o.average), fees: feesOf(o), raw: o.info ?? o,
   };
 }
 
@@ -146,6 +168,18 @@ export class ExchangeClients {
     await b.loading;
   }
 
+  /**
+   * The market's public ticker (no keys; Binance spot: GET /api/v3/ticker/24hr?symbol=, weight 2), through
+   * the same ccxt instance as the orders. Loads the markets first when needed. Throws ExchangeError.
+   */
+  async ticker(exchangeId: string, symbol: string): Promise<VenueQuote> {
+    await this.ensureMarkets(exchangeId);
+    const ex = this.bases.get(exchangeId)!.ex;
+    // An empty scope: a public call must never carry (or sign with) the credentials of a job in progress.
+    const t = await scope.run({ apiKey: '', secret: '' }, () => converted(() => ex.fetchTicker(symbol)));
+    return { symbol, bid: positive(t.bid), ask: positive(t.ask), last: positive(t.last ?? t.close), at: Date.now() };
+  }
+
   /** A client for one API key (call ensureMarkets first). The key material lives only in this object. */
   forKey(exchangeId: string, apiKey: string, secret: string): TradingClient {
     const base = this.bases.get(exchangeId);
@@ -180,10 +214,22 @@ class CcxtTradingClient implements TradingClient {
     return Number(this.base.priceToPrecision(symbol, price));
   }
 
+  quoteSizedBuy(symbol: string): boolean {
+    const m = this.base.markets?.[symbol];
+    // Binance lists per symbol whether MARKET orders may use quoteOrderQty; other venues have no such flag.
+    const allowed = (m?.info as { quoteOrderQtyMarketAllowed?: unknown } | undefined)?.quoteOrderQtyMarketAllowed;
+    return !!m?.spot && this.base.has?.createMarketBuyOrderWithCost === true && allowed !== false;
+  }
+
   async createOrder(req: OrderRequest, signedAt: number): Promise<ExchangeOrder> {
     const params: Record<string, unknown> = { clientOrderId: req.clientOrderId };
     if (req.stopLossPrice !== undefined) params.stopLossPrice = req.stopLossPrice;
     if (req.takeProfitPrice !== undefined) params.takeProfitPrice = req.takeProfitPrice;
+    if (req.cost !== undefined) {
+      // ccxt truncates the cost to the market's precision (never up) and sends it as quoteOrderQty on Binance.
+      const cost = req.cost;
+      return toOrder(await this.as(() => this.ex.createMarketBuyOrderWithCost(req.symbol, cost, params), signedAt) as unknown as Record<string, unknown>);
+    }
     return toOrder(await this.as(() => this.ex.createOrder(req.symbol, 'market', req.side, req.amount, undefined, params), signedAt) as unknown as Record<string, unknown>);
   }
 

@@ -17,10 +17,16 @@ import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
 import type { ExecutorMetrics } from './metrics.js';
 import { JobRunner, type RunTiming } from './runner.js';
+import { VenuePrices } from './venue-price.js';
 import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
 
 /** Rows claimed per statement (a pass claims several times to fill every free slot). */
 const CLAIM_BATCH = 16;
+/** A venue quote this young (ms) is reused by the jobs of one signal: one ticker request, not one per subscriber. */
+const PRICE_MAX_AGE_MS = 1000;
+/** Paper mode: the longest a job waits for the venue's price, and how long a failed lookup is remembered. */
+const PAPER_PRICE_WAIT_MS = 3000;
+const PAPER_PRICE_FAILURE_MEMORY_MS = 30_000;
 
 export interface ExecutorOptions {
   mode: 'paper' | 'live';
@@ -66,8 +72,13 @@ export class SubscriptionExecutor {
     this.intents = new IntentWriter(deps.pool);
     this.metrics = deps.metrics(() => this.store.lag());
     const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs });
+    // Live: a failed lookup fails (and retries) the job; trading blind is never the answer. Paper: the
+    // offline quick start must not make every job wait for a network timeout.
+    const prices = new VenuePrices((exchange, symbol) => clients.ticker(exchange, symbol), opts.mode === 'paper'
+      ? { maxAgeMs: PRICE_MAX_AGE_MS, waitMs: PAPER_PRICE_WAIT_MS, failureMemoryMs: PAPER_PRICE_FAILURE_MEMORY_MS }
+      : { maxAgeMs: PRICE_MAX_AGE_MS, failureMemoryMs: 0 });
     this.runner = new JobRunner({
-      pool: deps.pool, keyring: deps.keyring, clients, throttle: deps.throttle, store: this.store, mode: opts.mode,
+      pool: deps.pool, keyring: deps.keyring, clients, prices, throttle: deps.throttle, store: this.store, mode: opts.mode,
       paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts,
     });
   }

@@ -1,7 +1,8 @@
 /**
  * Paper venue: the TradingClient the executor uses when TRADING_MODE=paper. Every order fills at once
- * at the signal's price; balances are a fixed simulated quote balance; nothing leaves the process.
- * Amounts are rounded down to 8 decimals; there are no exchange minimums.
+ * at `fillPrice`: the venue's public market price that a live order would see (the runner looks it up;
+ * only where none can be had, the signal's price, and the row says so). Balances are a fixed simulated
+ * quote balance; no order leaves the process. Amounts are rounded down to 8 decimals; no minimums.
  */
 import type { ExchangeOrder, MarketRules, OrderRequest, TradingClient } from '../exchange/index.js';
 
@@ -16,12 +17,14 @@ export class PaperClient implements TradingClient {
 
   amountToPrecision(_symbol: string, amount: number): number { return Math.floor(amount * 1e8) / 1e8; }
   priceToPrecision(_symbol: string, price: number): number { return price; }
+  /** Sized in base at the fill price, which is exact here. */
+  quoteSizedBuy(): boolean { return false; }
 
   async createOrder(req: OrderRequest): Promise<ExchangeOrder> {
     const protective = req.stopLossPrice !== undefined || req.takeProfitPrice !== undefined;
     const filled = protective ? 0 : req.amount;
     const raw = { paper: true, clientOrderId: req.clientOrderId, side: req.side, amount: req.amount, price: this.fillPrice, status: protective ? 'open' : 'closed', stopLossPrice: req.stopLossPrice, takeProfitPrice: req.takeProfitPrice };
-    return { id: `paper-${req.clientOrderId}`, clientOrderId: req.clientOrderId, status: raw.status, filled, amount: req.amount, average: protective ? null : this.fillPrice, raw };
+    return { id: `paper-${req.clientOrderId}`, clientOrderId: req.clientOrderId, status: raw.status, filled, amount: req.amount, average: protective ? null : this.fillPrice, fees: [], raw };
   }
 
   async fetchOrder(): Promise<ExchangeOrder | null> { return null; }

@@ -1,8 +1,11 @@
 /**
  * JobRunner: executes one claimed intent as a list of steps and returns its Outcome.
- * OPEN (spot long): refusals (status, closeOnly, daily loss, short, position) → size → minimums →
- * entry buy → persist legs → protective stop-loss / take-profit sell. CLOSE: cancel the protective
- * order → sell what the position still holds. Before any order of a row that was claimed before
+ * OPEN (spot long): refusals (status, closeOnly, daily loss, short, position) → the venue's price →
+ * PRICE_MOVED (further than the subscription's maxSlippagePercent from the signal's price) → size →
+ * minimums → entry buy (quote-sized where the venue offers it) → persist legs → protective stop-loss /
+ * take-profit sell. CLOSE: cancel the protective order → sell what the position still holds, whatever
+ * the price. Sizes and minimums use the venue's own price, never the signal's: the declared price only
+ * decides whether an entry is still worth making. Before any order of a row that was claimed before
  * (attempts > 1: a previous attempt may have reached the exchange), the order is looked up by its
  * clientOrderId; a found order is recorded, never resent. Keys are decrypted here and nowhere else.
  * Throws ExchangeError (the executor decides: retry / fail / mark keys) or LeaseLost.
@@ -13,13 +16,16 @@ import type { Keyring } from '../lib/crypto.js';
 import { clientOrderId, keyScope, type Leg } from './ids.js';
 import type { JobStore } from './job-store.js';
 import { PaperClient } from './paper.js';
-import { minimumsRefusal, needsBalance, parseRisk, parseSizing, quoteToSpend } from './sizing.js';
+import { minimumsRefusal, needsBalance, parseRisk, parseSizing, priceMovedRefusal, quoteToSpend } from './sizing.js';
 import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type JobData, type LegRecord, type Outcome } from './types.js';
+import type { VenuePrices, VenueQuote } from './venue-price.js';
 
 export interface RunnerDeps {
   pool: pg.Pool;
   keyring: Keyring;
   clients: ExchangeClients;
+  /** The venues' current prices (public tickers through `clients`). */
+  prices: VenuePrices;
   throttle: KeyThrottle;
   store: JobStore;
   mode: 'paper' | 'live';
@@ -31,10 +37,16 @@ export interface RunnerDeps {
 type Sub = NonNullable<JobData['sub']>;
 type Sig = NonNullable<JobData['signal']>;
 
-/** Everything one run needs; exchangeMs accumulates time spent waiting on the exchange. */
 /** Time spent in exchange calls, and when the first one started (performance.now). */
 export interface RunTiming { exchangeMs: number; firstCallAt?: number }
-interface Run { job: Job; sub: Sub; signal: Sig; price: number; client: TradingClient; scope: string; rps: number; timing: RunTiming }
+/**
+ * A reference price and where it came from: the venue's ticker; in paper mode with the venue out of
+ * reach, the signal's declared price (the row says "unverified"); for a live CLOSE with the ticker out
+ * of reach, what the position cost (only for the minimum-notional estimate: the sell itself is market).
+ */
+interface Priced { price: number; source: 'venue' | 'signal' | 'position' }
+/** Everything one run needs. `paperPrice`: the fill price of a paper run (looked up once, in prepare). */
+interface Run { job: Job; sub: Sub; signal: Sig; client: TradingClient; scope: string; rps: number; timing: RunTiming; paperPrice?: Priced }
 const LEASE_MARGIN_MS = 1000;
 
 export class JobRunner {
@@ -71,11 +83,13 @@ export class JobRunner {
     return null;
   }
 
-  /** Builds the venue client (decrypting the keys in live mode). */
+  /** Builds the venue client (decrypting the keys in live mode; looking up the fill price in paper mode). */
   private async prepare(job: Job, sub: Sub, signal: Sig, timing: RunTiming): Promise<Run | Outcome> {
-    const price = signal.price;
-    const base = { job, sub, signal, price, timing };
-    if (this.paper) return { ...base, client: new PaperClient(price, this.d.paperBalance), scope: '', rps: 0 };
+    const base = { job, sub, signal, timing };
+    if (this.paper) {
+      const paperPrice = await this.paperReference(job, signal, timing);
+      return { ...base, client: new PaperClient(paperPrice.price, this.d.paperBalance), scope: '', rps: 0, paperPrice };
+    }
     let apiKey: string;
     let secret: string;
     try {
@@ -95,15 +109,45 @@ export class JobRunner {
 
   private async call<T>(r: Run, f: () => Promise<T>): Promise<T> {
     if (r.rps) await this.d.throttle.acquire(r.scope, r.rps);
+    return this.timed(r.timing, f);
+  }
+
+  /** Runs an exchange call, counting its time as exchange time. */
+  private async timed<T>(timing: RunTiming, f: () => Promise<T>): Promise<T> {
     const t = performance.now();
-    r.timing.firstCallAt ??= t;
-    try { return await f(); } finally { r.timing.exchangeMs += performance.now() - t; }
+    timing.firstCallAt ??= t;
+    try { return await f(); } finally { timing.exchangeMs += performance.now() - t; }
+  }
+
+  /**
+   * The venue's price for an order of `side` now: the ask for a buy, the bid for a sell (the last trade
+   * where the book gave none). A public ticker, shared by the jobs of one signal (VenuePrices); it is not
+   * a call of the subscriber's key, so it does not take from the key's throttle. Throws ExchangeError.
+   */
+  private async venuePrice(r: Run, side: 'buy' | 'sell'): Promise<Priced> {
+    if (r.paperPrice) return r.paperPrice;
+    const q = await this.timed(r.timing, () => this.d.prices.get(r.job.exchange, r.job.pair, r.signal.acceptedAt));
+    const price = pick(q, side);
+    if (price === null) throw new ExchangeError('temporary', `${r.job.exchange} gave no price for ${r.job.pair}`, 'NoPrice');
+    return { price, source: 'venue' };
+  }
+
+  /** Paper fill price: the venue's (as a live order would see it), else the signal's, marked unverified. */
+  private async paperReference(job: Job, signal: Sig, timing: RunTiming): Promise<Priced> {
+    try {
+      const q = await this.timed(timing, () => this.d.prices.get(job.exchange, job.pair, signal.acceptedAt));
+      const price = pick(q, signal.action === 'OPEN' ? 'buy' : 'sell');
+      if (price !== null) return { price, source: 'venue' };
+    } catch { /* out of reach (offline quick start): the signal's price, said so on the row */ }
+    return { price: signal.price, source: 'signal' };
   }
 
   private cid(r: Run, leg: Leg) { return leg === 'entry' ? r.job.clientOrderId : clientOrderId(r.job.signalId, r.job.subscriptionId, leg); }
 
   private record(r: Run, leg: Leg, o: ExchangeOrder, how: string): LegRecord {
-    const rec: LegRecord = { orderId: o.id, clientOrderId: o.clientOrderId || this.cid(r, leg), status: o.status, filled: o.filled, average: o.average, response: o.raw };
+    const base = r.job.pair.split('/')[0];
+    const baseFee = o.fees.filter((f) => f.currency === base).reduce((a, f) => a + f.cost, 0);
+    const rec: LegRecord = { orderId: o.id, clientOrderId: o.clientOrderId || this.cid(r, leg), status: o.status, filled: o.filled, average: o.average, ...(baseFee > 0 ? { baseFee } : {}), response: o.raw };
     r.job.legs[leg] = rec;
     this.history(r.job, leg, how);
     return rec;
@@ -134,35 +178,53 @@ export class JobRunner {
   }
 
   private async open(r: Run): Promise<Outcome> {
-    const { job, sub, signal, client, price } = r;
+    const { job, sub, signal, client } = r;
     const rules = client.rules(job.pair);
     let entry = await this.lookup(r, 'entry', job.pair);
+    let ref: Priced | undefined;
     if (!entry) {
       const sizing = parseSizing(sub.sizing);
       if (!sizing) return { status: 'SKIPPED', error: 'SIZING_INVALID: the subscription has no valid sizing', side: 'buy' };
+      ref = await this.venuePrice(r, 'buy');
+      const prices = this.prices(r, ref);
+      if (ref.source === 'venue') {
+        const moved = priceMovedRefusal(signal.price, ref.price, sub.maxSlippagePercent);
+        if (moved) return { status: 'SKIPPED', error: moved, side: 'buy', price: ref.price, response: prices };
+      } else if (!(ref.price > 0 && Number.isFinite(ref.price))) {
+        return { status: 'SKIPPED', error: 'PRICE_UNAVAILABLE: no price from the venue and none usable in the signal', side: 'buy', response: prices };
+      }
       const risk = parseRisk(sub.risk);
       const free = needsBalance(sizing, risk) ? await this.call(r, () => client.freeBalance(rules.quote)) : undefined;
-      const amount = client.amountToPrecision(job.pair, quoteToSpend(sizing, risk, free) / price);
-      const refusal = minimumsRefusal(amount, price, rules.minAmount, rules.minCost);
-      if (refusal) return { status: 'SKIPPED', error: refusal, side: 'buy', amount, price };
-      entry = await this.place(r, 'entry', { symbol: job.pair, side: 'buy', amount });
+      const quote = quoteToSpend(sizing, risk, free);
+      const amount = client.amountToPrecision(job.pair, quote / ref.price);
+      const refusal = minimumsRefusal(amount, ref.price, rules.minAmount, rules.minCost);
+      if (refusal) return { status: 'SKIPPED', error: refusal, side: 'buy', amount, price: ref.price, response: prices };
+      // Quote-sized where the venue offers it: the venue spends at most `quote` at its own price, so not
+      // even a price move between our ticker and the fill can make the subscriber spend more.
+      entry = await this.place(r, 'entry', client.quoteSizedBuy(job.pair) ? { symbol: job.pair, side: 'buy', amount, cost: quote } : { symbol: job.pair, side: 'buy', amount });
     }
-    const filled = entry.filled;
-    const avg = entry.average ?? price;
+    const bought = entry.filled;
+    // What the account holds: a fee taken from the base received is not there to sell or protect.
+    const filled = Math.max(0, bought - (entry.baseFee ?? 0));
+    // An order found by a lookup (a previous attempt placed it) without an average: the venue's price now.
+    ref ??= entry.average === null && filled > 0 ? await this.venuePrice(r, 'buy').catch(() => undefined) : undefined;
+    const avg = entry.average ?? ref?.price ?? signal.price;
+    const prices = ref ? this.prices(r, ref) : {};
+    const note = this.unverified(ref);
     const opened = (protect: LegRecord | null) => ({ kind: 'open' as const, strategyId: sub.strategyId, qty: filled, price: avg, protectClientOrderId: protect?.clientOrderId ?? null, paper: this.paper });
-    const done = { side: 'buy' as const, amount: filled, price: avg, orderId: entry.orderId };
+    const done = { side: 'buy' as const, amount: bought, price: avg, orderId: entry.orderId, ...(note ? { error: note } : {}) };
     const sl = signal.stopLoss;
     const tp = signal.takeProfit;
-    if ((sl === null && tp === null) || !(filled > 0)) return { status: 'SUCCESS', ...done, response: { entry: entry.response }, position: opened(null) };
+    if ((sl === null && tp === null) || !(filled > 0)) return { status: 'SUCCESS', ...done, response: { entry: entry.response, ...prices }, position: opened(null) };
     try {
       const protect = await this.protect(r, filled, sl, tp);
-      return { status: 'SUCCESS', ...done, response: { entry: entry.response, protect: protect.response }, position: opened(protect) };
+      return { status: 'SUCCESS', ...done, response: { entry: entry.response, protect: protect.response, ...prices }, position: opened(protect) };
     } catch (err) {
       if (!(err instanceof ExchangeError) || (err.kind === 'temporary' && unclearFailures(job) < this.d.maxAttempts)) throw err;
       if (err.kind === 'auth') await this.markKeysInvalid(job.subscriptionId);
       this.history(job, 'protect', 'failed', err.message);
       const failure = { error: err.message, ccxt: err.ccxtClass, response: err.response };
-      return { status: 'PARTIAL', ...done, error: `PROTECT_FAILED: entry filled, ${sl !== null ? 'stop-loss' : 'take-profit'} order failed: ${err.message}`, response: { entry: entry.response, protect: failure }, position: opened(null) };
+      return { status: 'PARTIAL', ...done, error: `PROTECT_FAILED: entry filled, ${sl !== null ? 'stop-loss' : 'take-profit'} order failed: ${err.message}`, response: { entry: entry.response, protect: failure, ...prices }, position: opened(null) };
     }
   }
 
@@ -181,29 +243,62 @@ export class JobRunner {
     return this.place(r, 'protect', { symbol: job.pair, side: 'sell', amount, ...trigger });
   }
 
+  /**
+   * A CLOSE sells what the position holds at the market, whatever the signal's price: an exit is never
+   * blocked. The declared price is not used at all (a tiny one must not turn the position into "dust").
+   */
   private async close(r: Run): Promise<Outcome> {
-    const { job, client, price } = r;
+    const { job, client } = r;
     const pos = job.data.position;
     if (!pos || !(pos.qty > 0)) return { status: 'SKIPPED', error: `NO_POSITION: the subscription holds no ${job.pair} position to close`, side: 'sell' };
     const rules = client.rules(job.pair);
     if (pos.protectClientOrderId && !job.legs.cancel) await this.cancelProtect(r, pos.protectClientOrderId);
     const byProtect = job.legs.cancel?.filled ?? 0;
     const avgIn = pos.avgPrice;
-    const protectPnl = byProtect > 0 ? ((job.legs.cancel?.average ?? price) - avgIn) * byProtect : 0;
+    let ref: Priced | undefined;
+    const refPrice = async () => (ref ??= await this.exitReference(r, avgIn)).price;
+    const protectPnl = byProtect > 0 ? ((job.legs.cancel?.average ?? await refPrice()) - avgIn) * byProtect : 0;
     let exit = await this.lookup(r, 'entry', job.pair);
     if (!exit) {
+      const price = await refPrice();
       const amount = client.amountToPrecision(job.pair, pos.qty - byProtect);
       const refusal = minimumsRefusal(amount, price, rules.minAmount, rules.minCost);
-      if (refusal && byProtect > 0) return { status: 'SUCCESS', side: 'sell', amount: byProtect, price: job.legs.cancel?.average ?? price, realisedPnl: protectPnl, response: { cancel: job.legs.cancel?.response }, position: { kind: 'close' } };
-      if (refusal) return { status: 'SKIPPED', error: `${refusal} (position left as dust)`, side: 'sell', amount, price, position: { kind: 'close' } };
+      const extra = () => ({ ...(ref ? this.prices(r, ref) : {}) });
+      if (refusal && byProtect > 0) return { status: 'SUCCESS', side: 'sell', amount: byProtect, price: job.legs.cancel?.average ?? price, realisedPnl: protectPnl, response: { cancel: job.legs.cancel?.response, ...extra() }, position: { kind: 'close' } };
+      if (refusal) return { status: 'SKIPPED', error: `${refusal} (position left as dust)`, side: 'sell', amount, price, response: extra(), position: { kind: 'close' } };
       exit = await this.place(r, 'entry', { symbol: job.pair, side: 'sell', amount });
     }
-    const avgOut = exit.average ?? price;
+    const avgOut = exit.average ?? await refPrice();
+    const note = this.unverified(ref);
     return {
       status: 'SUCCESS', side: 'sell', amount: exit.filled, price: avgOut, orderId: exit.orderId,
-      realisedPnl: (avgOut - avgIn) * exit.filled + protectPnl,
-      response: { exit: exit.response, cancel: job.legs.cancel?.response }, position: { kind: 'close' },
+      realisedPnl: (avgOut - avgIn) * exit.filled + protectPnl, ...(note ? { error: note } : {}),
+      response: { exit: exit.response, cancel: job.legs.cancel?.response, ...(ref ? this.prices(r, ref) : {}) }, position: { kind: 'close' },
     };
+  }
+
+  /** Reference price of an exit: the venue's bid; if the ticker is out of reach, what the position cost (never the signal's word). */
+  private async exitReference(r: Run, avgIn: number): Promise<Priced> {
+    if (r.paperPrice) return r.paperPrice;
+    try {
+      return await this.venuePrice(r, 'sell');
+    } catch {
+      return { price: avgIn, source: 'position' };
+    }
+  }
+
+  /** What the row records about prices (exchangeResponse): where the reference came from, and the declared price. */
+  private prices(r: Run, ref: Priced) {
+    return {
+      priceSource: ref.source, venuePrice: ref.source === 'venue' ? ref.price : null,
+      signalPrice: r.signal.price, maxSlippagePercent: r.sub.maxSlippagePercent,
+    };
+  }
+
+  /** The user-visible note of a paper fill at the signal's declared price (the venue was out of reach). */
+  private unverified(ref: Priced | undefined): string | undefined {
+    if (ref?.source !== 'signal') return undefined;
+    return `PRICE_UNVERIFIED: paper fill at the signal's declared price ${ref.price}; the venue's price could not be fetched`;
   }
 
   /** Cancels the resting protective order (idempotent) and records what it had filled. */
@@ -218,4 +313,9 @@ export class JobRunner {
   async markKeysInvalid(subscriptionId: string): Promise<void> {
     await this.d.pool.query(`UPDATE "Subscription" SET "keysInvalid" = true, "updatedAt" = now() WHERE id = $1`, [subscriptionId]);
   }
+}
+
+/** The side's price from a venue quote: the ask for a buy, the bid for a sell, else the last trade. */
+function pick(q: VenueQuote, side: 'buy' | 'sell'): number | null {
+  return (side === 'buy' ? q.ask : q.bid) ?? q.last;
 }

@@ -40,3 +40,24 @@ export function minimumsRefusal(amount: number, price: number, minAmount: number
   if (amount * price < minCost) return `BELOW_MIN_NOTIONAL: order value ${(amount * price).toFixed(8)} is below the market minimum ${minCost}`;
   return null;
 }
+
+/** The default of Subscription.maxSlippagePercent, used when a row carries no usable value. */
+export const DEFAULT_MAX_SLIPPAGE_PERCENT = 2;
+
+const fmtPrice = (p: number) => (Number.isFinite(p) ? String(Number(p.toPrecision(12))) : String(p));
+
+/**
+ * The PRICE_MOVED refusal of an entry whose venue price is more than `maxSlippagePercent` away from the
+ * price the signal declares (measured against the declared price), or null. A declared price that is
+ * not a positive finite number is refused too: the subscriber cannot know what the author meant.
+ */
+export function priceMovedRefusal(signalPrice: number, venuePrice: number, maxSlippagePercent: number): string | null {
+  const limit = Number.isFinite(maxSlippagePercent) && maxSlippagePercent > 0 ? maxSlippagePercent : DEFAULT_MAX_SLIPPAGE_PERCENT;
+  if (!(Number.isFinite(signalPrice) && signalPrice > 0)) {
+    return `PRICE_MOVED: the signal declares no usable price (${fmtPrice(signalPrice)}); the venue's price is ${fmtPrice(venuePrice)} (limit ${limit} %)`;
+  }
+  const moved = (Math.abs(venuePrice - signalPrice) / signalPrice) * 100;
+  // A hair of tolerance: 3060 against 3000 is exactly 2 %, which a 2 % limit allows.
+  if (moved <= limit + 1e-9) return null;
+  return `PRICE_MOVED: the venue's price ${fmtPrice(venuePrice)} is ${moved.toFixed(2)} % away from the signal's price ${fmtPrice(signalPrice)} (limit ${limit} %)`;
+}

@@ -12,6 +12,8 @@ export interface LegRecord {
   status: string;
   filled: number;
   average: number | null;
+  /** Fee the venue took from the base asset received (a buy on Binance by default): not held afterwards. */
+  baseFee?: number;
   response: unknown;
 }
 
@@ -53,9 +55,12 @@ export interface Job {
 export interface JobData {
   sub: {
     status: string; keysInvalid: boolean; strategyId: string; sizing: unknown; risk: unknown;
+    /** An OPEN further than this (percent) from the venue's price is SKIPPED PRICE_MOVED. */
+    maxSlippagePercent: number;
     apiKeyEnc: string | null; apiSecretEnc: string | null;
   } | null;
-  signal: { action: 'OPEN' | 'CLOSE'; direction: string; price: number; stopLoss: number | null; takeProfit: number | null } | null;
+  /** `acceptedAt`: when the signal was accepted (epoch ms); the venue price used for it is asked for later. */
+  signal: { action: 'OPEN' | 'CLOSE'; direction: string; price: number; stopLoss: number | null; takeProfit: number | null; acceptedAt: number } | null;
   position: { qty: number; avgPrice: number; protectClientOrderId: string | null } | null;
   /** Realised PnL of the subscription today (UTC), loaded only when its risk has a dailyLossLimit. */
   todayPnl: number | null;

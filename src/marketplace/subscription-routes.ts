@@ -1,6 +1,8 @@
 /**
  * Subscriptions of the calling user. API keys are write-only: stored as AES-256-GCM envelopes,
  * answered only as `apiKeyMasked`. A user never sees another user's subscription (404).
+ * One live (ACTIVE or PAUSED) subscription per user and strategy: two would place two orders per
+ * signal. The database enforces it (partial unique index); its violation is 409 ALREADY_SUBSCRIBED.
  * Every change is published on the bus (`subscription.changed`) so live consumers update at once.
  */
 import { Router } from 'express';
@@ -12,7 +14,7 @@ import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody, uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
 import { maskSecret, type Keyring } from '../lib/crypto.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, isUniqueViolation } from '../lib/errors.js';
 import { PAIR_RE } from '../signals/index.js';
 
 /** Exchanges the executor is tested against. */
@@ -29,6 +31,8 @@ const risk = z.object({
 }).strict();
 const pairs = z.array(z.string().trim().toUpperCase().regex(PAIR_RE, 'must look like BASE/QUOTE')).max(200);
 const key = z.string().trim().min(8, 'looks too short').max(512);
+/** Percent from the signal's price beyond which the executor skips an OPEN (PRICE_MOVED). */
+const maxSlippagePercent = z.number().positive('must be > 0').max(50, 'must be at most 50');
 
 const createSchema = z.object({
   strategyId: z.string().uuid('must be a strategy id'),
@@ -37,6 +41,7 @@ const createSchema = z.object({
   pairs: pairs.default([]),
   sizing,
   risk: risk.default({}),
+  maxSlippagePercent: maxSlippagePercent.default(2),
   apiKey: key.optional(),
   apiSecret: key.optional(),
 }).refine((b) => !!b.apiKey === !!b.apiSecret, { message: 'apiKey and apiSecret go together', path: ['apiSecret'] })
@@ -48,6 +53,7 @@ const patchSchema = z.object({
   pairs: pairs.optional(),
   sizing: sizing.optional(),
   risk: risk.optional(),
+  maxSlippagePercent: maxSlippagePercent.optional(),
   apiKey: key.optional(),
   apiSecret: key.optional(),
 }).strict().refine((b) => !!b.apiKey === !!b.apiSecret, { message: 'apiKey and apiSecret go together', path: ['apiSecret'] });
@@ -56,7 +62,7 @@ const patchSchema = z.object({
 export function subscriptionView(s: Subscription) {
   return {
     id: s.id, strategyId: s.strategyId, status: s.status, exchange: s.exchange, allPairs: s.allPairs, pairs: s.subscribedPairs,
-    sizing: s.sizing, risk: s.risk, hasKeys: s.hasKeys, apiKeyMasked: s.apiKeyMasked, keysInvalid: s.keysInvalid,
+    sizing: s.sizing, risk: s.risk, maxSlippagePercent: s.maxSlippagePercent, hasKeys: s.hasKeys, apiKeyMasked: s.apiKeyMasked, keysInvalid: s.keysInvalid,
     createdAt: s.createdAt, updatedAt: s.updatedAt,
   };
 }
@@ -68,6 +74,11 @@ export function subscriptionRoutes(deps: { prisma: PrismaClient; tokens: TokenSe
   const keyFields = (apiKey?: string, apiSecret?: string) => apiKey && apiSecret
     ? { apiKeyEnc: keyring.encrypt(apiKey), apiSecretEnc: keyring.encrypt(apiSecret), apiKeyMasked: maskSecret(apiKey), hasKeys: true, keysInvalid: false }
     : {};
+  /** Turns the one-live-subscription index's violation into 409 ALREADY_SUBSCRIBED. */
+  const once = <T>(write: Promise<T>) => write.catch((err: unknown) => {
+    if (isUniqueViolation(err)) throw new AppError('ALREADY_SUBSCRIBED', 'you already have a live subscription to this strategy: change, pause or cancel it under My subscriptions', 409);
+    throw err;
+  });
   const changed = (s: Subscription) => bus.publish(TOPICS.subscriptionChanged, { subscriptionId: s.id, userId: s.userId, strategyId: s.strategyId, status: s.status }).catch(() => {});
 
   async function own(req: Parameters<typeof currentUser>[0]) {
@@ -85,9 +96,12 @@ export function subscriptionRoutes(deps: { prisma: PrismaClient; tokens: TokenSe
   r.post('/api/subscriptions', auth, wrap(async (req, res) => {
     const b = parseBody(createSchema, req.body);
     if (!(await prisma.strategy.count({ where: { id: b.strategyId } }))) throw new AppError('NOT_FOUND', 'strategy not found', 404);
-    const s = await prisma.subscription.create({
-      data: { userId: currentUser(req).id, strategyId: b.strategyId, exchange: b.exchange, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk, ...keyFields(b.apiKey, b.apiSecret) },
-    });
+    const s = await once(prisma.subscription.create({
+      data: {
+        userId: currentUser(req).id, strategyId: b.strategyId, exchange: b.exchange, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk,
+        maxSlippagePercent: b.maxSlippagePercent, ...keyFields(b.apiKey, b.apiSecret),
+      },
+    }));
     await changed(s);
     res.status(201).json(subscriptionView(s));
   }));
@@ -96,10 +110,10 @@ export function subscriptionRoutes(deps: { prisma: PrismaClient; tokens: TokenSe
     const current = await own(req);
     if (current.status === 'CANCELLED') throw new AppError('SUBSCRIPTION_CANCELLED', 'a cancelled subscription cannot be changed; subscribe again', 409);
     const b = parseBody(patchSchema, req.body);
-    const s = await prisma.subscription.update({
+    const s = await once(prisma.subscription.update({
       where: { id: current.id },
-      data: { status: b.status, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk, ...keyFields(b.apiKey, b.apiSecret) },
-    });
+      data: { status: b.status, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk, maxSlippagePercent: b.maxSlippagePercent, ...keyFields(b.apiKey, b.apiSecret) },
+    }));
     await changed(s);
     res.json(subscriptionView(s));
   }));

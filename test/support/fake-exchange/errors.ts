@@ -68,6 +68,8 @@ export const Errors = {
   duplicateOrder: () => new BinanceError(400, -2010, 'Duplicate order sent.'),
   wouldTrigger: () => new BinanceError(400, -2010, 'Order would trigger immediately.'),
   wouldMatch: () => new BinanceError(400, -2010, 'Order would immediately match and take.'),
+  /** Binance errors.md, messages of -2010 NEW_ORDER_REJECTED (their wording, "support" included). */
+  quoteQtyNotAllowed: () => new BinanceError(400, -2010, 'Quote order qty market orders are not support for this symbol.'),
   unknownOrderCancel: () => new BinanceError(400, -2011, 'Unknown order sent.'),
   orderDoesNotExist: () => new BinanceError(400, -2013, 'Order does not exist.'),
   tooMuchWeight: (limit: number) =>

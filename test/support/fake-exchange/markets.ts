@@ -22,6 +22,11 @@ export interface MarketSpec {
   minNotional: number | string;
   /** Binance `status`; anything but TRADING rejects orders with "Market is closed.". */
   status?: string;
+  /**
+   * exchangeInfo `quoteOrderQtyMarketAllowed` (default true). When false, a MARKET order with
+   * `quoteOrderQty` is refused, as Binance does for such symbols (errors.md, -2010 messages).
+   */
+  quoteOrderQtyMarketAllowed?: boolean;
 }
 
 /** A market in internal units. */
@@ -37,6 +42,7 @@ export interface Market {
   minPrice: bigint;
   maxPrice: bigint;
   minNotional: bigint;
+  quoteOrderQtyMarketAllowed: boolean;
   price: bigint;
   /** 24h statistics: open is the initial price, high/low follow setPrice. */
   open24h: bigint;
@@ -83,6 +89,7 @@ export function buildMarket(spec: MarketSpec): Market {
     minPrice: toUnits(spec.minPrice ?? spec.tickSize),
     maxPrice: toUnits(spec.maxPrice ?? '1000000'),
     minNotional: toUnits(spec.minNotional),
+    quoteOrderQtyMarketAllowed: spec.quoteOrderQtyMarketAllowed ?? true,
     price,
     open24h: price,
     high24h: price,
@@ -106,7 +113,7 @@ export function exchangeInfoSymbol(m: Market): Record<string, unknown> {
     icebergAllowed: true,
     ocoAllowed: true,
     otoAllowed: true,
-    quoteOrderQtyMarketAllowed: true,
+    quoteOrderQtyMarketAllowed: m.quoteOrderQtyMarketAllowed,
     allowTrailingStop: true,
     cancelReplaceAllowed: true,
     isSpotTradingAllowed: true,

@@ -135,6 +135,10 @@ export function applyFilters(m: Market, d: OrderDraft): OrderDraft {
     checkPriceFilter(m, d.stopPrice);
   }
   if (d.quoteOrderQty > 0n) {
+    if (!m.quoteOrderQtyMarketAllowed) {
+      throw Errors.quoteQtyNotAllowed();
+    }
+    // Binance fills at most quoteOrderQty worth, on the LOT_SIZE step: never more than asked.
     const quantity = floorToStep(div(d.quoteOrderQty, m.price), m.stepSize);
     checkLotSize(m, quantity);
     checkNotional(m, quantity, m.price);

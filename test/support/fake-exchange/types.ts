@@ -70,6 +70,8 @@ export interface OrderSnapshot {
   price: string;
   stopPrice: string;
   origQty: string;
+  /** The quote amount a quote-sized MARKET order asked to spend ('0.00000000' otherwise). */
+  origQuoteOrderQty: string;
   executedQty: string;
   cummulativeQuoteQty: string;
   time: number;

@@ -143,6 +143,7 @@ export function snapshot(o: OrderRecord): OrderSnapshot {
     price: f(o.price),
     stopPrice: f(o.stopPrice),
     origQty: f(o.origQty),
+    origQuoteOrderQty: f(o.origQuoteOrderQty),
     executedQty: f(o.executedQty),
     cummulativeQuoteQty: f(o.cummulativeQuoteQty),
     time: o.time,
