@@ -242,7 +242,7 @@ describe('execution history queries: odd parameters are a 400 with a reason, nev
   });
   after(async () => { await app?.stop(); });
 
-  it('GET /api/executions?exchange=a&exchange=b and other repeated or nested parameters answer 400 VALIDATION_FAILED naming the parameter', async () => {
+  it('GET /api/executions?exchange=a&exchange=b and other repeated or malformed parameters answer 400 VALIDATION_FAILED naming the parameter', async () => {
     const cases: [string, RegExp][] = [
       ['exchange=a&exchange=b', /exchange/],
       ['status=SUCCESS&status=FAILED', /status/],
