@@ -50,6 +50,9 @@ describe('trade monitor (fake exchange, real PostgreSQL)', function () {
     assert.equal(t.exitPrice, 110);
     assert.equal(t.pnlPct, 10);
     assert.deepEqual(await closeSignalsOf(strategyId, pair), [{ source: 'monitor', reason: 'TAKE_PROFIT', price: 110, idempotencyKey: `monitor:${tradeId}` }]);
+    // The CLOSE is priced at the level; the price the feed saw is stored beside it as the market price.
+    const { rows: [priced] } = await db.query(`SELECT s."marketPrice"::float8 AS signal, t."exitMarketPrice"::float8 AS trade FROM "Signal" s JOIN "Trade" t ON t."closeSignalId" = s.id WHERE t.id = $1`, [tradeId]);
+    assert.deepEqual(priced, { signal: 111.5, trade: 111.5 });
     const json = await waitFor('completed_trades.json has the trade', () => {
       const list = JSON.parse(readFileSync(path.join(app.config.dataDir, 'signals', 'completed_trades.json'), 'utf8')) as { id: string; closeReason: string; pnlPct: number }[];
       return list.find((x) => x.id === tradeId);

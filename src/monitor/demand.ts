@@ -3,7 +3,8 @@
  * reference exchange's market list that filters them. A pair is polled when
  *   - a signal was accepted on it recently (`signal.accepted`, and the recent signal log on start),
  *   - a signal arrived for it without a fresh price (`monitor.interest` from any api process), or
- *   - a strategy declares it (reloaded every `declaredReloadMs`),
+ *   - a strategy declares it (reloaded every `declaredReloadMs`, and at once when `strategy.changed` says
+ *     an author edited a strategy),
  * and the market list says it is listed (unlisted pairs are never polled: each would make the ticker
  * source reload the whole market list). The list is loaded on start (retried with back-off while the
  * exchange cannot be reached, e.g. offline), reloaded every MARKETS_RELOAD_MS, and sooner (at most every
@@ -43,6 +44,7 @@ export interface PriceDemandDeps {
 export class PriceDemand {
   readonly interest = new PairInterest(INTEREST_TTL_MS, INTEREST_MAX);
   private declared = new Set<string>();
+  private declaring?: Promise<void>;
   private list?: MarketList;
   private loading?: Promise<void>;
   private lastAttemptAt = 0;
@@ -63,6 +65,7 @@ export class PriceDemand {
         if (msg?.exchange !== this.deps.exchange || typeof msg.pair !== 'string') return;
         if (msg.unlisted) this.noteUnlisted(msg.pair); else this.note(msg.pair);
       }),
+      this.deps.bus.subscribe(TOPICS.strategyChanged, () => void this.loadDeclared()),
     );
     await this.loadRecent().catch((err) => this.deps.log.warn({ err }, 'loading recently signalled pairs failed'));
     this.everyDeclared();
@@ -74,7 +77,7 @@ export class PriceDemand {
     for (const u of this.unsubscribe.splice(0)) u();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await this.loading;
+    await Promise.all([this.loading, this.declaring]);
   }
 
   /** The listed markets, once loaded. */
@@ -147,10 +150,15 @@ export class PriceDemand {
 
   private everyDeclared(): void {
     if (this.stopped) return;
-    this.deps.pool.query<{ pair: string }>(`SELECT DISTINCT p AS pair FROM "Strategy", unnest(pairs) AS p`)
+    void this.loadDeclared().finally(() => this.later(this.deps.declaredReloadMs, () => this.everyDeclared()));
+  }
+
+  /** Every pair some strategy declares (one query; concurrent calls share it). */
+  private loadDeclared(): Promise<void> {
+    return (this.declaring ??= this.deps.pool.query<{ pair: string }>(`SELECT DISTINCT p AS pair FROM "Strategy", unnest(pairs) AS p`)
       .then(({ rows }) => { this.declared = new Set(rows.map((r) => r.pair)); })
       .catch((err) => this.deps.log.warn({ err }, 'loading declared pairs failed'))
-      .finally(() => this.later(this.deps.declaredReloadMs, () => this.everyDeclared()));
+      .finally(() => { this.declaring = undefined; }));
   }
 
   private later(ms: number, f: () => void): NodeJS.Timeout | undefined {
