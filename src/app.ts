@@ -16,6 +16,7 @@ import { TokenService } from './http/auth.js';
 import { healthRoutes, type HealthCheck } from './http/health.js';
 import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
+import { createVenueBudget, type VenueBudget } from './exchange/index.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
@@ -49,6 +50,8 @@ export interface AppContext {
   coordinator: SignalCoordinator;
   reader: SignalReader;
   store?: SignalJsonStore;
+  /** The per-venue exchange request budget every ccxt instance of this app spends (shared through Redis). */
+  exchangeBudget: VenueBudget;
   /** The reference market's prices and market list for the signal checks (fed by the monitor module). */
   reference: ReferencePrices;
 }
@@ -75,6 +78,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     if (redis) { redis.on('error', () => {}); cleanup.push(async () => { await redis.quit().catch(() => {}); }); }
 
     const keyring = new Keyring(config.keyEncryptionKey, config.previousEncryptionKeys);
+    const exchangeBudget = createVenueBudget({ redis, prefix: config.redisPrefix, settings: config.exchangeBudget, onStoreError: (err) => log.warn({ err }, 'exchange budget: Redis failed; counting in this process') });
     const tokens = new TokenService(config.jwtSecret, config.jwtExpiresIn);
     const reader = new SignalReader(db.prisma);
     const store = config.roles.has('store')
@@ -86,7 +90,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       refreshMs: Math.max(1000, Math.min(config.monitor.intervalMs, config.priceMaxAgeMs / 3)), log: log.child({ module: 'reference-prices' }),
     });
     const coordinator = new SignalCoordinator({ pool: db.pool, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator(), reference, priceBandPercent: config.priceBandPercent });
-    const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store, reference };
+    const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store, reference, exchangeBudget };
 
     const components = [...moduleComponents(ctx), ...(opts.extraComponents?.(ctx) ?? [])];
     for (const c of components) { await c.start(); cleanup.push(() => c.stop()); }

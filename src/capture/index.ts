@@ -29,7 +29,7 @@ export const evidenceDir = (dataDir: string) => path.join(dataDir, 'evidence');
 
 /** Chart pages, their data API and /evidence (role api). */
 export function chartPagesComponent(ctx: AppContext): Component {
-  const market = createPublicMarketData({ exchangeUrls: ctx.config.exchangeUrls });
+  const market = createPublicMarketData({ exchangeUrls: ctx.config.exchangeUrls, budget: ctx.exchangeBudget });
   const data = new ChartData({ market, cacheMs: ctx.config.capture.candleCacheMs, fixturesDir: ctx.config.capture.fixturesDir, exchanges: ctx.config.capture.chartExchanges });
   return {
     name: 'charts',

@@ -59,6 +59,10 @@ const schema = z.object({
   EXECUTOR_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
   EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   EXCHANGE_RECV_WINDOW_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  EXCHANGE_BUDGET_PERCENT: z.coerce.number().positive().max(100).default(80),
+  EXCHANGE_BUDGET_OTHER_PERCENT: z.coerce.number().positive().max(100).default(50),
+  EXCHANGE_BUDGET_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  TEST_KEYS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(5),
   PAPER_BALANCE: z.coerce.number().positive().default(10_000),
   CAPTURE_TARGETS_FILE: z.string().optional(),
   CAPTURE_TARGETS_RELOAD_MS: z.coerce.number().int().min(50).default(2000),
@@ -144,6 +148,13 @@ export interface Config {
   readonly exchangeTimeoutMs: number;
   /** Binance recvWindow (ms): a signed order arriving later than this is refused by the exchange. */
   readonly exchangeRecvWindowMs: number;
+  /**
+   * One request budget per venue for every exchange call (orders, test-keys, charts, tickers), in ccxt cost
+   * units per minute (Binance: 1 unit = 5 request weight). perVenue: EXCHANGE_BUDGET_PER_MINUTE_<ID>.
+   */
+  readonly exchangeBudget: { readonly percent: number; readonly perVenue: Readonly<Record<string, number>>; readonly otherPercent: number; readonly maxWaitMs: number };
+  /** POST /api/subscriptions/:id/test-keys per user per minute. */
+  readonly testKeysRateLimitPerMinute: number;
   /** Paper mode: simulated free quote balance for percent sizing. */
   readonly paperBalance: number;
   /** Chart capture (src/capture, docs/capture.md). */
@@ -251,6 +262,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     executorRetryBaseMs: c.EXECUTOR_RETRY_BASE_MS,
     exchangeTimeoutMs: c.EXCHANGE_TIMEOUT_MS,
     exchangeRecvWindowMs: c.EXCHANGE_RECV_WINDOW_MS,
+    exchangeBudget: Object.freeze({
+      percent: c.EXCHANGE_BUDGET_PERCENT, perVenue: Object.freeze(budgetsFrom(clean)),
+      otherPercent: c.EXCHANGE_BUDGET_OTHER_PERCENT, maxWaitMs: c.EXCHANGE_BUDGET_MAX_WAIT_MS,
+    }),
+    testKeysRateLimitPerMinute: c.TEST_KEYS_RATE_LIMIT_PER_MINUTE,
     paperBalance: c.PAPER_BALANCE,
     capture: Object.freeze({
       targetsFile: path.resolve(c.CAPTURE_TARGETS_FILE ?? path.join(c.DATA_DIR, 'capture-targets.json')),
@@ -289,6 +305,19 @@ function exchangeUrlsFrom(env: Record<string, string | undefined>): Record<strin
     const m = /^EXCHANGE_URL_([A-Z0-9_]+)$/.exec(k);
     if (!m || !v) continue;
     try { out[m[1]!.toLowerCase()] = new URL(v).origin; } catch { throw new ConfigError(`${k} must be a URL`); }
+  }
+  return out;
+}
+
+/** EXCHANGE_BUDGET_PER_MINUTE_<ID>=<units> → { <id>: units }. */
+function budgetsFrom(env: Record<string, string | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const m = /^EXCHANGE_BUDGET_PER_MINUTE_([A-Z0-9_]+)$/.exec(k);
+    if (!m || !v) continue;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${k} must be a positive number (ccxt cost units per minute)`);
+    out[m[1]!.toLowerCase()] = n;
   }
   return out;
 }

@@ -1,5 +1,10 @@
-/** Exchange module: ccxt trading adapter, its error family, cross-process key throttle, origin override. */
+/**
+ * Exchange module: ccxt trading adapter, its error family, cross-process key throttle, the per-venue
+ * request budget every ccxt instance spends (budget.ts), origin override.
+ */
 export { ExchangeClients, classifyCcxtError, type TradingClient, type ExchangeOrder, type MarketRules, type OrderRequest } from './trading-client.js';
 export { ExchangeError, type ExchangeErrorKind } from './errors.js';
-export { createKeyThrottle, type KeyThrottle } from './throttle.js';
+export { createKeyThrottle, keyScope, perKeyRate, type KeyThrottle } from './throttle.js';
+export { createVenueBudget, ExchangeBusy, DEFAULT_BUDGET_SETTINGS, type BudgetSettings, type Traffic, type VenueBudget } from './budget.js';
+export { attachBudget } from './budgeted-ccxt.js';
 export { pointCcxtAt } from './local-origin.js';

@@ -4,10 +4,13 @@
  * loading markets), pointed at `EXCHANGE_URL_<ID>` when configured (tests, sandboxes).
  * Vocabulary: an OhlcvCandle has `time` in unix SECONDS (candle open), like lightweight-charts.
  * ccxt errors are converted here, and only here, to AppError:
- *   EXCHANGE_UNKNOWN (400), EXCHANGE_BAD_SYMBOL (400), EXCHANGE_TEMPORARY (503).
+ *   EXCHANGE_UNKNOWN (400), EXCHANGE_BAD_SYMBOL (400), EXCHANGE_TEMPORARY (503), EXCHANGE_BUSY (503: the
+ *   venue's request budget for non-order calls is spent or the venue asked us to back off; nothing was sent).
  */
 import ccxt from 'ccxt';
 import { AppError } from '../lib/errors.js';
+import { ExchangeBusy, type VenueBudget } from './budget.js';
+import { attachBudget } from './budgeted-ccxt.js';
 import { pointCcxtAt } from './local-origin.js';
 
 /** One candle; `time` is the candle open time in unix seconds. */
@@ -36,8 +39,9 @@ type CcxtExchange = InstanceType<typeof ccxt.Exchange>;
  * Creates the public market-data client.
  * @param opts.exchangeUrls lower-case exchange id → origin replacing every ccxt API origin (config.exchangeUrls)
  * @param opts.timeoutMs ccxt request timeout, ms (default 5000)
+ * @param opts.budget the app's per-venue request budget; chart reads are non-order traffic
  */
-export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs?: number }): PublicMarketData {
+export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs?: number; budget?: VenueBudget }): PublicMarketData {
   const instances = new Map<string, CcxtExchange>();
   const reloadedAt = new Map<string, number>();
 
@@ -50,6 +54,7 @@ export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<str
     ex = new Ctor({ enableRateLimit: true, timeout: opts.timeoutMs ?? 5000, options: { ...SPOT_ONLY } });
     const origin = opts.exchangeUrls[id];
     if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
+    attachBudget(ex, { budget: opts.budget, exchangeId: id, origin, traffic: 'other' });
     instances.set(id, ex);
     return ex;
   }
@@ -79,9 +84,10 @@ export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<str
 }
 
 function convert(err: unknown, exchangeId: string, pair: string): AppError {
-  if (err instanceof AppError) return err;
+  if (err instanceof AppError && !(err instanceof ExchangeBusy)) return err;
   if (err instanceof ccxt.BadSymbol || err instanceof ccxt.BadRequest) {
     return new AppError('EXCHANGE_BAD_SYMBOL', `${exchangeId} has no market ${pair} (or refused the request)`, 400, { cause: err });
   }
+  if (err instanceof ExchangeBusy) return new AppError('EXCHANGE_BUSY', err.message, 503, { cause: err, details: { retryAfterSeconds: Math.ceil(err.retryAfterMs / 1000) } });
   return new AppError('EXCHANGE_TEMPORARY', `${exchangeId} market data unavailable: ${(err as Error).message?.slice(0, 200)}`, 503, { cause: err });
 }

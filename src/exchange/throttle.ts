@@ -3,7 +3,14 @@
  * one-second window, shared by every executor process through Redis when available, else per process.
  * Scopes are hashes of the key, never the key itself.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+
+/** Hash identifying an exchange account in throttle keys and logs (never the key itself). */
+export const keyScope = (exchange: string, apiKey: string) => `${exchange}:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
+
+/** Requests per second one key may make: ccxt's own spacing for the venue (rateLimit ms), at least 1. */
+export const perKeyRate = (minIntervalMs: number) => Math.max(1, Math.floor(1000 / Math.max(1, minIntervalMs)));
 
 export interface KeyThrottle {
   /** Resolves when one more request in `scope` is allowed. */
@@ -46,6 +53,15 @@ export class MemoryKeyThrottle implements KeyThrottle {
   }
 }
 
+const memoryThrottles = new Map<string, MemoryKeyThrottle>();
+
+/**
+ * The key throttle of a deployment: in Redis when given (shared by every process), else in this process,
+ * one per prefix, so the executor and test-keys in one process count the same windows.
+ */
 export function createKeyThrottle(redis: Redis | undefined, prefix: string): KeyThrottle {
-  return redis ? new RedisKeyThrottle(redis, prefix) : new MemoryKeyThrottle();
+  if (redis) return new RedisKeyThrottle(redis, prefix);
+  let t = memoryThrottles.get(prefix);
+  if (!t) { t = new MemoryKeyThrottle(); memoryThrottles.set(prefix, t); }
+  return t;
 }

@@ -7,6 +7,8 @@
  */
 import ccxt from 'ccxt';
 import { AppError } from '../lib/errors.js';
+import type { VenueBudget } from './budget.js';
+import { attachBudget } from './budgeted-ccxt.js';
 import { pointCcxtAt } from './local-origin.js';
 
 /** One pair's ticker. Prices in quote currency; `at` is the exchange timestamp (ms) or our receive time. */
@@ -37,8 +39,9 @@ type CcxtExchange = InstanceType<typeof ccxt.Exchange>;
  * @param opts.exchangeUrls lower-case exchange id → origin replacing every ccxt API origin (config.exchangeUrls)
  * @param opts.timeoutMs ccxt request timeout, ms
  * @param opts.marketReloadMs least time between two market-list reloads caused by unknown pairs, ms
+ * @param opts.budget the app's per-venue request budget; ticker polls are 'prices' traffic (above test-keys and charts, below orders)
  */
-export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; marketReloadMs: number }): TickerSource {
+export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; marketReloadMs: number; budget?: VenueBudget }): TickerSource {
   const instances = new Map<string, CcxtExchange>();
   const reloadedAt = new Map<string, number>();
 
@@ -48,10 +51,12 @@ export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string,
     if (ex) return ex;
     const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
     if (!(ccxt.exchanges as string[]).includes(id) || typeof Ctor !== 'function') throw new AppError('EXCHANGE_UNKNOWN', `unknown exchange "${exchangeId}"`, 400);
-    // Our own loop paces the requests (one per interval); ccxt's limiter would only add delay.
+    // Our own loop paces the requests (one per interval); the shared budget only holds them back when the
+    // venue's non-order share is spent (a skipped poll is retried on the next interval).
     ex = new Ctor({ enableRateLimit: false, timeout: opts.timeoutMs, options: { ...SPOT_ONLY } });
     const origin = opts.exchangeUrls[id];
     if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
+    attachBudget(ex, { budget: opts.budget, exchangeId: id, origin, traffic: 'prices', maxWaitMs: 0 });
     instances.set(id, ex);
     return ex;
   }

@@ -12,6 +12,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import ccxt, { type Exchange } from 'ccxt';
 import { ExchangeError, type ExchangeErrorKind } from './errors.js';
 import { pointCcxtAt } from './local-origin.js';
+import type { Traffic, VenueBudget } from './budget.js';
+import { attachBudget } from './budgeted-ccxt.js';
 
 /** Precision and minimums of one spot market. */
 export interface MarketRules {
@@ -89,6 +91,13 @@ export interface ExchangeClientOptions {
   timeoutMs: number;
   recvWindowMs: number;
   marketsTtlMs?: number;
+  /** The app's per-venue request budget (AppContext.exchangeBudget); every call of these clients spends it. */
+  budget?: VenueBudget;
+  /**
+   * 'order' only for the executor (its sizing, prices, orders and lookups may use the whole budget and wait
+   * up to half the recvWindow for it); anything else ('other', the default) stops at the non-order share.
+   */
+  traffic?: Traffic;
 }
 
 const SPOT_ONLY = { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false };
@@ -158,6 +167,10 @@ export class ExchangeClients {
       const ex = new Ctor({ enableRateLimit: false, timeout: this.opts.timeoutMs, options: { ...SPOT_ONLY, recvWindow: this.opts.recvWindowMs } });
       const origin = this.opts.exchangeUrls[exchangeId];
       if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
+      const traffic = this.opts.traffic ?? 'other';
+      // An order waits for budget before it is signed, yet its timestamp is pinned earlier (signedAt): half the
+      // recvWindow leaves the other half for the trip.
+      attachBudget(ex, { budget: this.opts.budget, exchangeId, origin, traffic, maxWaitMs: traffic === 'order' ? Math.floor(this.opts.recvWindowMs / 2) : undefined });
       scopeCredentials(ex);
       base = { ex, loadedAt: 0 };
       this.bases.set(exchangeId, base);

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
-import { ExchangeClients, ExchangeError, type KeyThrottle } from '../exchange/index.js';
+import { ExchangeClients, ExchangeError, type KeyThrottle, type VenueBudget } from '../exchange/index.js';
 import type { Keyring } from '../lib/crypto.js';
 import type { Logger } from '../lib/logger.js';
 import { IntentWriter } from './intents.js';
@@ -46,6 +46,8 @@ export interface ExecutorDeps {
   bus: Bus;
   keyring: Keyring;
   throttle: KeyThrottle;
+  /** The app's per-venue request budget; the executor's calls are its 'order' traffic. */
+  budget?: VenueBudget;
   log: Logger;
   metrics: (lag: () => Promise<{ pending: number; lagSeconds: number }>) => ExecutorMetrics;
 }
@@ -71,7 +73,7 @@ export class SubscriptionExecutor {
     this.store = new JobStore(deps.pool, this.workerId, opts.leaseMs, opts.mode === 'paper');
     this.intents = new IntentWriter(deps.pool);
     this.metrics = deps.metrics(() => this.store.lag());
-    const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs });
+    const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs, budget: deps.budget, traffic: 'order' });
     // Live: a failed lookup fails (and retries) the job; trading blind is never the answer. Paper: the
     // offline quick start must not make every job wait for a network timeout.
     const prices = new VenuePrices((exchange, symbol) => clients.ticker(exchange, symbol), opts.mode === 'paper'

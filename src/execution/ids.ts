@@ -16,5 +16,5 @@ export function clientOrderId(signalId: string, subscriptionId: string, leg: Leg
 /** SQL expression of the entry leg's clientOrderId over aliases `s` (Signal) and `sub` (Subscription). */
 export const CLIENT_ORDER_ID_SQL = `'sm' || substr(encode(sha256(convert_to(s.id::text || '|' || sub.id::text || '|entry', 'UTF8')), 'hex'), 1, 34)`;
 
-/** Hash identifying an exchange account in throttle keys and logs (never the key itself). */
-export const keyScope = (exchange: string, apiKey: string) => `${exchange}:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
+/** Hash identifying an exchange account in throttle keys and logs; lives with the throttle (test-keys uses it too). */
+export { keyScope } from '../exchange/index.js';

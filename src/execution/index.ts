@@ -17,7 +17,7 @@ export function executorComponent(ctx: AppContext): Component & { executor: Subs
   const c = ctx.config;
   const executor = new SubscriptionExecutor({
     pool: ctx.db.pool, bus: ctx.bus, keyring: ctx.keyring,
-    throttle: createKeyThrottle(ctx.redis, c.redisPrefix), log: ctx.log.child({ module: 'executor' }),
+    throttle: createKeyThrottle(ctx.redis, c.redisPrefix), budget: ctx.exchangeBudget, log: ctx.log.child({ module: 'executor' }),
     metrics: (lag) => new ExecutorMetrics(ctx.metrics.registry, lag),
   }, {
     mode: c.tradingMode, exchangeUrls: c.exchangeUrls, concurrencyPerExchange: c.executorConcurrency, leaseMs: c.executorLeaseMs,

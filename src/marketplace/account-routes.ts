@@ -2,11 +2,12 @@
  * The signed-in user's side of the marketplace:
  *   GET  /api/me                              (any role) the user and the strategies they author
  *   GET  /api/exchanges                       (public) exchanges, tested or not
- *   POST /api/subscriptions/:id/test-keys     (owner) fetchBalance with the stored keys; { ok, message }
+ *   POST /api/subscriptions/:id/test-keys     (owner) fetchBalance with the stored keys; { ok, message };
+ *                                             limited per user (429 RATE_LIMITED), budgeted per exchange
  *   GET  /api/me/execution-summary            (any role) per own subscription: counts by status, realised PnL
  * Another user's subscription is a 404, never data.
  */
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { PrismaClient } from '@prisma/client';
 import { currentUser, requireAuth, type TokenService } from '../http/auth.js';
 import { uuidParam } from '../http/validate.js';
@@ -19,7 +20,11 @@ import { SUPPORTED_EXCHANGES } from './subscription-routes.js';
 /** Listed on the subscribe form but not selectable: the executor is not tested against them. */
 export const UNTESTED_EXCHANGES = ['bybit', 'okx', 'kraken', 'coinbase', 'kucoin'] as const;
 
-export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService; keyring: Keyring; keyChecker: KeyChecker }): Router {
+/**
+ * @param deps.testKeysLimiter per-user limiter of test-keys (runs after auth; keyed by the user id): each
+ *   test is an exchange call, and the exchange's request weight is shared by every user of the server
+ */
+export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService; keyring: Keyring; keyChecker: KeyChecker; testKeysLimiter?: RequestHandler }): Router {
   const r = Router();
   const { prisma } = deps;
   const auth = requireAuth(deps.tokens);
@@ -35,7 +40,8 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
     res.json({ user, strategies });
   }));
 
-  r.post('/api/subscriptions/:id/test-keys', auth, wrap(async (req, res) => {
+  const testKeysLimiter: RequestHandler = deps.testKeysLimiter ?? ((_req, _res, next) => next());
+  r.post('/api/subscriptions/:id/test-keys', auth, testKeysLimiter, wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'subscription');
     const s = await prisma.subscription.findUnique({ where: { id } });
     if (!s || s.userId !== currentUser(req).id) throw new AppError('NOT_FOUND', 'subscription not found', 404);
@@ -43,6 +49,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
     const result = await deps.keyChecker.check(s.exchange, deps.keyring.decrypt(s.apiKeyEnc), deps.keyring.decrypt(s.apiSecretEnc));
     // Only a definite answer changes the flag; "could not tell" leaves it as it was.
     if (result.ok || result.code === 'EXCHANGE_AUTH') await prisma.subscription.update({ where: { id }, data: { keysInvalid: !result.ok } });
+    if (result.retryAfterSeconds) res.setHeader('Retry-After', String(result.retryAfterSeconds));
     res.json(result);
   }));
 
