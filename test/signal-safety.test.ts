@@ -275,4 +275,17 @@ describe('webhook limits: strangers cannot block a strategy', function () {
       } finally { await app.stop(); }
     });
   }
+
+  it('from an untrusted peer, a spoofed X-Forwarded-For does not earn a fresh bucket: rotating it still hits 429 after the limit, and the correct secret still gets 202', async () => {
+    const app = await startTestApp({ TRUST_PROXY: '192.0.2.1', WEBHOOK_BAD_SECRET_RATE_LIMIT_PER_MINUTE: '5' }); // the test client is not a trusted proxy
+    try {
+      const api = client(app);
+      const { strategyId, secret } = await seedStrategy(app);
+      const url = `/api/webhooks/tradingview/${strategyId}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await api.post(url, { ...open(uniquePair(), 100), secret: 'wrong' }, undefined, { 'x-forwarded-for': `198.51.100.${i + 1}` })).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+      assert.equal((await api.post(url, { ...open(uniquePair(), 100), secret })).status, 202);
+    } finally { await app.stop(); }
+  });
 });

@@ -138,8 +138,9 @@ export class ReferencePrices implements ReferenceMarket {
       const all = await this.deps.redis!.hgetall(this.deps.pricesKey);
       const now = Date.now();
       for (const [pair, v] of Object.entries(all)) {
-        const p = JSON.parse(v) as { last?: unknown; at?: unknown };
-        this.keep(pair, Number(p.last), Number(p.at));
+        let p: { last?: unknown; at?: unknown };
+        try { p = JSON.parse(v) as typeof p; } catch { continue; } // one bad field never hides the others
+        this.keep(pair, Number(p?.last), Number(p?.at));
       }
       for (const [pair, p] of this.shared) if (now - p.at > this.deps.maxAgeMs * 2) this.shared.delete(pair);
     } catch (err) {
