@@ -3,11 +3,14 @@
  * exist, for the signal checks (a strategy without declared pairs accepts the pairs its reference
  * exchange lists; TradingView tickers map to a listed market). Spot only (no sapi/fapi/dapi while
  * loading), pointed at `EXCHANGE_URL_<ID>` when configured. Loaded by the monitor process (never on a
- * request path) and shared with the other processes; see src/monitor/reference-prices.ts.
+ * request path) and shared with the other processes; see src/monitor/reference-prices.ts. Its requests
+ * spend the venue's request budget as 'prices' traffic, like the monitor's tickers.
  * ccxt errors are converted here to AppError: EXCHANGE_UNKNOWN (400), EXCHANGE_TEMPORARY (503).
  */
 import ccxt from 'ccxt';
 import { AppError } from '../lib/errors.js';
+import type { VenueBudget } from './budget.js';
+import { attachBudget } from './budgeted-ccxt.js';
 import { pointCcxtAt } from './local-origin.js';
 
 /** One listed spot market: the unified symbol ("BTC/USDT"), its base and quote, and the exchange's id ("BTCUSDT"). */
@@ -32,8 +35,9 @@ type CcxtExchange = InstanceType<typeof ccxt.Exchange>;
  * Creates the market-list source.
  * @param opts.exchangeUrls lower-case exchange id → origin replacing every ccxt API origin (config.exchangeUrls)
  * @param opts.timeoutMs ccxt request timeout, ms
+ * @param opts.budget the app's per-venue request budget (a load that would wait for it fails and is retried later)
  */
-export function createMarketListSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number }): MarketListSource {
+export function createMarketListSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; budget?: VenueBudget }): MarketListSource {
   const instances = new Map<string, CcxtExchange>();
 
   function instance(exchangeId: string): CcxtExchange {
@@ -45,6 +49,7 @@ export function createMarketListSource(opts: { exchangeUrls: Readonly<Record<str
     ex = new Ctor({ enableRateLimit: false, timeout: opts.timeoutMs, options: { ...SPOT_ONLY } });
     const origin = opts.exchangeUrls[id];
     if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
+    attachBudget(ex, { budget: opts.budget, exchangeId: id, origin, traffic: 'prices', maxWaitMs: 0 });
     instances.set(id, ex);
     return ex;
   }

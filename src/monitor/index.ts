@@ -34,7 +34,7 @@ export function monitorComponents(ctx: AppContext): (Component & { monitor?: Tra
   if (c.roles.has('monitor')) {
     const log = ctx.log.child({ module: 'monitor' });
     const tickers = createTickerSource({ exchangeUrls: c.exchangeUrls, timeoutMs: c.exchangeTimeoutMs, marketReloadMs: Math.max(1000, c.monitor.intervalMs), budget: ctx.exchangeBudget });
-    const marketSource = createMarketListSource({ exchangeUrls: c.exchangeUrls, timeoutMs: c.exchangeTimeoutMs });
+    const marketSource = createMarketListSource({ exchangeUrls: c.exchangeUrls, timeoutMs: c.exchangeTimeoutMs, budget: ctx.exchangeBudget });
     const demand = new PriceDemand({
       pool: ctx.db.pool, bus: ctx.bus, redis: ctx.redis, marketsKey, exchange: c.monitor.exchange, markets: marketSource, log,
       declaredReloadMs: Math.max(1000, c.monitor.syncMs * 6),
