@@ -21,6 +21,7 @@ import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
 import { authRoutes, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
+import { loginLimiters } from './marketplace/auth-routes.js';
 import { Metrics } from './metrics/index.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
@@ -79,7 +80,8 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
 
     const keyring = new Keyring(config.keyEncryptionKey, config.previousEncryptionKeys);
     const exchangeBudget = createVenueBudget({ redis, prefix: config.redisPrefix, settings: config.exchangeBudget, onStoreError: (err) => log.warn({ err }, 'exchange budget: Redis failed; counting in this process') });
-    const tokens = new TokenService(config.jwtSecret, config.jwtExpiresIn);
+    // Writes confirm the token's account still exists (a deleted user's token → 401, not a failed insert).
+    const tokens = new TokenService(config.jwtSecret, config.jwtExpiresIn, async (id) => (await db.prisma.user.count({ where: { id } })) > 0);
     const reader = new SignalReader(db.prisma);
     const store = config.roles.has('store')
       ? new SignalJsonStore({ dataDir: config.dataDir, reader, log, metrics: metrics.store(), pollMs: 1000 })
@@ -112,7 +114,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
         log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
         routers: [
           healthRoutes(checks, metrics, config.operatorNetworks),
-          authRoutes({ prisma: db.prisma, tokens, loginLimiter: createLimiter({ prefix: config.redisPrefix, name: 'login', perMinute: config.loginRateLimitPerMinute, redis, key: (req) => `login:${req.ip ?? ''}:${String(req.body?.email ?? '').toLowerCase()}`, message: 'too many attempts; try again in a minute' }) }),
+          authRoutes({ prisma: db.prisma, tokens, loginLimiters: loginLimiters({ prefix: config.redisPrefix, redis, perEmailPerMinute: config.loginRateLimitPerMinute, perIpPerMinute: config.loginIpRateLimitPerMinute }) }),
           strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           signalRoutes({

@@ -3,7 +3,22 @@ import { api, header, say, session, el, $ } from './common.js';
 
 header();
 const registering = location.pathname === '/register';
-const next = new URLSearchParams(location.search).get('next');
+const next = sameOriginTarget(new URLSearchParams(location.search).get('next'));
+
+/**
+ * Where to go after signing in: `next` only when it resolves to this origin, else '/'. Resolved by the
+ * browser's own URL parser, so "/\\evil.example", "/%09/evil.example" and "/.//evil.example" (which it
+ * reads as other hosts or as a path starting "//") come back as full same-origin URLs or '/'.
+ */
+function sameOriginTarget(raw) {
+  if (!raw || !raw.startsWith('/')) return '/';
+  try {
+    const url = new URL(raw, location.origin);
+    return url.origin === location.origin ? url.href : '/';
+  } catch {
+    return '/';
+  }
+}
 if (registering) {
   $('#title').textContent = 'Create an account';
   $('#role-row').hidden = false;
@@ -20,7 +35,7 @@ $('#auth').addEventListener('submit', async (e) => {
   try {
     const r = await api('POST', registering ? '/api/auth/register' : '/api/auth/login', body);
     session.save(r.token, r.user);
-    location.href = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+    location.href = next;
   } catch (err) {
     say($('#msg'), err.message, false);
   }

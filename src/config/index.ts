@@ -38,6 +38,8 @@ const schema = z.object({
   PRICE_BAND_PERCENT: z.coerce.number().positive().max(100).default(3),
   PRICE_MAX_AGE_MS: z.coerce.number().int().min(100).default(30_000),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  LOGIN_IP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  LOG_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(4 * 1024 * 1024),
   BODY_LIMIT: z.string().default('64kb'),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
@@ -111,6 +113,10 @@ export interface Config {
   /** A reference price older than this (ms) is not used: the signal is accepted unverified. */
   readonly priceMaxAgeMs: number;
   readonly loginRateLimitPerMinute: number;
+  /** Failed register/login attempts per client IP per minute, whatever the email. */
+  readonly loginIpRateLimitPerMinute: number;
+  /** Log lines waiting for a slow stdout reader, in bytes; beyond it lines are dropped and counted. */
+  readonly logBufferBytes: number;
   readonly bodyLimit: string;
   /** WebSocket distributor (/ws/signals). */
   readonly ws: {
@@ -240,6 +246,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     priceBandPercent: c.PRICE_BAND_PERCENT,
     priceMaxAgeMs: c.PRICE_MAX_AGE_MS,
     loginRateLimitPerMinute: c.LOGIN_RATE_LIMIT_PER_MINUTE,
+    loginIpRateLimitPerMinute: c.LOGIN_IP_RATE_LIMIT_PER_MINUTE,
+    logBufferBytes: c.LOG_BUFFER_BYTES,
     bodyLimit: c.BODY_LIMIT,
     ws: Object.freeze({
       pingIntervalMs: c.WS_PING_INTERVAL_MS,

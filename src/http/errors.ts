@@ -1,6 +1,7 @@
 /** Central express error handler: every error leaves as `{ error: { code, message } }`, one log line. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../lib/errors.js';
+import { accountGone, isAccountForeignKeyViolation } from './auth.js';
 import type { Logger } from '../lib/logger.js';
 
 export function notFoundHandler(): RequestHandler {
@@ -22,6 +23,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // A write for an account deleted after requireAuth confirmed it: the token is what is wrong.
+  if (isAccountForeignKeyViolation(err)) return accountGone();
   const e = err as { type?: string; status?: number; message?: string };
   // body-parser errors carry `type`
   if (e?.type === 'entity.parse.failed') return new AppError('INVALID_JSON', `request body is not valid JSON: ${e.message}`, 400);

@@ -9,12 +9,15 @@ import type { Redis } from 'ioredis';
 
 export function createLimiter(opts: {
   prefix: string; name: string; perMinute: number; redis?: Redis; key: (req: Request) => string; message: string;
+  /** Count only answers ≥ 400 (e.g. failed logins), not successful requests. */
+  skipSuccessful?: boolean;
 }): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit: opts.perMinute,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
+    skipSuccessfulRequests: opts.skipSuccessful ?? false,
     keyGenerator: opts.key,
     validate: { keyGeneratorIpFallback: false },
     store: opts.redis

@@ -1,29 +1,58 @@
-/** Accounts: register and login (bcryptjs hashes, JWT). Admins come from `npm run create-admin`. */
-import { Router, type RequestHandler } from 'express';
-import bcrypt from 'bcryptjs';
+/** Accounts: register and login (bcrypt hashes through src/lib/password.ts, JWT). Admins come from `npm run create-admin`. */
+import { Router, type RequestHandler, type Request } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { PrismaClient } from '@prisma/client';
 import type { TokenService } from '../http/auth.js';
+import { createLimiter } from '../http/rate-limit.js';
 import { parseBody } from '../http/validate.js';
 import { AppError, isUniqueViolation } from '../lib/errors.js';
+import { hashPassword, verifyPasswordOrDummy } from '../lib/password.js';
 import { wrap } from '../http/wrap.js';
 
+export { BCRYPT_ROUNDS } from '../lib/password.js';
+
+/**
+ * The one email normalisation: what accounts are stored and looked up under, and what the login limit
+ * counts, so " Bob@X.com" and "bob@x.com" are one account and one limit bucket.
+ */
+export function normaliseEmail(v: string): string {
+  return v.trim().toLowerCase();
+}
+
 const credentials = z.object({
-  email: z.string().trim().toLowerCase().email('must be an email address').max(254),
+  email: z.string().transform(normaliseEmail).pipe(z.string().email('must be an email address').max(254)),
   password: z.string().min(8, 'must be at least 8 characters').max(200),
 });
 const registration = credentials.extend({ role: z.enum(['USER', 'AUTHOR']).default('USER') });
 
-export const BCRYPT_ROUNDS = 10;
-const DUMMY_HASH = bcrypt.hashSync('timing-equaliser', BCRYPT_ROUNDS);
+/** The client's address for limits: IPv6 by its /56, which one subscriber line usually holds whole. */
+const clientKey = (req: Request) => ipKeyGenerator(req.ip ?? '');
 
-export function authRoutes(deps: { prisma: PrismaClient; tokens: TokenService; loginLimiter: RequestHandler }): Router {
+/**
+ * The limiters in front of register and login: per client IP, failed attempts whatever the email
+ * (`perIpPerMinute`), then per client IP and normalised email, every attempt (`perEmailPerMinute`).
+ * Not per email alone: a stranger could then lock an account's owner out by failing on purpose.
+ */
+export function loginLimiters(opts: { prefix: string; redis?: Redis; perEmailPerMinute: number; perIpPerMinute: number }): RequestHandler[] {
+  const message = 'too many attempts; try again in a minute';
+  return [
+    createLimiter({ prefix: opts.prefix, name: 'login-ip', perMinute: opts.perIpPerMinute, redis: opts.redis, key: (req) => `ip:${clientKey(req)}`, message, skipSuccessful: true }),
+    createLimiter({
+      prefix: opts.prefix, name: 'login', perMinute: opts.perEmailPerMinute, redis: opts.redis, message,
+      key: (req) => `login:${clientKey(req)}:${typeof req.body?.email === 'string' ? normaliseEmail(req.body.email) : ''}`,
+    }),
+  ];
+}
+
+export function authRoutes(deps: { prisma: PrismaClient; tokens: TokenService; loginLimiters: RequestHandler[] }): Router {
   const r = Router();
   const publicUser = (u: { id: string; email: string; role: string }) => ({ id: u.id, email: u.email, role: u.role });
 
-  r.post('/api/auth/register', deps.loginLimiter, wrap(async (req, res) => {
+  r.post('/api/auth/register', ...deps.loginLimiters, wrap(async (req, res) => {
     const body = parseBody(registration, req.body);
-    const passwordHash = await bcrypt.hash(body.password, BCRYPT_ROUNDS);
+    const passwordHash = await hashPassword(body.password);
     try {
       const user = await deps.prisma.user.create({ data: { email: body.email, passwordHash, role: body.role } });
       res.status(201).json({ token: deps.tokens.sign({ id: user.id, role: user.role }), user: publicUser(user) });
@@ -33,11 +62,11 @@ export function authRoutes(deps: { prisma: PrismaClient; tokens: TokenService; l
     }
   }));
 
-  r.post('/api/auth/login', deps.loginLimiter, wrap(async (req, res) => {
+  r.post('/api/auth/login', ...deps.loginLimiters, wrap(async (req, res) => {
     const body = parseBody(credentials, req.body);
     const user = await deps.prisma.user.findUnique({ where: { email: body.email } });
-    // Compare against a dummy hash when the user is unknown, so timing does not reveal which emails exist.
-    const ok = await bcrypt.compare(body.password, user?.passwordHash ?? DUMMY_HASH);
+    // An unknown email costs the same bcrypt time as a known one, so timing does not reveal which emails exist.
+    const ok = await verifyPasswordOrDummy(body.password, user?.passwordHash);
     if (!user || !ok) throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong', 401);
     res.json({ token: deps.tokens.sign({ id: user.id, role: user.role }), user: publicUser(user) });
   }));

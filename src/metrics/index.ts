@@ -3,6 +3,7 @@
  * Modules get the typed helpers they need; GET /metrics renders the registry.
  */
 import client from 'prom-client';
+import { droppedLogLines, pendingLogBytes } from '../lib/logger.js';
 import type { CoordinatorMetrics } from '../signals/coordinator.js';
 import type { StoreMetrics } from '../signals/json-store.js';
 
@@ -25,6 +26,15 @@ export class Metrics {
   });
   readonly storeWriteBytes = new client.Counter({ name: 'json_store_written_bytes_total', help: 'Bytes written by the JSON store', registers: [this.registry] });
   readonly httpRequests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'status'], registers: [this.registry] });
+  // Process-wide (one stdout per process), read when /metrics is rendered.
+  readonly logLinesDropped = new client.Counter({
+    name: 'log_lines_dropped_total', help: 'Log lines dropped because the stdout reader was too slow (LOG_BUFFER_BYTES full) or gone',
+    registers: [this.registry], collect() { this.reset(); this.inc(droppedLogLines()); },
+  });
+  readonly logPendingBytes = new client.Gauge({
+    name: 'log_buffered_bytes', help: 'Log text waiting for the stdout reader', registers: [this.registry],
+    collect() { this.set(pendingLogBytes()); },
+  });
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
