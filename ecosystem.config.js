@@ -41,7 +41,7 @@ export const apps = [
     out_file: `${logDir}/executor.out.log`,
     error_file: `${logDir}/executor.err.log`,
     // PORT here serves only /health and /metrics (loopback), so this app can be probed on its own.
-    ...production({ ROLES: 'executor,store,monitor', HOST: '127.0.0.1', PORT: Number(process.env.EXECUTOR_HEALTH_PORT) || 3001 }),
+    ...production({ ROLES: 'executor,store,monitor,notifier', HOST: '127.0.0.1', PORT: Number(process.env.EXECUTOR_HEALTH_PORT) || 3001 }),
   },
   {
     ...common,

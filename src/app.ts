@@ -24,6 +24,7 @@ import { authRoutes, marketplaceComponent, strategyRoutes, subscriptionRoutes } 
 import { loginLimiters } from './marketplace/auth-routes.js';
 import { Metrics } from './metrics/index.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
+import { notificationComponents } from './notifications/index.js';
 import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
 
 /** A long-lived part of the app: started after the database and bus, stopped before them. */
@@ -162,5 +163,6 @@ function moduleComponents(_ctx: AppContext): Component[] {
   if (_ctx.config.roles.has('api')) list.push(distributionComponent(_ctx));
   if (_ctx.config.roles.has('api')) list.push(marketplaceComponent(_ctx));
   list.push(...monitorComponents(_ctx)); // the monitor for role monitor, its route for role api
+  list.push(...notificationComponents(_ctx)); // settings REST for role api, delivery for role notifier
   return list;
 }

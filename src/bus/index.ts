@@ -34,6 +34,8 @@ export const TOPICS = {
   webhookSecretChanged: 'strategy.webhook-secret-changed',
   /** A strategy's name, description, pairs or maxLagSeconds were edited: { strategyId }. */
   strategyChanged: 'strategy.changed',
+  /** Outbox rows were queued (src/notifications): delivery loops in every process claim at once. */
+  notificationQueued: 'notification.queued',
 } as const;
 
 class HandlerSet {

@@ -51,8 +51,8 @@ const schema = z.object({
   WS_TICKETS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   OPERATOR_NETWORKS: z.string().default('127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7'),
   CHART_EXCHANGES: z.string().default('binance,bybit,mexc'),
-  /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer). */
-  ROLES: z.string().default('api,executor,capturer,store,monitor'),
+  /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer), monitor, notifier. */
+  ROLES: z.string().default('api,executor,capturer,store,monitor,notifier'),
   TRUST_PROXY: z.string().default('loopback'),
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   EXECUTOR_LEASE_MS: z.coerce.number().int().min(1000).default(20_000),
@@ -79,10 +79,27 @@ const schema = z.object({
   MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(2000),
   MONITOR_SYNC_MS: z.coerce.number().int().min(50).default(5000),
   MONITOR_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  SMTP_FROM: z.string().default('Signal Marketplace <notifications@localhost>'),
+  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'must look like 123456:ABC-DEF').optional(),
+  TELEGRAM_API_ROOT: url(['http:', 'https:']).default('https://api.telegram.org'),
+  NOTIFY_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  NOTIFY_POLL_MS: z.coerce.number().int().min(20).default(1000),
+  NOTIFY_LEASE_MS: z.coerce.number().int().min(500).default(60_000),
+  NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5000),
+  NOTIFY_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
+  NOTIFY_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
+  NOTIFY_RESCAN_SECONDS: z.coerce.number().int().min(1).default(30),
+  NOTIFY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  NOTIFY_TELEGRAM_PER_SECOND: z.coerce.number().positive().max(30).default(25),
+  NOTIFY_TELEGRAM_CHAT_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  NOTIFY_DIGEST_MINUTES: z.coerce.number().int().min(1).default(60),
+  NOTIFY_ALERT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  SITE_URL: url(['http:', 'https:']).optional(),
 });
 
-export type Role = 'api' | 'executor' | 'capturer' | 'store' | 'monitor';
-const ROLE_NAMES: Role[] = ['api', 'executor', 'capturer', 'store', 'monitor'];
+export type Role = 'api' | 'executor' | 'capturer' | 'store' | 'monitor' | 'notifier';
+const ROLE_NAMES: Role[] = ['api', 'executor', 'capturer', 'store', 'monitor', 'notifier'];
 
 export interface Config {
   readonly env: string;
@@ -184,6 +201,30 @@ export interface Config {
     readonly chartExchanges: readonly string[];
   };
   /** Trade monitor (src/monitor): closes open trades at their stop loss / take profit. */
+  /** Outgoing notifications (src/notifications): channels, delivery loop, SSRF guard. */
+  readonly notify: {
+    readonly smtpUrl?: string;
+    readonly smtpFrom: string;
+    readonly telegramBotToken?: string;
+    readonly telegramApiRoot: string;
+    /** Webhook targets may be private/loopback addresses (tests only; production refuses them unless set). */
+    readonly allowPrivateTargets: boolean;
+    readonly pollMs: number;
+    readonly leaseMs: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    /** A message still failing after this long is marked dead. */
+    readonly maxAgeMs: number;
+    /** How far behind its cursor the deriver re-reads finished executions (rows committed late). */
+    readonly rescanMs: number;
+    readonly webhookTimeoutMs: number;
+    readonly telegramPerSecond: number;
+    readonly telegramChatIntervalMs: number;
+    readonly digestMs: number;
+    readonly alertIntervalMs: number;
+    /** Public origin of the site, for links in messages. */
+    readonly siteUrl?: string;
+  };
   readonly monitor: {
     /** ccxt id of the exchange whose prices judge every strategy's trades. */
     readonly exchange: string;
@@ -287,6 +328,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       candleCacheMs: c.CHART_CANDLE_CACHE_MS,
       fixturesDir: path.resolve(c.CHART_FIXTURES_DIR ?? path.join(c.DATA_DIR, 'fixtures')),
       chartExchanges: Object.freeze(chartExchanges),
+    }),
+    notify: Object.freeze({
+      smtpUrl: c.SMTP_URL, smtpFrom: c.SMTP_FROM, telegramBotToken: c.TELEGRAM_BOT_TOKEN, telegramApiRoot: c.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+      allowPrivateTargets: c.NOTIFY_ALLOW_PRIVATE_TARGETS, pollMs: c.NOTIFY_POLL_MS, leaseMs: c.NOTIFY_LEASE_MS,
+      retryBaseMs: c.NOTIFY_RETRY_BASE_MS, retryMaxMs: c.NOTIFY_RETRY_MAX_MS, maxAgeMs: Math.round(c.NOTIFY_MAX_AGE_HOURS * 3_600_000),
+      rescanMs: c.NOTIFY_RESCAN_SECONDS * 1000, webhookTimeoutMs: c.NOTIFY_WEBHOOK_TIMEOUT_MS, telegramPerSecond: c.NOTIFY_TELEGRAM_PER_SECOND,
+      telegramChatIntervalMs: c.NOTIFY_TELEGRAM_CHAT_INTERVAL_MS, digestMs: c.NOTIFY_DIGEST_MINUTES * 60_000, alertIntervalMs: c.NOTIFY_ALERT_INTERVAL_MS,
+      siteUrl: c.SITE_URL ? new URL(c.SITE_URL).origin : undefined,
     }),
     monitor: Object.freeze({
       exchange: c.MONITOR_EXCHANGE,

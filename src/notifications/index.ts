@@ -1,0 +1,119 @@
+/**
+ * Notifications (outgoing): Telegram, email and signed webhooks for subscribers, digests for authors,
+ * alerts for operators. Durable and at least once: events are derived from committed ExecutionLog rows
+ * (deriver.ts) into an outbox in PostgreSQL (outbox.ts) that per-channel delivery loops drain
+ * (dispatcher.ts), never in the executor's path. Role `api` serves the settings REST; role `notifier`
+ * runs the deriver, the delivery loops, the Telegram bot's polling, the digests and the alerts.
+ */
+import pg from 'pg';
+import type { AppContext, Component } from '../app.js';
+import { TOPICS } from '../bus/index.js';
+import { TelegramPoller } from './bot.js';
+import { emailSender } from './channels/email.js';
+import { telegramApi, telegramSender } from './channels/telegram.js';
+import { sendWebhook } from './channels/webhook.js';
+import { Deriver } from './deriver.js';
+import { Dispatcher, type ChannelSender, type Target } from './dispatcher.js';
+import { notificationMetrics } from './metrics.js';
+import { notificationRoutes } from './routes.js';
+
+export { signatureHeader } from './channels/webhook.js';
+export { isPrivateAddress, resolveTarget } from './ssrf.js';
+
+/** The module's components for this process's roles. */
+export function notificationComponents(ctx: AppContext): Component[] {
+  const list: Component[] = [];
+  const { config } = ctx;
+  const policy = { production: config.production, allowPrivate: config.notify.allowPrivateTargets };
+  if (config.roles.has('api')) {
+    const telegram = config.notify.telegramBotToken ? telegramApi(config.notify.telegramBotToken, config.notify.telegramApiRoot) : undefined;
+    list.push({
+      name: 'notifications-api', start: async () => {}, stop: async () => {},
+      routers: [notificationRoutes({ prisma: ctx.db.prisma, tokens: ctx.tokens, keyring: ctx.keyring, policy, emailConfigured: !!config.notify.smtpUrl, telegram })],
+    });
+  }
+  if (config.roles.has('notifier')) list.push(notifierComponent(ctx));
+  return list;
+}
+
+/** The notifier: deriver loop, one delivery loop per configured channel, the Telegram poller. */
+export function notifierComponent(ctx: AppContext): Component {
+  const { config, db, log: appLog } = ctx;
+  const n = config.notify;
+  const log = appLog.child({ module: 'notifier' });
+  const metrics = notificationMetrics(ctx.metrics.registry);
+  const policy = { production: config.production, allowPrivate: n.allowPrivateTargets };
+  // Its own small pool (a server database): a burst of deliveries never queues behind, or ahead of, the executor's queries.
+  const pool = db.embedded ? db.pool : new pg.Pool({ connectionString: db.url, max: 5 });
+  pool.on('error', (err) => log.error({ err }, 'notifier pool error'));
+  const deriver = new Deriver(pool, { rescanMs: n.rescanMs, log });
+  const senders: ChannelSender[] = [{
+    channel: 'webhook', concurrency: 16, perUser: 2, batch: false,
+    async send(t: Target, rows) {
+      const secret = ctx.keyring.decrypt(t.webhookSecretEnc!);
+      for (const r of rows) await sendWebhook({ url: t.webhookUrl!, secret }, r, { ...policy, timeoutMs: n.webhookTimeoutMs });
+    },
+  }];
+  const email = n.smtpUrl ? emailSender({ smtpUrl: n.smtpUrl, from: n.smtpFrom }) : undefined;
+  if (email) senders.push(email);
+  const api = n.telegramBotToken ? telegramApi(n.telegramBotToken, n.telegramApiRoot) : undefined;
+  if (api) senders.push(telegramSender({ api, token: n.telegramBotToken!, perSecond: n.telegramPerSecond, chatIntervalMs: n.telegramChatIntervalMs }));
+  const targets = async (userIds: string[]) => {
+    const r = await pool.query<Target>(
+      `SELECT u.id AS "userId", u.email, COALESCE(ns."emailEnabled", false) AS "emailEnabled", ns."telegramChatId", ns."webhookUrl", ns."webhookSecretEnc"
+       FROM "User" u LEFT JOIN "NotificationSettings" ns ON ns."userId" = u.id WHERE u.id = ANY($1::uuid[])`, [userIds]);
+    return new Map(r.rows.map((t) => [t.userId, t]));
+  };
+  const dispatchers = senders.map((s) => new Dispatcher(s, { pool, log, metrics, pollMs: n.pollMs, leaseMs: n.leaseMs, retryBaseMs: n.retryBaseMs, retryMaxMs: n.retryMaxMs, maxAgeMs: n.maxAgeMs }, targets));
+  const poller = api ? new TelegramPoller({ prisma: db.prisma, bus: ctx.bus, log, token: n.telegramBotToken!, apiRoot: n.telegramApiRoot, pool, useLock: !db.embedded }) : undefined;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wakeDeriver: (() => void) | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let lastPrune = 0;
+
+  async function deriveLoop() {
+    while (running) {
+      let full = false;
+      try {
+        const r = await deriver.step();
+        if (r.queued) { for (const d of dispatchers) d.wake(); await ctx.bus.publish(TOPICS.notificationQueued, {}).catch(() => {}); }
+        full = r.sources >= 500;
+        if (Date.now() - lastPrune > 3_600_000) { lastPrune = Date.now(); await deriver.prune(); }
+      } catch (err) {
+        log.warn({ err }, 'notification derive failed');
+      }
+      if (full) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, n.pollMs);
+        wakeDeriver = () => { clearTimeout(t); resolve(); };
+      });
+      wakeDeriver = undefined;
+    }
+  }
+
+  return {
+    name: 'notifier',
+    async start() {
+      await deriver.init();
+      running = true;
+      unsubscribe = ctx.bus.subscribe(TOPICS.notificationQueued, () => { for (const d of dispatchers) d.wake(); });
+      for (const d of dispatchers) d.start();
+      loop = deriveLoop();
+      await poller?.start();
+      log.info({ channels: senders.map((s) => s.channel), telegramPolling: !!poller }, 'notifier started');
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      unsubscribe?.();
+      wakeDeriver?.();
+      await loop;
+      await poller?.stop();
+      await Promise.all(dispatchers.map((d) => d.stop()));
+      email?.close();
+      if (pool !== db.pool) await pool.end().catch(() => {});
+    },
+    health: async () => ({ ok: running, channels: senders.map((s) => s.channel) }),
+  };
+}
