@@ -16,7 +16,7 @@ import { TokenService } from './http/auth.js';
 import { healthRoutes, type HealthCheck } from './http/health.js';
 import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
-import { createVenueBudget, type VenueBudget } from './exchange/index.js';
+import { budgetEvents, createVenueBudget, type VenueBudget } from './exchange/index.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
@@ -80,7 +80,10 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     if (redis) { redis.on('error', () => {}); cleanup.push(async () => { await redis.quit().catch(() => {}); }); }
 
     const keyring = new Keyring(config.keyEncryptionKey, config.previousEncryptionKeys);
-    const exchangeBudget = createVenueBudget({ redis, prefix: config.redisPrefix, settings: config.exchangeBudget, onStoreError: (err) => log.warn({ err }, 'exchange budget: Redis failed; counting in this process') });
+    const exchangeBudget = createVenueBudget({
+      redis, prefix: config.redisPrefix, settings: config.exchangeBudget, events: budgetEvents(metrics.registry, log.child({ module: 'exchange-budget' })),
+      onStoreError: (err) => log.warn({ err }, 'exchange budget: Redis failed; counting in this process'),
+    });
     // Writes confirm the token's account still exists (a deleted user's token → 401, not a failed insert).
     const tokens = new TokenService(config.jwtSecret, config.jwtExpiresIn, async (id) => (await db.prisma.user.count({ where: { id } })) > 0);
     const reader = new SignalReader(db.prisma);

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import ccxt from 'ccxt';
 import { Redis } from 'ioredis';
 import type { App } from '../src/app.js';
-import { attachBudget, createVenueBudget, DEFAULT_BUDGET_SETTINGS, ExchangeBusy, type Traffic, type VenueBudget } from '../src/exchange/index.js';
+import { attachBudget, createVenueBudget, DEFAULT_BUDGET_SETTINGS, ExchangeBusy, keyScope, perKeyRate, type Traffic, type VenueBudget } from '../src/exchange/index.js';
+import { KeyChecker } from '../src/marketplace/index.js';
 import { rateLimitPause, venueRef } from '../src/exchange/budgeted-ccxt.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { TEST_REDIS_URL } from './support/env.js';
@@ -36,6 +37,13 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
+}
+
+async function metric(app: App, name: string, labels: Record<string, string>): Promise<number> {
+  const m = app.metrics.registry.getSingleMetric(name);
+  if (!m) return 0;
+  const { values } = await m.get();
+  return values.filter((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val)).reduce((a, x) => a + x.value, 0);
 }
 
 /** A test app with its own fake venue; helpers for keyed subscriptions, signals and final rows. */
@@ -183,6 +191,29 @@ describe('exchange request budget: test-keys, charts and tickers can never starv
       assert.equal(c.status, 503);
       assert.equal(c.body.error.code, 'EXCHANGE_BUSY');
       assert.equal(fake.requestCount('/api/v3/account', 'GET'), accounts);
+      const venue = `binance@${new URL(fake.origin).host}`;
+      assert.ok(await metric(v.app, 'exchange_rate_limited_total', { venue, status: '429' }) >= 2, 'operators see the 429s');
+      assert.ok(await metric(v.app, 'exchange_budget_refused_total', { venue, traffic: 'other', reason: 'paused' }) >= 2, 'and the calls held back');
+    });
+  });
+
+  describe('test-keys and the executor share the per-key throttle', () => {
+    const fake = new FakeBinance();
+    before(async () => { await fake.start(); });
+    after(async () => { await fake.stop(); });
+
+    it("a key test acquires the executor's throttle scope for that account (sha256 of the key, never the key) at ccxt's per-key rate", async () => {
+      const seen: { scope: string; perSecond: number }[] = [];
+      const checker = new KeyChecker({
+        exchangeUrls: { binance: fake.origin }, timeoutMs: 5000, recvWindowMs: 5000, budget: createVenueBudget({ prefix: '' }),
+        throttle: { acquire: async (scope, perSecond) => { seen.push({ scope, perSecond }); } },
+      });
+      const apiKey = `key-${randomUUID()}`;
+      fake.addAccount(apiKey, 'secret', { USDT: 5 });
+      assert.equal((await checker.check('binance', apiKey, 'secret')).ok, true);
+      assert.deepEqual(seen, [{ scope: keyScope('binance', apiKey), perSecond: perKeyRate(Number(new ccxt.binance().rateLimit)) }]);
+      assert.ok(!seen[0]!.scope.includes(apiKey));
+      assert.equal(perKeyRate(50), 20);
     });
   });
 

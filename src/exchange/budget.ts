@@ -39,6 +39,12 @@ export interface BudgetSettings {
 
 export const DEFAULT_BUDGET_SETTINGS: BudgetSettings = Object.freeze({ percent: 80, perVenue: Object.freeze({}), otherPercent: 50, maxWaitMs: 2000 });
 
+/** What operators should see: calls refused unsent, and venues telling us to slow down. */
+export interface BudgetEvents {
+  refused?(venue: string, traffic: Traffic, reason: 'budget' | 'paused'): void;
+  paused?(venue: string, scope: 'other' | 'all', ms: number, status: number): void;
+}
+
 /** One venue as the budget sees it: `key` names its counters (exchange id, plus the origin when overridden). */
 export interface VenueRef { id: string; key: string; limit: number }
 
@@ -150,6 +156,7 @@ export class VenueBudget {
     readonly settings: BudgetSettings,
     private readonly store: BudgetStore | undefined,
     private readonly onStoreError: (err: unknown) => void = () => {},
+    private readonly events: BudgetEvents = {},
   ) {}
 
   /** Units per window for `venueId`: the per-venue setting, else `percent` of ccxt's 60000 / rateLimit. */
@@ -172,6 +179,7 @@ export class VenueBudget {
       const { waitMs, paused } = await this.take(venue.key, traffic, costMilli, capMilli, now);
       if (waitMs <= 0) return;
       if (now + waitMs > deadline) {
+        this.events.refused?.(venue.key, traffic, paused ? 'paused' : 'budget');
         throw new ExchangeBusy(venue.id, waitMs, paused
           ? 'the exchange asked us to slow down (rate limit) and the pause is still running'
           : `this minute's request budget${traffic !== 'order' ? ' for non-order calls (orders keep the rest)' : ''} is spent`);
@@ -187,8 +195,9 @@ export class VenueBudget {
   }
 
   /** The venue answered "too many requests": hold back non-order callers ('other') or everyone ('all') for `ms`. */
-  async pause(venue: VenueRef, scope: 'other' | 'all', ms: number): Promise<void> {
+  async pause(venue: VenueRef, scope: 'other' | 'all', ms: number, status = 429): Promise<void> {
     const until = Date.now() + Math.max(0, ms);
+    this.events.paused?.(venue.key, scope, ms, status);
     await this.local.pause(venue.key, scope, until);
     if (!this.store) return;
     try { await this.store.pause(venue.key, scope, until); } catch (err) { this.storeFailed(err); }
@@ -211,8 +220,8 @@ export class VenueBudget {
 }
 
 /** The app's budget: counters in Redis when given (shared by every process), else in this process. */
-export function createVenueBudget(opts: { redis?: Redis; prefix: string; settings?: BudgetSettings; onStoreError?: (err: unknown) => void }): VenueBudget {
-  return new VenueBudget(opts.settings ?? DEFAULT_BUDGET_SETTINGS, opts.redis ? new RedisStore(opts.redis, opts.prefix) : undefined, opts.onStoreError);
+export function createVenueBudget(opts: { redis?: Redis; prefix: string; settings?: BudgetSettings; onStoreError?: (err: unknown) => void; events?: BudgetEvents }): VenueBudget {
+  return new VenueBudget(opts.settings ?? DEFAULT_BUDGET_SETTINGS, opts.redis ? new RedisStore(opts.redis, opts.prefix) : undefined, opts.onStoreError, opts.events);
 }
 
 let fallback: VenueBudget | undefined;

@@ -55,7 +55,7 @@ export function attachBudget<T>(exchange: T, a: BudgetAttachment): T {
   const handleErrors = ex.handleErrors.bind(ex);
   ex.handleErrors = (status, statusText, url, method, headers, body, ...rest) => {
     const pause = rateLimitPause(status, headers, body);
-    if (pause) void budget.pause(venue, pause.scope, pause.ms);
+    if (pause) void budget.pause(venue, pause.scope, pause.ms, status);
     return handleErrors(status, statusText, url, method, headers, body, ...rest);
   };
   return exchange;

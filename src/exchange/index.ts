@@ -7,4 +7,5 @@ export { ExchangeError, type ExchangeErrorKind } from './errors.js';
 export { createKeyThrottle, keyScope, perKeyRate, type KeyThrottle } from './throttle.js';
 export { createVenueBudget, ExchangeBusy, DEFAULT_BUDGET_SETTINGS, type BudgetSettings, type Traffic, type VenueBudget } from './budget.js';
 export { attachBudget } from './budgeted-ccxt.js';
+export { budgetEvents } from './budget-metrics.js';
 export { pointCcxtAt } from './local-origin.js';
