@@ -11,7 +11,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { App } from '../src/app.js';
+import type { Request } from 'express';
 import { MarketList } from '../src/signals/reference.js';
+import { badSecretKey } from '../src/signals/routes.js';
 import { tickerToPair } from '../src/signals/tradingview.js';
 import { client, seedStrategy, startTestApp, uniquePair } from './support/app.js';
 import { FakeBinance, type MarketSpec } from './support/fake-exchange.js';
@@ -275,6 +277,13 @@ describe('webhook limits: strangers cannot block a strategy', function () {
       } finally { await app.stop(); }
     });
   }
+
+  it('an IPv6 client rotating addresses inside its /56 stays in one wrong-secret bucket; IPv4 addresses each have their own', () => {
+    const key = (ip: string) => badSecretKey({ ip } as Request);
+    assert.equal(key('2001:db8:1:2:3:4:5:6'), key('2001:db8:1:ff:ffff::9'));
+    assert.notEqual(key('2001:db8:1:2::1'), key('2001:db8:2:2::1'));
+    assert.notEqual(key('203.0.113.7'), key('203.0.113.8'));
+  });
 
   it('from an untrusted peer, a spoofed X-Forwarded-For does not earn a fresh bucket: rotating it still hits 429 after the limit, and the correct secret still gets 202', async () => {
     const app = await startTestApp({ TRUST_PROXY: '192.0.2.1', WEBHOOK_BAD_SECRET_RATE_LIMIT_PER_MINUTE: '5' }); // the test client is not a trusted proxy

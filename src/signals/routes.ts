@@ -10,6 +10,7 @@
  * could fill the bucket and suppress the author's TradingView CLOSE alerts.
  */
 import { Router, type NextFunction, type Request, type Response, type RequestHandler } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type pg from 'pg';
 import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
@@ -85,6 +86,12 @@ export function signalRoutes(deps: {
 
   return r;
 }
+
+/**
+ * The wrong-secret bucket's key: the client address (req.ip, so X-Forwarded-For only from a trusted proxy),
+ * IPv6 grouped by /56, since one IPv6 client can rotate through billions of addresses.
+ */
+export const badSecretKey = (req: Request): string => `whbad:${ipKeyGenerator(req.ip ?? '')}`;
 
 function replay(res: Response, result: AcceptResult): Response {
   return res.setHeader('Idempotent-Replayed', result.duplicate ? 'true' : 'false');
