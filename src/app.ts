@@ -25,7 +25,7 @@ import { loginLimiters } from './marketplace/auth-routes.js';
 import { Metrics } from './metrics/index.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { notificationComponents } from './notifications/index.js';
-import { SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
+import { badSecretKey, SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
 
 /** A long-lived part of the app: started after the database and bus, stopped before them. */
 export interface Component {
@@ -125,7 +125,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
             pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference,
             // Two buckets: authenticated posts per strategy, wrong secrets per client IP (strangers never fill the first).
             webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
-            badSecretLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook-bad-secret', perMinute: config.webhookBadSecretRateLimitPerMinute, redis, key: (req) => `whbad:${req.ip ?? ''}`, message: 'too many webhook posts with a wrong secret from this address; try again in a minute' }),
+            badSecretLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook-bad-secret', perMinute: config.webhookBadSecretRateLimitPerMinute, redis, key: badSecretKey, message: 'too many webhook posts with a wrong secret from this address; try again in a minute' }),
           }),
           ...components.flatMap((c) => c.routers ?? []),
         ],
