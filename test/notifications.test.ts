@@ -244,6 +244,10 @@ describe('notifications: Telegram, email and signed webhooks', function () {
     assert.equal((await api.get('/api/notifications/settings')).status, 401);
     const del = await api.del('/api/notifications/webhook', u.token);
     assert.equal(del.body.channels.webhook.configured, false);
+    const page = await api.get('/notifications');
+    assert.equal(page.status, 200);
+    assert.match(String(page.body), /<script type="module" src="\/assets\/notifications.js">/);
+    assert.equal((await api.get('/assets/notifications.js')).status, 200);
   });
 
   it('metrics: notifications_sent_total{channel,event}, notifications_failed_total{channel}, notification_delivery_seconds', async () => {

@@ -56,7 +56,7 @@ export function header() {
   const user = session.user();
   const links = [el('a', { class: 'brand', href: '/' }, 'Signal Marketplace'), el('a', { href: '/' }, 'Strategies')];
   if (user) {
-    links.push(el('a', { href: '/subscriptions' }, 'My subscriptions'), el('a', { href: '/executions' }, 'My executions'));
+    links.push(el('a', { href: '/subscriptions' }, 'My subscriptions'), el('a', { href: '/executions' }, 'My executions'), el('a', { href: '/notifications' }, 'Notifications'));
     if (user.role === 'ADMIN') links.push(el('a', { href: '/admin' }, 'Admin'));
     links.push(el('span', { class: 'who', id: 'who' }, `${user.email} (${user.role})`));
     links.push(el('a', { href: '#', id: 'logout', onclick: (e) => { e.preventDefault(); session.clear(); location.href = '/'; } }, 'Log out'));

@@ -7,6 +7,7 @@
  *   DELETE  /api/notifications/webhook
  *   GET     /api/notifications/deliveries    the user's delivery log (queued, retrying, sent, dead)
  *   GET     /api/admin/alerts                operator alert states (admin)
+ *   GET     /notifications                   the settings page (public/site/notifications.html)
  */
 import { randomBytes } from 'node:crypto';
 import { Router } from 'express';
@@ -18,6 +19,7 @@ import { parseBody } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
 import type { Keyring } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
+import { SITE_DIR } from '../marketplace/pages.js';
 import { hashLinkToken } from './bot.js';
 import { newWebhookSecret } from './channels/webhook.js';
 import { CHANNELS, DEFAULT_EVENTS, EVENT_KINDS, eventsFor, titleOf } from './events.js';
@@ -59,6 +61,9 @@ export function notificationRoutes(deps: RouteDeps): Router {
       kinds: EVENT_KINDS.map((k) => ({ kind: k, title: titleOf(k, {}), default: DEFAULT_EVENTS.includes(k) })),
     };
   }
+
+  // The settings page (its script is served from /assets like every page's).
+  r.get('/notifications', (_req, res) => { res.sendFile('notifications.html', { root: SITE_DIR, maxAge: 0, headers: { 'Cache-Control': 'no-cache' } }); });
 
   r.get('/api/notifications/settings', auth, wrap(async (req, res) => { res.json(await view(currentUser(req).id)); }));
 

@@ -1,0 +1,62 @@
+/**
+ * Crash test: the notifier runs as a child process (ROLES=notifier) and is killed with SIGKILL while it
+ * is delivering a batch of webhooks to a slow receiver in this process; a second child takes over when
+ * the leases of the first run out. Nothing is lost; a message delivered twice carries the same event id
+ * and the same body (the at-least-once contract).
+ */
+import assert from 'node:assert/strict';
+import type { App } from '../src/app.js';
+import { client, registerUser, startTestApp } from './support/app.js';
+import { finishedRows, seedSignal, waitUntil, WebhookReceiver } from './support/notify-kit.js';
+import { spawnServer, type ServerProcess } from './support/processes.js';
+
+const EVENTS = 60;
+const CHILD_ENV = { ROLES: 'notifier', NOTIFY_ALLOW_PRIVATE_TARGETS: 'true', NOTIFY_POLL_MS: '100', NOTIFY_LEASE_MS: '1500', NOTIFY_RETRY_BASE_MS: '100', NOTIFY_RETRY_MAX_MS: '300' };
+
+describe('notifier crash safety (child killed with SIGKILL mid-batch, another takes over)', function () {
+  this.timeout(240_000); // each child start runs prisma migrate deploy (tens of seconds on a loaded machine)
+  const hooks = new WebhookReceiver();
+  let app: App;
+  const children: ServerProcess[] = [];
+
+  before(async () => {
+    await hooks.start();
+    app = await startTestApp({ ROLES: 'api', NOTIFY_ALLOW_PRIVATE_TARGETS: 'true' });
+  });
+  after(async () => {
+    for (const c of children) await c.kill();
+    await app?.stop();
+    await hooks.stop();
+  });
+
+  it('kill -9 while webhooks are in flight: every event arrives, duplicates only with the same event id and body', async () => {
+    const u = await registerUser(app);
+    const r = await client(app).post('/api/notifications/webhook', { url: `${hooks.url}/hook/${u.user.id}` }, u.token);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    hooks.secrets.set(u.user.id, r.body.secret);
+    hooks.delayMs = 150; // slow enough that requests are in flight when the child dies
+    const sig = await seedSignal(app);
+    const first = await spawnServer(CHILD_ENV);
+    children.push(first);
+    const ids = await finishedRows(app, sig, u.user.id, Array.from({ length: EVENTS }, (_, i) => ({ status: 'FAILED', error: `EXCHANGE_DOWN: ${i}` })));
+    await hooks.waitFor(() => hooks.for(u.user.id).length >= 8, 'the first deliveries');
+    const inFlight = await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: 'pending', lockedBy: { not: null } } });
+    await first.kill('SIGKILL');
+    const atKill = hooks.for(u.user.id).length;
+    assert.ok(atKill < EVENTS, 'killed mid-batch');
+    assert.ok(inFlight > 0, 'rows were claimed and unsent when the child died');
+
+    const second = await spawnServer(CHILD_ENV);
+    children.push(second);
+    const expected = new Set(ids.map((id) => `exec:${id}:FAILED`));
+    await waitUntil('every event delivered', () => new Set(hooks.for(u.user.id).map((x) => x.eventId)).size === EVENTS, 120_000);
+    await waitUntil('every row sent', async () => (await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: 'sent' } })) === EVENTS);
+    const got = hooks.for(u.user.id);
+    assert.ok(got.every((x) => expected.has(x.eventId)), 'only the expected event ids');
+    const byId = new Map<string, string[]>();
+    for (const x of got) byId.set(x.eventId, [...(byId.get(x.eventId) ?? []), x.body]);
+    for (const [id, bodies] of byId) assert.ok(bodies.every((b) => b === bodies[0]), `duplicates of ${id} carry the same body`);
+    const dups = got.length - EVENTS;
+    assert.ok(dups <= 4, `${dups} duplicates (at most the in-flight ones)`);
+  });
+});
