@@ -3,8 +3,8 @@
  * stdout (and stderr) piped to a reader that never reads (`sleep`), as in `npm start 2>&1 | sleep 300`.
  * A flood of refused webhooks (one 'request refused' line each) piles up lines; the server keeps
  * answering and placing orders, unwritten lines stay within LOG_BUFFER_BYTES (the rest are dropped and
- * counted), and SIGTERM still exits within the 15 s shutdown bound while the reader is stalled and
- * after it has gone away.
+ * counted); after the reader is gone, requests and orders still flow and SIGTERM exits within the 15 s
+ * shutdown bound (before: the final log flush retried its write forever and the process never exited).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -58,7 +58,7 @@ function metric(text: string, name: string): number {
   return Number(m[1]);
 }
 
-describe('a stdout log reader that stalls and then goes away (src/main.ts as its own process)', function () {
+describe('a stdout log reader that stalls and then goes away', function () {
   this.timeout(240_000);
   const fake = new FakeBinance();
   let reader: ChildProcess | undefined;
@@ -90,7 +90,38 @@ describe('a stdout log reader that stalls and then goes away (src/main.ts as its
     return url;
   }
 
-  it('when the reader never reads, 4,000 refused webhooks are all answered, orders are still placed, unwritten log lines stay within LOG_BUFFER_BYTES (the rest dropped and counted), and SIGTERM exits within 15 s even after the reader is gone', async () => {
+  it('when the reader is alive but never reads, 4 MB of log lines cost at most LOG_BUFFER_BYTES of memory (the rest dropped and counted) and the exit waits for them at most the flush bound', async () => {
+    const sleeper = spawn('sleep', ['300'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const script = `
+      import { createLogger, droppedLogLines, flushLogs, pendingLogBytes } from './src/lib/logger.ts';
+      const log = createLogger('info', {}, { bufferBytes: ${BUFFER_BYTES} });
+      for (let i = 0; i < 20000; i++) log.info({ i, filler: 'x'.repeat(150) }, 'request refused');
+      const report = { dropped: droppedLogLines(), pending: pendingLogBytes() };
+      const t = Date.now();
+      await flushLogs(2000);
+      process.stderr.write(JSON.stringify({ ...report, flushMs: Date.now() - t }) + '\\n');
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', sleeper.stdin!, 'pipe'] });
+    sleeper.stdin!.destroy();
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const started = Date.now();
+    try {
+      const code = await Promise.race([exited(child), new Promise((resolve) => setTimeout(() => resolve('hung'), 30_000))]);
+      assert.notEqual(code, 'hung', 'the process never exited');
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(stderr.trim().split('\n').at(-1)!) as { dropped: number; pending: number; flushMs: number };
+      assert.ok(report.dropped > 10_000, `most lines dropped and counted (${report.dropped})`);
+      assert.ok(report.pending > 0 && report.pending <= BUFFER_BYTES, `unwritten ${report.pending} B within ${BUFFER_BYTES} B`);
+      assert.ok(report.flushMs >= 1900 && report.flushMs < 3000, `the final flush gave up after ${report.flushMs} ms`);
+      assert.ok(Date.now() - started < 25_000);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      sleeper.kill('SIGKILL');
+    }
+  });
+
+  it('when the server (src/main.ts, its own process) logs to a reader that never reads and then goes away, 4,000 refused webhooks are all answered, orders are still placed, unwritten log lines stay within LOG_BUFFER_BYTES (the rest dropped and counted), and SIGTERM exits within the 15 s bound', async () => {
     const url = await start();
     const api = client(url);
     const pid = server!.pid!;
@@ -124,23 +155,37 @@ describe('a stdout log reader that stalls and then goes away (src/main.ts as its
     const rssGrowth = rssMB(pid) - rssBefore;
     assert.ok(rssGrowth < 150, `RSS grew ${rssGrowth.toFixed(0)} MB over the flood`);
 
-    // Orders still flow: the author's correct webhook is accepted and the subscriber's order reaches the venue.
-    const accepted = await api.post(`/api/webhooks/tradingview/${strategyId}`, { pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, secret });
-    assert.ok([201, 202].includes(accepted.status), `accepted: ${accepted.status} ${JSON.stringify(accepted.body)}`);
-    const execution = await waitFor('the subscriber\'s order', async () => {
-      const r = await api.get('/api/executions', subscriber.token);
-      const row = r.body.executions?.[0];
-      return row && row.status !== 'PENDING' ? row : undefined;
-    });
-    assert.equal(execution.status, 'SUCCESS', JSON.stringify(execution));
-    assert.equal(fake.orders(keys.apiKey).length, 1);
+    // Orders still flow while the reader is stalled: the author's webhook is accepted, the order reaches the venue.
+    const signal = (action: 'OPEN' | 'CLOSE') => api.post(`/api/webhooks/tradingview/${strategyId}`, { pair: 'ETH/USDT', action, direction: 'LONG', price: 3000, secret });
+    const placed = async (n: number) => {
+      const row = await waitFor(`order ${n} of the subscriber`, async () => {
+        const rows = (await api.get('/api/executions', subscriber.token)).body.executions ?? [];
+        return rows.length >= n && rows[0].status !== 'PENDING' ? rows[0] : undefined;
+      });
+      assert.equal(row.status, 'SUCCESS', JSON.stringify(row));
+      assert.equal(fake.orders(keys.apiKey).length, n);
+    };
+    const open = await signal('OPEN');
+    assert.ok([201, 202].includes(open.status), `OPEN accepted: ${open.status} ${JSON.stringify(open.body)}`);
+    await placed(1);
 
-    // SIGTERM while the reader is stalled, then the reader goes away: the exit is bounded either way.
+    // The reader goes away: webhooks are still answered and orders still placed.
+    reader!.kill('SIGKILL');
+    await exited(reader!);
+    const after = await flood(200, 16, async (i) => (await fetch(`${url}/api/webhooks/tradingview/${strategyId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.200.${(i >> 8) & 255}.${i & 255}` },
+      body: JSON.stringify({ pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, secret: `wrong-${i}` }),
+    })).status);
+    assert.deepEqual([...new Set(after)], [401], 'refused webhooks are answered after the reader is gone');
+    const close = await signal('CLOSE');
+    assert.ok([201, 202].includes(close.status), `CLOSE accepted: ${close.status} ${JSON.stringify(close.body)}`);
+    await placed(2);
+
+    // SIGTERM with the reader gone (its lines unwritable): the exit stays within the shutdown bound.
     const stopped = Date.now();
     server!.kill('SIGTERM');
-    const readerGone = new Promise((resolve) => setTimeout(resolve, 500)).then(() => { reader!.kill('SIGKILL'); return exited(reader!); });
     const code = await Promise.race([exited(server!), new Promise((resolve) => setTimeout(() => resolve('hung'), SHUTDOWN_BOUND_MS + 3000))]);
-    await readerGone;
     const stopMs = Date.now() - stopped;
     assert.notEqual(code, 'hung', `the server was still running ${SHUTDOWN_BOUND_MS + 3000} ms after SIGTERM`);
     assert.ok(stopMs < SHUTDOWN_BOUND_MS, `exited ${stopMs} ms after SIGTERM`);
