@@ -17,8 +17,8 @@ import { TEST_REDIS_URL } from './support/env.js';
 import { FakeBinance } from './support/fake-exchange.js';
 
 const LIVE = {
-  ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_TIMEOUT_MS: '5000', EXCHANGE_RECV_WINDOW_MS: '1000',
-  EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200', CHART_CANDLE_CACHE_MS: '0',
+  ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_TIMEOUT_MS: '5000', EXCHANGE_RECV_WINDOW_MS: '5000',
+  EXECUTOR_LEASE_MS: '8000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200', CHART_CANDLE_CACHE_MS: '0',
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,10 +61,14 @@ async function venueApp(fake: FakeBinance, env: Record<string, string>, redis = 
   }
   const testKeys = (s: { subId: string; user: { token: string } }) => api.post(`/api/subscriptions/${s.subId}/test-keys`, undefined, s.user.token);
   const open = (strategyId: string) => app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000 } as never, 'api').then((r) => r.signal);
-  const finalRow = (subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
-    const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
-    return row && row.status !== 'PENDING' ? row : null;
-  });
+  const finalRow = async (subscriptionId: string, signalId: string) => {
+    const row = () => app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
+    try {
+      return await waitFor(`final row of ${subscriptionId}`, async () => { const r = await row(); return r && r.status !== 'PENDING' ? r : null; }, 20_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(await row())}`);
+    }
+  };
   return { app, api, keyed, testKeys, open, finalRow };
 }
 
