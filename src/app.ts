@@ -35,6 +35,8 @@ export interface Component {
   stop(): Promise<void>;
   health?: HealthCheck;
   routers?: Router[];
+  /** Routers mounted before the signal routes (observers of requests those answer). */
+  earlyRouters?: Router[];
   /** Called once the HTTP server exists (e.g. to attach a WebSocket server). */
   attach?(server: http.Server): void;
 }
@@ -121,6 +123,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
           authRoutes({ prisma: db.prisma, tokens, loginLimiters: loginLimiters({ prefix: config.redisPrefix, redis, perEmailPerMinute: config.loginRateLimitPerMinute, perIpPerMinute: config.loginIpRateLimitPerMinute }) }),
           strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
+          ...components.flatMap((c) => c.earlyRouters ?? []),
           signalRoutes({
             pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference,
             // Two buckets: authenticated posts per strategy, wrong secrets per client IP (strangers never fill the first).

@@ -8,11 +8,13 @@
 import pg from 'pg';
 import type { AppContext, Component } from '../app.js';
 import { TOPICS } from '../bus/index.js';
+import { AlertMonitor } from './alerts.js';
 import { TelegramPoller } from './bot.js';
 import { emailSender } from './channels/email.js';
 import { telegramApi, telegramSender } from './channels/telegram.js';
 import { sendWebhook } from './channels/webhook.js';
 import { Deriver } from './deriver.js';
+import { RefusalCounter, writeDigests } from './digest.js';
 import { Dispatcher, type ChannelSender, type Target } from './dispatcher.js';
 import { notificationMetrics } from './metrics.js';
 import { notificationRoutes } from './routes.js';
@@ -27,8 +29,10 @@ export function notificationComponents(ctx: AppContext): Component[] {
   const policy = { production: config.production, allowPrivate: config.notify.allowPrivateTargets };
   if (config.roles.has('api')) {
     const telegram = config.notify.telegramBotToken ? telegramApi(config.notify.telegramBotToken, config.notify.telegramApiRoot) : undefined;
+    const refusals = new RefusalCounter(ctx.db.pool, config.notify.digestMs, ctx.log.child({ module: 'notifications' }));
     list.push({
-      name: 'notifications-api', start: async () => {}, stop: async () => {},
+      name: 'notifications-api', start: async () => {}, stop: () => refusals.stop(),
+      earlyRouters: [refusals.router()],
       routers: [notificationRoutes({ prisma: ctx.db.prisma, tokens: ctx.tokens, keyring: ctx.keyring, policy, emailConfigured: !!config.notify.smtpUrl, telegram })],
     });
   }
@@ -71,6 +75,18 @@ export function notifierComponent(ctx: AppContext): Component {
   let wakeDeriver: (() => void) | undefined;
   let unsubscribe: (() => void) | undefined;
   let lastPrune = 0;
+  const alerts = new AlertMonitor({ pool, bus: ctx.bus, log });
+  const timers: NodeJS.Timeout[] = [];
+  /** Runs `f` every `ms`, never two at once, errors logged. */
+  const every = (ms: number, what: string, f: () => Promise<unknown>) => {
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy || !running) return;
+      busy = true;
+      f().catch((err) => log.warn({ err }, `${what} failed`)).finally(() => { busy = false; });
+    }, ms);
+    timers.push(t);
+  };
 
   async function deriveLoop() {
     while (running) {
@@ -100,6 +116,9 @@ export function notifierComponent(ctx: AppContext): Component {
       unsubscribe = ctx.bus.subscribe(TOPICS.notificationQueued, () => { for (const d of dispatchers) d.wake(); });
       for (const d of dispatchers) d.start();
       loop = deriveLoop();
+      alerts.start();
+      every(n.alertIntervalMs, 'operator alert check', () => alerts.check());
+      every(Math.min(30_000, Math.max(1000, n.digestMs / 4)), 'author digest', async () => { if (await writeDigests(pool, n.digestMs)) for (const d of dispatchers) d.wake(); });
       await poller?.start();
       log.info({ channels: senders.map((s) => s.channel), telegramPolling: !!poller }, 'notifier started');
     },
@@ -107,6 +126,8 @@ export function notifierComponent(ctx: AppContext): Component {
       if (!running) return;
       running = false;
       unsubscribe?.();
+      for (const t of timers.splice(0)) clearInterval(t);
+      alerts.stop();
       wakeDeriver?.();
       await loop;
       await poller?.stop();
