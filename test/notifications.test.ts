@@ -92,9 +92,18 @@ describe('notifications: Telegram, email and signed webhooks', function () {
     await waitUntil('18 sent rows', async () => (await client(app).get('/api/notifications/deliveries', u.token)).body.deliveries.filter((d: any) => d.status === 'sent').length === 18);
     assert.equal(log.status, 200);
 
-    // A second loss-limit skip the same UTC day is not a new event; a later failure proves derivation went on.
-    const [, marker] = await finishedRows(app, sig, u.user.id, [{ status: 'SKIPPED', error: 'DAILY_LOSS_LIMIT: realised loss today 70.00 reached the limit 50' }, { status: 'FAILED', error: 'EXCHANGE_DOWN: 502' }]);
+    // A second loss-limit skip of the same subscription the same UTC day is not a new event (next signal,
+    // same subscription); a later failure, committed after it, proves derivation went on.
+    const dllSub = (await app.db.prisma.executionLog.findUniqueOrThrow({ where: { id: ids[5]! } })).subscriptionId;
+    const sig2 = await seedSignal(app);
+    await app.db.pool.query(
+      `INSERT INTO "ExecutionLog" (id, "userId", "subscriptionId", "signalId", exchange, "clientOrderId", status, error, pair, "executedAt")
+       VALUES (gen_random_uuid(), $1, $2, $3, 'binance', 'n' || replace(gen_random_uuid()::text, '-', ''), 'SKIPPED', 'DAILY_LOSS_LIMIT: realised loss today 70.00 reached the limit 50', $4, now())`,
+      [u.user.id, dllSub, sig2.signalId, sig2.pair]);
+    const [marker] = await finishedRows(app, sig, u.user.id, [{ status: 'FAILED', error: 'EXCHANGE_DOWN: 502' }]);
     await hooks.waitFor(() => hooks.for(u.user.id).some((r) => r.eventId === `exec:${marker}:FAILED`), 'the marker failure');
+    // The marker was derived in the same or a later step than the second skip (commit and executedAt order): its outbox row would exist.
+    assert.equal(await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, channel: 'webhook', kind: 'loss_limit.reached' } }), 1);
     assert.equal(hooks.for(u.user.id).filter((r) => r.json.type === 'loss_limit.reached').length, 1);
   });
 
@@ -230,6 +239,21 @@ describe('notifications: Telegram, email and signed webhooks', function () {
     await tg.waitForMessage(String(thief), (m) => m.text.includes('invalid, used or expired'));
     tg.userSends(thief, '/pause');
     await tg.waitForMessage(String(thief), (m) => m.text.includes('not linked'));
+  });
+
+  it('a second notifier with the same bot does not poll Telegram too: each command is answered once', async () => {
+    const second = await startTestApp({ ROLES: 'notifier', TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: app.config.notify.telegramApiRoot, NOTIFY_POLL_MS: '100' });
+    try {
+      const u = await linkedUser({ telegram: true });
+      const before = tg.calls.length;
+      for (let i = 0; i < 3; i++) {
+        tg.userSends(Number(u.chatId), '/status');
+        await tg.waitForMessage(u.chatId, (m) => m.text.startsWith('You have no') && tg.sent.filter((x) => x.chatId === u.chatId && x.text.startsWith('You have no')).length > i);
+      }
+      await new Promise((r) => setTimeout(r, 1500)); // a second poller would have answered within its next getUpdates (≤ 1 s here)
+      assert.equal(tg.sent.filter((x) => x.chatId === u.chatId && x.text.startsWith('You have no')).length, 3);
+      assert.ok(tg.calls.length > before, 'the first notifier kept polling meanwhile');
+    } finally { await second.stop(); }
   });
 
   it('REST: bad input is a 4xx with a code, settings persist, unlinking stops a channel', async () => {

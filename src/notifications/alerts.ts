@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../lib/logger.js';
+import { MONITOR_TOPICS } from '../monitor/reference-prices.js';
 import { maskEmail } from './events.js';
 import { enqueue, recipients } from './outbox.js';
 
@@ -44,7 +45,7 @@ export class AlertMonitor {
   private get t(): AlertThresholds { return { ...DEFAULT_THRESHOLDS, ...this.deps.thresholds }; }
 
   start(): void {
-    this.unsubscribe = this.deps.bus.subscribe('monitor.prices', (m) => { const at = Number((m as { at?: unknown })?.at); this.lastPricesAt = Number.isFinite(at) ? at : Date.now(); });
+    this.unsubscribe = this.deps.bus.subscribe(MONITOR_TOPICS.prices, (m) => { const at = Number((m as { at?: unknown })?.at); this.lastPricesAt = Number.isFinite(at) ? at : Date.now(); });
   }
 
   stop(): void { this.unsubscribe?.(); }

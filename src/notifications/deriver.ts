@@ -66,8 +66,13 @@ export class Deriver {
     }
   }
 
-  /** Forgets source records far behind the cursor (they can no longer fall inside the re-scan window). */
+  /**
+   * Forgets source records far behind the cursor (they can no longer fall inside the re-scan window),
+   * delivered or dead outbox rows after 30 days (the delivery log's horizon) and spent link tokens.
+   */
   async prune(): Promise<void> {
     await this.pool.query(`DELETE FROM "NotificationSource" WHERE "createdAt" < now() - interval '2 days'`);
+    await this.pool.query(`DELETE FROM "NotificationOutbox" WHERE status IN ('sent', 'dead') AND "createdAt" < now() - interval '30 days'`);
+    await this.pool.query(`DELETE FROM "TelegramLinkToken" WHERE "expiresAt" < now() - interval '1 day'`);
   }
 }
