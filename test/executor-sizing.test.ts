@@ -155,6 +155,23 @@ describe('orders sized from the venue (live mode, fake Binance, real ccxt)', fun
     assert.ok(Math.abs(Number(row.realisedPnl) - (2100 - 3000) * Number(row.amount)) < 1e-6);
   });
 
+  it('a CLOSE whose recorded position is more than the account holds (a fee, coins moved by hand) sells what the account holds instead of failing', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sub = await subscribe(strategyId);
+    const open = await signal(strategyId, {});
+    assert.equal((await finalRow(app, sub.subId, open.id)).status, 'SUCCESS');
+    fake.setBalance(sub.apiKey, 'ETH', '0.02');
+    const close = await signal(strategyId, { action: 'CLOSE', price: 3000 });
+    const row = await finalRow(app, sub.subId, close.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    assert.equal(Number(row.amount), 0.02);
+    const sells = fake.orders(sub.apiKey).filter((o) => o.side === 'SELL');
+    assert.deepEqual(sells.map((o) => [o.origQty, o.status]), [['0.02000000', 'FILLED']]);
+    const history = (row.legs as { history: { outcome: string }[] }).history.map((h) => h.outcome);
+    assert.ok(history.includes('selling the 0.02 the account holds'), history.join(', '));
+    assert.equal(await app.db.prisma.position.count({ where: { subscriptionId: sub.subId } }), 0);
+  });
+
   it('one signal to 20 subscribers asks the venue for its price a few times, not once per subscriber', async () => {
     const { strategyId } = await seedStrategy(app);
     const subs = [];

@@ -266,7 +266,7 @@ export class JobRunner {
       const extra = () => ({ ...(ref ? this.prices(r, ref) : {}) });
       if (refusal && byProtect > 0) return { status: 'SUCCESS', side: 'sell', amount: byProtect, price: job.legs.cancel?.average ?? price, realisedPnl: protectPnl, response: { cancel: job.legs.cancel?.response, ...extra() }, position: { kind: 'close' } };
       if (refusal) return { status: 'SKIPPED', error: `${refusal} (position left as dust)`, side: 'sell', amount, price, response: extra(), position: { kind: 'close' } };
-      exit = await this.place(r, 'entry', { symbol: job.pair, side: 'sell', amount });
+      exit = await this.sellHeld(r, amount, price);
     }
     const avgOut = exit.average ?? await refPrice();
     const note = this.unverified(ref);
@@ -275,6 +275,27 @@ export class JobRunner {
       realisedPnl: (avgOut - avgIn) * exit.filled + protectPnl, ...(note ? { error: note } : {}),
       response: { exit: exit.response, cancel: job.legs.cancel?.response, ...(ref ? this.prices(r, ref) : {}) }, position: { kind: 'close' },
     };
+  }
+
+  /**
+   * Sells `amount`; when the venue refuses it for want of balance (a fee taken in the coin, a position
+   * recorded before fees were netted, coins moved by hand), sells what the account holds instead: an
+   * exit must not fail because the record says a little more than the account has. The refused order was
+   * never accepted, so its clientOrderId is still free.
+   */
+  private async sellHeld(r: Run, amount: number, price: number): Promise<LegRecord> {
+    const { job, client } = r;
+    try {
+      return await this.place(r, 'entry', { symbol: job.pair, side: 'sell', amount });
+    } catch (err) {
+      if (!(err instanceof ExchangeError && err.ccxtClass === 'InsufficientFunds')) throw err;
+      const rules = client.rules(job.pair);
+      const free = await this.call(r, () => client.freeBalance(rules.base));
+      const held = client.amountToPrecision(job.pair, Math.min(amount, free));
+      if (!(held > 0) || held >= amount || minimumsRefusal(held, price, rules.minAmount, rules.minCost)) throw err;
+      this.history(job, 'entry', `selling the ${held} the account holds`, err.message.slice(0, 500));
+      return this.place(r, 'entry', { symbol: job.pair, side: 'sell', amount: held });
+    }
   }
 
   /** Reference price of an exit: the venue's bid; if the ticker is out of reach, what the position cost (never the signal's word). */
