@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, lstatSync, readFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import pg from 'pg';
 import type { App } from '../src/app.js';
@@ -80,6 +81,19 @@ describe('embedded database (PGlite in a worker, behind a private socket)', func
     assert.equal(second.status, 201, JSON.stringify(second.body));
     const row = await done(second.body.id);
     assert.equal(row.status, 'SUCCESS', `${row.status} ${row.error}`);
+  });
+
+  it('a 2-second query on the embedded database leaves the main event loop free (PGlite runs in a worker thread)', async () => {
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const started = Date.now();
+    await app.db.pool.query('SELECT pg_sleep(2)'); // on the main thread this would block every timer and socket for 2 s
+    const took = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 50)); // the histogram's timer must fire once after a blocked loop to record it
+    loop.disable();
+    assert.ok(took >= 1900, `the query ran for ${took} ms`);
+    const maxMs = loop.max / 1e6;
+    assert.ok(maxMs < 1000, `main event loop stalled ${maxMs.toFixed(0)} ms during a ${took} ms query`);
   });
 
   it('a failed transaction on one connection leaves no aborted transaction or prepared statement for the next connection', async () => {

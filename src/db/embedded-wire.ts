@@ -114,7 +114,7 @@ class Conn {
       }
       if (this.buf.length < 5) return;
       const len = this.buf.readInt32BE(1);
-      if (len < 4) return void this.socket.destroy();
+      if (len < 4 || (this.state === 'password' && len > 1024)) return void this.socket.destroy(); // nothing big before the password
       if (this.buf.length < len + 1) return;
       const type = this.buf[0];
       const msg = Buffer.from(this.buf.subarray(0, len + 1));

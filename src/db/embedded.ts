@@ -2,14 +2,16 @@
  * The embedded database (no DATABASE_URL), main-thread side: private DATA_DIR modes, the one-owner lock,
  * and the worker thread that runs PGlite behind a password-checking socket (embedded-worker.ts).
  *
- * DATA_DIR/pglite-server/ (0700) holds the socket `.s.PGSQL.5432` and `server.json` (0600: pid, state,
+ * DATA_DIR/pglite-server/ (0700) holds the socket `.s.PGSQL.5432` (a 0700 temp directory when DATA_DIR's
+ * path is too long for a unix socket) and `server.json` (0600: pid, state,
  * the connection URL with the password generated at this start). A second process finding a live owner
  * refuses at once; `create-admin` reads the URL and writes through the running server.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, Worker } from 'node:worker_threads';
@@ -171,12 +173,14 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   const lockFile = await acquireLock(dataDir);
   const pgDir = path.join(dataDir, 'pglite');
   mkdirSync(pgDir, { recursive: true, mode: 0o700 });
-  const socketPath = path.join(runDir, SOCKET_NAME);
-  const useSocket = socketPath.length <= MAX_SOCKET_PATH;
-  if (useSocket) { try { unlinkSync(socketPath); } catch { /* none left over */ } }
-  else log.warn({ runDir }, 'embedded database: DATA_DIR path too long for a unix socket, listening on 127.0.0.1 (password required)');
+  // The socket lives in DATA_DIR/pglite-server (0700); a DATA_DIR path too long for a unix socket gets a
+  // private (0700) directory under the system temp dir instead. Never a TCP port: other local users must
+  // not reach it at all.
+  const socketDir = path.join(runDir, SOCKET_NAME).length <= MAX_SOCKET_PATH ? runDir : mkdtempSync(path.join(os.tmpdir(), 'sm-pglite-'));
+  const socketPath = path.join(socketDir, SOCKET_NAME);
+  try { unlinkSync(socketPath); } catch { /* none left over */ }
   const password = randomBytes(24).toString('base64url');
-  const worker = spawnWorker({ pgDir, socketPath: useSocket ? socketPath : undefined, password, idleInTxMs: IDLE_IN_TX_MS });
+  const worker = spawnWorker({ pgDir, socketPath, password, idleInTxMs: IDLE_IN_TX_MS });
   let stopping = false;
   let stopped: () => void = () => {};
   const whenStopped = new Promise<void>((resolve) => { stopped = resolve; });
@@ -199,17 +203,16 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
   } catch (err) {
     stopping = true;
     await worker.terminate();
+    if (socketDir !== runDir) rmSync(socketDir, { recursive: true, force: true });
     releaseLock(lockFile);
     throw err;
   }
   // PGlite lays out a new data directory with modes of its own (0666): make those private too. Files it
   // creates later follow the umask.
   secureDataDir(dataDir);
-  const url = useSocket
-    ? `postgresql://postgres:${password}@localhost/postgres?host=${encodeURIComponent(runDir)}`
-    : `postgresql://postgres:${password}@${address}/postgres`;
+  const url = `postgresql://postgres:${password}@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
   writeLock(lockFile, { pid: process.pid, state: 'ready', startedAt: new Date().toISOString(), url, address });
-  log.warn({ dir: pgDir, socket: useSocket ? socketPath : address }, 'no DATABASE_URL: using embedded PGlite in a worker thread (set DATABASE_URL for production)');
+  log.warn({ dir: pgDir, socket: address }, 'no DATABASE_URL: using embedded PGlite in a worker thread (set DATABASE_URL for production)');
   return {
     url,
     async stop() {
@@ -219,6 +222,7 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       const bound = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
       await Promise.race([whenStopped, bound]);
       await worker.terminate();
+      if (socketDir !== runDir) rmSync(socketDir, { recursive: true, force: true });
       releaseLock(lockFile);
     },
   };
