@@ -107,6 +107,20 @@ describe('notifications: Telegram, email and signed webhooks', function () {
     assert.equal(hooks.for(u.user.id).filter((r) => r.json.type === 'loss_limit.reached').length, 1);
   });
 
+  it('a stop loss hit by the trade monitor: the subscriber learns the position was closed, by default, on the webhook and on Telegram', async () => {
+    const u = await linkedUser({ telegram: true, webhook: true });
+    const sig = await seedSignal(app);
+    const close = await app.coordinator.accept({ strategyId: sig.strategyId, pair: sig.pair, action: 'CLOSE', direction: 'LONG', price: 90, reason: 'STOP_LOSS' } as never, 'monitor');
+    const [id] = await finishedRows(app, { ...sig, signalId: close.signal.id }, u.user.id, [{ status: 'SUCCESS', action: 'CLOSE', pnl: -5 }]);
+    await hooks.waitFor(() => hooks.for(u.user.id).length >= 1, 'the close');
+    const [r] = hooks.for(u.user.id);
+    assert.equal(r!.json.type, 'position.closed');
+    assert.equal(r!.eventId, `exec:${id}:SUCCESS`);
+    assert.equal(r!.json.data.closeReason, 'STOP_LOSS');
+    const m = await tg.waitForMessage(u.chatId, (x) => x.text.startsWith('Position closed'));
+    assert.match(m.text, /Closed by the stop loss, realised -5/);
+  });
+
   it('defaults: a failure reaches a newly linked webhook, a fill does not', async () => {
     const u = await linkedUser({ webhook: true });
     const settings = await client(app).get('/api/notifications/settings', u.token);

@@ -17,6 +17,7 @@ const DERIVE_LOCK = 0x534d4e44;
 const SELECT_SQL = `
 SELECT e.id, e."userId", e."subscriptionId", e.status::text AS status, e.error, e.pair, e.side, e.action,
   e.amount::text AS amount, e.price::text AS price, e.exchange, e.paper, st.name AS "strategyName", st.id AS "strategyId",
+  e."realisedPnl"::text AS "realisedPnl", g.source::text AS "signalSource", g.reason AS "signalReason",
   to_char(e."executedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, to_char(e."executedAt", 'YYYY-MM-DD') AS day,
   ns.events, COALESCE(ns."emailEnabled", false) AS "emailEnabled", ns."telegramChatId" IS NOT NULL AS telegram, ns."webhookUrl" IS NOT NULL AS webhook
 FROM "ExecutionLog" e

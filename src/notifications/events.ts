@@ -8,13 +8,13 @@ export const CHANNELS = ['telegram', 'email', 'webhook'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export const EVENT_KINDS = [
-  'order.filled', 'order.partial', 'order.failed', 'order.skipped', 'keys.refused', 'loss_limit.reached',
+  'order.filled', 'order.partial', 'order.failed', 'order.skipped', 'keys.refused', 'loss_limit.reached', 'position.closed',
   'author.refused_digest', 'admin.alert',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
-/** On for every linked channel until the user changes them: failures, partial fills, refused keys, loss limit, digests, alerts. */
-export const DEFAULT_EVENTS: readonly EventKind[] = ['order.partial', 'order.failed', 'keys.refused', 'loss_limit.reached', 'author.refused_digest', 'admin.alert'];
+/** On for every linked channel until the user changes them: failures, partial fills, refused keys, loss limit, stop-loss/take-profit closes, digests, alerts. */
+export const DEFAULT_EVENTS: readonly EventKind[] = ['order.partial', 'order.failed', 'keys.refused', 'loss_limit.reached', 'position.closed', 'author.refused_digest', 'admin.alert'];
 
 /** Stored settings → the event kinds one channel receives. */
 export function eventsFor(stored: unknown, channel: Channel): ReadonlySet<string> {
@@ -26,7 +26,9 @@ export function eventsFor(stored: unknown, channel: Channel): ReadonlySet<string
 export interface ExecRow {
   id: string; userId: string; subscriptionId: string; status: 'SUCCESS' | 'PARTIAL' | 'FAILED' | 'SKIPPED';
   error: string | null; pair: string; side: string | null; action: string | null; amount: string | null; price: string | null;
-  exchange: string; paper: boolean; strategyName: string; strategyId: string;
+  exchange: string; paper: boolean; strategyName: string; strategyId: string; realisedPnl: string | null;
+  /** The signal's source and reason: a CLOSE from the trade monitor carries STOP_LOSS or TAKE_PROFIT. */
+  signalSource: string; signalReason: string | null;
   /** executedAt as ISO text and its UTC day (formatted by PostgreSQL: no time-zone round trip). */
   at: string; day: string;
 }
@@ -43,11 +45,14 @@ export function eventOfExecution(e: ExecRow): NotificationEvent {
   const code = reason ? /^([A-Z_]+):/.exec(reason)?.[1] ?? null : null;
   const payload = {
     executionId: e.id, subscriptionId: e.subscriptionId, strategyId: e.strategyId, strategy: e.strategyName, pair: e.pair, action: e.action,
-    side: e.side, status: e.status, amount: e.amount, price: e.price, exchange: e.exchange, paper: e.paper, code, reason,
+    side: e.side, status: e.status, amount: e.amount, price: e.price, exchange: e.exchange, paper: e.paper, code, reason, realisedPnl: e.realisedPnl,
     at: e.at,
   };
   if (code === 'KEYS_INVALID') return { eventId: `keys:${e.subscriptionId}:${e.day}`, kind: 'keys.refused', payload };
   if (code === 'DAILY_LOSS_LIMIT') return { eventId: `dll:${e.subscriptionId}:${e.day}`, kind: 'loss_limit.reached', payload };
+  if (e.status === 'SUCCESS' && e.action === 'CLOSE' && e.signalSource === 'monitor') {
+    return { eventId: `exec:${e.id}:${e.status}`, kind: 'position.closed', payload: { ...payload, closeReason: e.signalReason } };
+  }
   const kind: EventKind = e.status === 'SUCCESS' ? 'order.filled' : e.status === 'PARTIAL' ? 'order.partial' : e.status === 'FAILED' ? 'order.failed' : 'order.skipped';
   return { eventId: `exec:${e.id}:${e.status}`, kind, payload };
 }
@@ -74,6 +79,7 @@ const TITLES: Record<EventKind, string> = {
   'order.skipped': 'Order skipped',
   'keys.refused': 'API keys refused',
   'loss_limit.reached': 'Daily loss limit reached',
+  'position.closed': 'Position closed at its stop loss / take profit',
   'author.refused_digest': 'Refused webhook deliveries',
   'admin.alert': 'Operator alert',
 };
@@ -102,6 +108,7 @@ export function renderText(kind: string, p: Record<string, unknown>): string {
   lines.push(bits.filter(Boolean).join(' '));
   if (p.reason && kind !== 'order.filled') lines.push(`Reason: ${String(p.reason)}`);
   if (kind === 'keys.refused') lines.push('Store new API keys for this subscription on the site; new entries are skipped until then.');
+  if (kind === 'position.closed') lines.push(`Closed by ${p.closeReason === 'TAKE_PROFIT' ? 'the take profit' : p.closeReason === 'STOP_LOSS' ? 'the stop loss' : 'the trade monitor'}${p.realisedPnl ? `, realised ${String(p.realisedPnl)}` : ''}.`);
   if (kind === 'loss_limit.reached') lines.push('New entries of this subscription resume tomorrow (UTC).');
   return lines.join('\n');
 }

@@ -98,19 +98,20 @@ export async function seedSignal(app: App) {
  * Finished executions for `userId` on the signal: one CANCELLED keyless subscription each (no executor
  * anywhere picks it up), rows committed with executedAt = now() like the executor's finish statement.
  */
-export async function finishedRows(app: App, sig: { strategyId: string; signalId: string; pair: string }, userId: string, rows: { status: string; error?: string | null }[]): Promise<string[]> {
+export async function finishedRows(app: App, sig: { strategyId: string; signalId: string; pair: string }, userId: string, rows: { status: string; error?: string | null; action?: 'OPEN' | 'CLOSE'; pnl?: number }[]): Promise<string[]> {
   const r = await app.db.pool.query<{ id: string }>(
     `WITH s AS (
        INSERT INTO "Subscription" (id, "userId", "strategyId", status, exchange, sizing, "updatedAt")
        SELECT gen_random_uuid(), $1, $2, 'CANCELLED', 'binance', '{"mode":"quote","amount":10}', now() FROM generate_series(1, $5::int)
        RETURNING id),
      n AS (SELECT id, row_number() OVER () AS i FROM s),
-     v AS (SELECT * FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS v(status, error, i))
-     INSERT INTO "ExecutionLog" (id, "userId", "subscriptionId", "signalId", exchange, "clientOrderId", status, error, pair, action, side, amount, price, "executedAt", paper)
-     SELECT gen_random_uuid(), $1, n.id, $3, 'binance', 'n' || replace(gen_random_uuid()::text, '-', ''), v.status::"ExecutionStatus", v.error, $4, 'OPEN', 'buy', 0.5, 100, now(), true
+     v AS (SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::numeric[]) WITH ORDINALITY AS v(status, error, action, pnl, i))
+     INSERT INTO "ExecutionLog" (id, "userId", "subscriptionId", "signalId", exchange, "clientOrderId", status, error, pair, action, side, amount, price, "executedAt", paper, "realisedPnl")
+     SELECT gen_random_uuid(), $1, n.id, $3, 'binance', 'n' || replace(gen_random_uuid()::text, '-', ''), v.status::"ExecutionStatus", v.error, $4, v.action,
+       CASE WHEN v.action = 'CLOSE' THEN 'sell' ELSE 'buy' END, 0.5, 100, now(), true, v.pnl
      FROM n JOIN v ON v.i = n.i
      RETURNING id`,
-    [userId, sig.strategyId, sig.signalId, sig.pair, rows.length, rows.map((x) => x.status), rows.map((x) => x.error ?? null)]);
+    [userId, sig.strategyId, sig.signalId, sig.pair, rows.length, rows.map((x) => x.status), rows.map((x) => x.error ?? null), rows.map((x) => x.action ?? 'OPEN'), rows.map((x) => x.pnl ?? null)]);
   return r.rows.map((x) => x.id);
 }
 
