@@ -59,7 +59,8 @@ function metric(text: string, name: string): number {
 }
 
 describe('a stdout log reader that stalls and then goes away', function () {
-  this.timeout(240_000);
+  // ~40 s on a quiet machine; a 2-core machine shared with other work can take minutes to start the server.
+  this.timeout(300_000);
   const fake = new FakeBinance();
   let reader: ChildProcess | undefined;
   let server: ChildProcess | undefined;
