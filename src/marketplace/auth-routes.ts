@@ -8,7 +8,7 @@ import type { TokenService } from '../http/auth.js';
 import { createLimiter } from '../http/rate-limit.js';
 import { parseBody } from '../http/validate.js';
 import { AppError, isUniqueViolation } from '../lib/errors.js';
-import { hashPassword, verifyPasswordOrDummy } from '../lib/password.js';
+import { hashPassword, verifyLogin } from '../lib/password.js';
 import { wrap } from '../http/wrap.js';
 
 export { BCRYPT_ROUNDS } from '../lib/password.js';
@@ -64,9 +64,8 @@ export function authRoutes(deps: { prisma: PrismaClient; tokens: TokenService; l
 
   r.post('/api/auth/login', ...deps.loginLimiters, wrap(async (req, res) => {
     const body = parseBody(credentials, req.body);
-    const user = await deps.prisma.user.findUnique({ where: { email: body.email } });
-    // An unknown email costs the same bcrypt time as a known one, so timing does not reveal which emails exist.
-    const ok = await verifyPasswordOrDummy(body.password, user?.passwordHash);
+    // The lookup waits for a hashing slot with the verify; an unknown email costs the same bcrypt time.
+    const { account: user, ok } = await verifyLogin(body.password, () => deps.prisma.user.findUnique({ where: { email: body.email } }));
     if (!user || !ok) throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong', 401);
     res.json({ token: deps.tokens.sign({ id: user.id, role: user.role }), user: publicUser(user) });
   }));
