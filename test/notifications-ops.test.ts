@@ -4,6 +4,7 @@
  * database's other traffic cannot trip or clear them by chance.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import type pg from 'pg';
 import type { App } from '../src/app.js';
 import { AlertMonitor } from '../src/notifications/alerts.js';
@@ -118,5 +119,48 @@ describe('notifications for authors and operators', function () {
     const pg2 = hooks.for(admin.user.id).filter((r) => r.json.data.key === 'postgres');
     assert.deepEqual(pg2.map((r) => r.json.data.state).sort(), ['cleared', 'raised']);
     assert.ok(pg2.find((r) => r.json.data.state === 'cleared')!.json.data.value >= 1);
+  });
+});
+
+describe('notifications: dead deliveries', function () {
+  this.timeout(60_000);
+  const hooks = new WebhookReceiver();
+  before(async () => { await hooks.start(); });
+  after(async () => { await hooks.stop(); });
+
+  it('a webhook target that resolves to a private address at delivery time is never contacted: the delivery is dead at once', async () => {
+    const app = await startTestApp({ ROLES: 'api,store,notifier', NOTIFY_POLL_MS: '100' }); // private targets refused
+    let contacted = 0;
+    const probe = http.createServer((_req, res) => { contacted++; res.end('ok'); });
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    try {
+      const u = await registerUser(app);
+      const url = `http://127.0.0.1:${(probe.address() as { port: number }).port}/h`;
+      assert.equal((await client(app).post('/api/notifications/webhook', { url }, u.token)).body.error.code, 'WEBHOOK_URL_REFUSED');
+      // Stored as if saved while its name still resolved to a public address.
+      await app.db.prisma.notificationSettings.create({ data: { userId: u.user.id, webhookUrl: url, webhookSecretEnc: app.keyring.encrypt('whsec_x') } });
+      await finishedRows(app, await seedSignal(app), u.user.id, [{ status: 'FAILED', error: 'EXCHANGE_DOWN' }]);
+      const row = await waitUntil('dead', async () => app.db.prisma.notificationOutbox.findFirst({ where: { userId: u.user.id, status: 'dead' } }));
+      assert.equal(row.attempts, 1);
+      assert.match(row.lastError ?? '', /private, loopback or link-local/);
+      assert.equal(contacted, 0);
+    } finally { probe.close(); await app.stop(); }
+  });
+
+  it('a webhook still failing after NOTIFY_MAX_AGE_HOURS is marked dead and shown as dead in the delivery log', async () => {
+    // 0.0005 h = 1.8 s instead of 24 h.
+    const app = await startTestApp({ ROLES: 'api,store,notifier', NOTIFY_ALLOW_PRIVATE_TARGETS: 'true', NOTIFY_POLL_MS: '100', NOTIFY_RETRY_BASE_MS: '100', NOTIFY_RETRY_MAX_MS: '300', NOTIFY_MAX_AGE_HOURS: '0.0005' });
+    hooks.status = 503;
+    try {
+      const u = await registerUser(app);
+      const r = await client(app).post('/api/notifications/webhook', { url: `${hooks.url}/hook/${u.user.id}` }, u.token);
+      hooks.secrets.set(u.user.id, r.body.secret);
+      await finishedRows(app, await seedSignal(app), u.user.id, [{ status: 'FAILED', error: 'EXCHANGE_DOWN' }]);
+      const row = await waitUntil('dead', async () => app.db.prisma.notificationOutbox.findFirst({ where: { userId: u.user.id, status: 'dead' } }));
+      assert.ok(row.attempts >= 3, `${row.attempts} attempts`);
+      assert.equal(row.lastError, 'HTTP 503');
+      const log = await client(app).get('/api/notifications/deliveries', u.token);
+      assert.equal(log.body.deliveries[0].status, 'dead');
+    } finally { hooks.status = 200; await app.stop(); }
   });
 });
