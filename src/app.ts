@@ -25,7 +25,7 @@ import { loginLimiters } from './marketplace/auth-routes.js';
 import { Metrics } from './metrics/index.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { notificationComponents } from './notifications/index.js';
-import { badSecretKey, SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes } from './signals/index.js';
+import { badSecretKey, SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes, WebhookSecretCache } from './signals/index.js';
 
 /** A long-lived part of the app: started after the database and bus, stopped before them. */
 export interface Component {
@@ -116,16 +116,17 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     let server: http.Server | undefined;
     let url = '';
     if (config.roles.has('api')) {
+      const webhookSecrets = new WebhookSecretCache();
       const app = createExpressApp({
         log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
         routers: [
           healthRoutes(checks, metrics, config.operatorNetworks),
           authRoutes({ prisma: db.prisma, tokens, loginLimiters: loginLimiters({ prefix: config.redisPrefix, redis, perEmailPerMinute: config.loginRateLimitPerMinute, perIpPerMinute: config.loginIpRateLimitPerMinute }) }),
-          strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent }),
+          strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent, onSecretRotated: (id) => webhookSecrets.drop(id) }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
           ...components.flatMap((c) => c.earlyRouters ?? []),
           signalRoutes({
-            pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference,
+            pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference, secrets: webhookSecrets,
             // Two buckets: authenticated posts per strategy, wrong secrets per client IP (strangers never fill the first).
             webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
             badSecretLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook-bad-secret', perMinute: config.webhookBadSecretRateLimitPerMinute, redis, key: badSecretKey, message: 'too many webhook posts with a wrong secret from this address; try again in a minute' }),

@@ -37,6 +37,13 @@ describe('config', () => {
     assert.throws(() => loadConfig({ KEY_ENCRYPTION_KEY: good.KEY_ENCRYPTION_KEY }), /JWT_SECRET is required/);
   });
 
+  it('TRUST_PROXY=false/true/2 reach express as a boolean or a hop count, not as an address named "false"', () => {
+    assert.equal(loadConfig({ ...good, TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({ ...good, TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(loadConfig({ ...good, TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.equal(loadConfig({ ...good, TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy, 'loopback, 10.0.0.0/8');
+  });
+
   it('maps EXCHANGE_URL_<ID> to an origin per exchange id', () => {
     assert.deepEqual(loadConfig({ ...good, EXCHANGE_URL_BINANCE: 'http://127.0.0.1:9001/' }).exchangeUrls, { binance: 'http://127.0.0.1:9001' });
   });

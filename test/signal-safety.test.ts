@@ -93,12 +93,24 @@ describe('signal acceptance: prices, pairs and tickers against the reference mar
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.body.marketPrice, null);
     await priced(m.fresh.pair, 10); // the feed polls the pair from now on
-    const wild = await api.post('/api/signals', { strategyId, pair: m.fresh.pair, action: 'CLOSE', price: 20 }, author.token);
-    assert.equal(wild.status, 409, JSON.stringify(wild.body));
-    assert.equal(wild.body.error.code, 'PRICE_OUT_OF_BAND');
     const close = await api.post('/api/signals', { strategyId, pair: m.fresh.pair, action: 'CLOSE', price: 10.2 }, author.token);
     assert.equal(close.status, 201, JSON.stringify(close.body));
     assert.equal(close.body.marketPrice, 10);
+    const wild = await api.post('/api/signals', { strategyId, ...open(m.fresh.pair, 20) }, author.token);
+    assert.equal(wild.status, 409, JSON.stringify(wild.body));
+    assert.equal(wild.body.error.code, 'PRICE_OUT_OF_BAND');
+  });
+
+  it('a CLOSE declared 100 % away from the market is still accepted (an exit is never blocked) and the trade exits at the market price', async () => {
+    const { author, strategyId } = await seedStrategy(app, { pairs: [m.band.pair] });
+    await priced(m.band.pair, 60);
+    const o = await api.post('/api/signals', { strategyId, ...open(m.band.pair, 60) }, author.token);
+    assert.equal(o.status, 201, JSON.stringify(o.body));
+    const c = await api.post('/api/signals', { strategyId, pair: m.band.pair, action: 'CLOSE', price: 120 }, author.token);
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    assert.equal(c.body.marketPrice, 60);
+    const { rows: [t] } = await db.query(`SELECT status, "exitPrice"::float8 AS declared, "exitMarketPrice"::float8 AS market FROM "Trade" WHERE "openSignalId" = $1`, [o.body.id]);
+    assert.deepEqual(t, { status: 'COMPLETED', declared: 120, market: 60 });
   });
 
   it('a strategy declared with BTC/USDT refuses ETH/USDT and SOL/USDT with 400 PAIR_NOT_IN_STRATEGY (REST and webhook)', async () => {
@@ -166,12 +178,12 @@ describe('signal acceptance across processes: an api process without the monitor
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.body.marketPrice, null);
     await waitFor('price shared with the api process', () => apiApp.reference.price(m.shared.pair)?.last === 100);
-    const wild = await api.post('/api/signals', { strategyId, pair: m.shared.pair, action: 'CLOSE', price: 150 }, author.token);
-    assert.equal(wild.status, 409, JSON.stringify(wild.body));
-    assert.equal(wild.body.error.code, 'PRICE_OUT_OF_BAND');
     const close = await api.post('/api/signals', { strategyId, pair: m.shared.pair, action: 'CLOSE', price: 99 }, author.token);
     assert.equal(close.status, 201, JSON.stringify(close.body));
     assert.equal(close.body.marketPrice, 100);
+    const wild = await api.post('/api/signals', { strategyId, ...open(m.shared.pair, 150) }, author.token);
+    assert.equal(wild.status, 409, JSON.stringify(wild.body));
+    assert.equal(wild.body.error.code, 'PRICE_OUT_OF_BAND');
   });
 });
 

@@ -157,7 +157,8 @@ export interface Config {
   /** CIDR ranges allowed to read /metrics and /health/details (the operator's network). */
   readonly operatorNetworks: readonly string[];
   readonly roles: ReadonlySet<Role>;
-  readonly trustProxy: string;
+  /** express 'trust proxy': true/false, a hop count, or addresses/subnets/names (loopback, linklocal, uniquelocal). */
+  readonly trustProxy: string | boolean | number;
   /** Lower-case exchange id → origin that replaces every ccxt API origin of that exchange. */
   readonly exchangeUrls: Readonly<Record<string, string>>;
   /** Executor: jobs in flight per exchange per process. */
@@ -302,7 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     operatorNetworks: Object.freeze(operatorNetworks),
     roles: new Set(roles as Role[]),
-    trustProxy: c.TRUST_PROXY,
+    trustProxy: trustProxyValue(c.TRUST_PROXY),
     exchangeUrls: Object.freeze(exchangeUrls),
     executorConcurrency: c.EXECUTOR_CONCURRENCY,
     executorLeaseMs: c.EXECUTOR_LEASE_MS,
@@ -354,6 +355,13 @@ function isCidr(v: string): boolean {
   if (extra !== undefined || !addr || !bits || !/^\d{1,3}$/.test(bits)) return false;
   const v4 = isIPv4(addr);
   return (v4 || isIPv6(addr)) && Number(bits) <= (v4 ? 32 : 128);
+}
+
+/** TRUST_PROXY as express takes it: "true"/"false" as booleans and a hop count as a number (express reads the strings as addresses). */
+function trustProxyValue(v: string): string | boolean | number {
+  const t = v.trim().toLowerCase();
+  if (t === 'true' || t === 'false') return t === 'true';
+  return /^\d+$/.test(t) ? Number(t) : v;
 }
 
 function exchangeUrlsFrom(env: Record<string, string | undefined>): Record<string, string> {

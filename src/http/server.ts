@@ -8,7 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/index.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 
-export function createExpressApp(opts: { log: Logger; metrics: Metrics; bodyLimit: string; trustProxy: string; routers: Router[]; staticDirs?: { path: string; dir: string }[] }) {
+export function createExpressApp(opts: { log: Logger; metrics: Metrics; bodyLimit: string; trustProxy: string | boolean | number; routers: Router[]; staticDirs?: { path: string; dir: string }[] }) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', opts.trustProxy);

@@ -39,7 +39,11 @@ const authorName = (email: string | undefined) => (email ? email.split('@')[0] :
  * @param deps.priceBandPercent how far a declared price may be from the market before /verify calls it
  *   divergent (PRICE_BAND_PERCENT; default 3)
  */
-export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenService; bus?: Bus; priceBandPercent?: number }): Router {
+export function strategyRoutes(deps: {
+  prisma: PrismaClient; tokens: TokenService; bus?: Bus; priceBandPercent?: number;
+  /** Called with the strategy id once its webhook secret is rotated, before the answer (this process's cache). */
+  onSecretRotated?: (strategyId: string) => void;
+}): Router {
   const r = Router();
   const { prisma } = deps;
 
@@ -128,7 +132,9 @@ export function strategyRoutes(deps: { prisma: PrismaClient; tokens: TokenServic
     if (s.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may rotate its secret');
     const secret = newSecret();
     await prisma.strategy.update({ where: { id }, data: { webhookSecretHash: sha256Hex(secret) } });
-    // Ingest processes cache secret hashes for a few seconds; this drops the old one at once where it arrives.
+    // Ingest processes cache secret hashes for a few seconds: this process drops the old one before answering,
+    // the others when the bus message arrives.
+    deps.onSecretRotated?.(id);
     await deps.bus?.publish(TOPICS.webhookSecretChanged, { strategyId: id }).catch(() => {});
     res.json({ webhookSecret: secret });
   }));

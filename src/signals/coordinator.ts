@@ -304,6 +304,12 @@ export class SignalCoordinator {
     if (!p) { ref.noteInterest(input.pair); return null; }
     const band = this.deps.priceBandPercent ?? 3;
     const off = (Math.abs(input.price - p.last) / p.last) * 100;
+    // An exit is never blocked: a CLOSE outside the band (a fast market, a feed up to PRICE_MAX_AGE_MS old)
+    // is accepted, so subscribers are not left in the position; the track record uses the market price anyway.
+    if (off > band && input.action === 'CLOSE') {
+      this.deps.log.warn({ strategyId: input.strategyId, pair: input.pair, price: input.price, marketPrice: p.last, offPercent: Number(off.toFixed(2)) }, 'CLOSE outside the price band accepted (exits are never blocked)');
+      return p.last;
+    }
     if (off > band) {
       throw new AppError('PRICE_OUT_OF_BAND',
         `price ${input.price} is ${off.toFixed(2)}% away from ${ref.exchange}'s last price ${p.last} for ${input.pair} (at most ${band}% allowed)`,

@@ -3,7 +3,7 @@ export { SignalCoordinator, type AcceptResult, type EffectSink, type Coordinator
 export { SignalJsonStore, type StoreMetadata } from './json-store.js';
 export { SignalReader, toSignal, signalHash } from './repository.js';
 export { checkConsistency, type ConsistencyReport } from './consistency.js';
-export { signalRoutes, badSecretKey } from './routes.js';
+export { signalRoutes, badSecretKey, WebhookSecretCache } from './routes.js';
 export { parseSignalInput, PAIR_RE } from './validation.js';
 export { fromTradingView, tickerToPair } from './tradingview.js';
 export * from './types.js';

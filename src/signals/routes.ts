@@ -37,10 +37,12 @@ export function signalRoutes(deps: {
   autoCreateStrategies: boolean;
   /** The reference exchange's market list maps TradingView tickers (absent: unambiguous tickers only). */
   reference?: ReferenceMarket;
+  /** Shared with the strategy routes, which drop a rotated secret in this process before answering. */
+  secrets?: WebhookSecretCache;
 }): Router {
   const r = Router();
   const { pool, coordinator } = deps;
-  const secrets = new SecretCache();
+  const secrets = deps.secrets ?? new WebhookSecretCache();
   deps.bus?.subscribe(TOPICS.webhookSecretChanged, (m) => secrets.drop(String((m as { strategyId?: unknown }).strategyId)));
 
   r.post('/api/signals', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
@@ -100,13 +102,14 @@ function replay(res: Response, result: AcceptResult): Response {
 /**
  * Secret hashes of strategies seen recently, so a webhook usually costs no lookup round trip before the
  * accept transaction. An entry lives SECRET_TTL_MS at most: a rotation is dropped at once in the process
- * that made it and, through the bus, in the others; if that message is lost, the old secret still opens
+ * that made it (the strategy route calls `drop` before answering: the bus message comes back through Redis
+ * only later) and, through the bus, in the others; if that message is lost, the old secret still opens
  * the webhook for at most those seconds. Unknown strategies are never cached.
  */
 const SECRET_TTL_MS = 5000;
 const SECRET_CACHE_MAX = 10_000;
 
-class SecretCache {
+export class WebhookSecretCache {
   private readonly entries = new Map<string, { hash: string | null; until: number }>();
 
   get(id: string): string | null | undefined {
@@ -130,7 +133,7 @@ class SecretCache {
  * Verifies the webhook secret in constant time (sha256 of the secret is stored). For an unknown strategy
  * with auto-creation on, the first secret seen becomes its secret (trust on first use).
  */
-async function checkWebhookSecret(pool: pg.Pool, cache: SecretCache, strategyId: string, secret: string, autoCreate: boolean) {
+async function checkWebhookSecret(pool: pg.Pool, cache: WebhookSecretCache, strategyId: string, secret: string, autoCreate: boolean) {
   let stored = cache.get(strategyId);
   if (stored === undefined) {
     const { rows: [strategy] } = await pool.query<{ webhookSecretHash: string | null }>('SELECT "webhookSecretHash" FROM "Strategy" WHERE id = $1', [strategyId]);
