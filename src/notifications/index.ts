@@ -58,7 +58,7 @@ export function notifierComponent(ctx: AppContext): Component {
       for (const r of rows) await sendWebhook({ url: t.webhookUrl!, secret }, r, { ...policy, timeoutMs: n.webhookTimeoutMs });
     },
   }];
-  const email = n.smtpUrl ? emailSender({ smtpUrl: n.smtpUrl, from: n.smtpFrom }) : undefined;
+  const email = n.smtpUrl ? emailSender({ smtpUrl: n.smtpUrl, from: n.smtpFrom, siteUrl: n.siteUrl }) : undefined;
   if (email) senders.push(email);
   const api = n.telegramBotToken ? telegramApi(n.telegramBotToken, n.telegramApiRoot) : undefined;
   if (api) senders.push(telegramSender({ api, token: n.telegramBotToken!, perSecond: n.telegramPerSecond, chatIntervalMs: n.telegramChatIntervalMs }));

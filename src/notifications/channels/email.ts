@@ -7,7 +7,7 @@ import type { ChannelSender, Target } from '../dispatcher.js';
 import { renderText, titleOf } from '../events.js';
 import type { OutboxRow } from '../outbox.js';
 
-export function emailSender(opts: { smtpUrl: string; from: string; concurrency?: number }): ChannelSender & { close(): void } {
+export function emailSender(opts: { smtpUrl: string; from: string; siteUrl?: string; concurrency?: number }): ChannelSender & { close(): void } {
   const transport = nodemailer.createTransport(opts.smtpUrl);
   return {
     channel: 'email', concurrency: opts.concurrency ?? 4, perUser: 2, batch: false,
@@ -15,7 +15,7 @@ export function emailSender(opts: { smtpUrl: string; from: string; concurrency?:
       for (const r of rows) {
         await transport.sendMail({
           from: opts.from, to: target.email, subject: `[Signal Marketplace] ${titleOf(r.kind, r.payload)}`,
-          text: `${renderText(r.kind, r.payload)}\n\nEvent id: ${r.eventId}\nChange which events reach you under Notifications on the site.\n`,
+          text: `${renderText(r.kind, r.payload)}\n\nEvent id: ${r.eventId}\nChange which events reach you under Notifications on the site${opts.siteUrl ? ` (${opts.siteUrl}/notifications)` : ''}.\n`,
           headers: { 'X-Signal-Marketplace-Event-Id': r.eventId },
         });
       }
