@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp, uniquePair } from './support/app.js';
+import { setMarketPrices } from './support/market-prices.js';
 import { FakeBinance } from './support/fake-exchange.js';
 
 describe('marketplace routes: me, exchanges, test keys, execution summaries, admin stats, CORS', function () {
@@ -138,9 +139,13 @@ describe('marketplace routes: me, exchanges, test keys, execution summaries, adm
   it('strategy detail carries the live-results label, first signal date, equity curve and Sharpe/Sortino', async () => {
     const { author, strategyId } = await seedStrategy(app);
     const pair = uniquePair();
+    const market = new Map<string, number>();
     for (const [action, price] of [['OPEN', 100], ['CLOSE', 110], ['OPEN', 110], ['CLOSE', 99]] as const) {
-      assert.equal((await api.post('/api/signals', { strategyId, pair, action, direction: 'LONG', price }, author.token)).status, 201);
+      const r = await api.post('/api/signals', { strategyId, pair, action, direction: 'LONG', price }, author.token);
+      assert.equal(r.status, 201);
+      market.set(r.body.id, price);
     }
+    await setMarketPrices(app, strategyId, market); // as the coordinator stores them when its price feed has the pair
     const r = await api.get(`/api/strategies/${strategyId}`);
     assert.match(r.body.basis, /^Live results from published signals/);
     assert.ok(Date.parse(r.body.firstSignalAt) <= Date.now());

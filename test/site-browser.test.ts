@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp, uniqueEmail } from './support/app.js';
+import { setMarketPrices } from './support/market-prices.js';
 import { FakeBinance } from './support/fake-exchange.js';
 
 const OUT = 'test-output';
@@ -38,11 +39,16 @@ describe('marketplace site in Chromium (live executor, fake Binance)', function 
     });
     fake.setPrice('ETH/USDT', 3000);
     fake.addAccount(keys.apiKey, keys.apiSecret, { USDT: 5000 });
-    strategy = await seedStrategy(app, { name: `Browser MA ${randomUUID().slice(0, 4)}`, pairs: ['ETH/USDT'], description: 'Moving-average crossover on ETH.' });
+    strategy = await seedStrategy(app, { name: `Browser MA ${randomUUID().slice(0, 4)}`, pairs: ['ETH/USDT', 'BTC/USDT'], description: 'Moving-average crossover on ETH.' });
+    const marketPrices = new Map<string, number>();
     for (const [action, price] of [['OPEN', 2900], ['CLOSE', 3050]] as const) {
       const r = await client(app).post('/api/signals', { strategyId: strategy.strategyId, pair: 'ETH/USDT', action, direction: 'LONG', price }, strategy.author.token);
       assert.equal(r.status, 201);
+      marketPrices.set(r.body.id, price);
     }
+    // No monitor runs here, so no reference price was at hand: record the market at the declared prices, as
+    // the coordinator does when its feed has the pair (track records count verified trades only).
+    await setMarketPrices(app, strategy.strategyId, marketPrices);
     // A captured signal with its chart screenshot, as the capturer stores it.
     mkdirSync(path.join(app.config.dataDir, 'evidence'), { recursive: true });
     writeFileSync(path.join(app.config.dataDir, 'evidence', 'browser-test.png'), Buffer.from(PNG_1PX, 'base64'));
