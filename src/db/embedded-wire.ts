@@ -217,7 +217,8 @@ class Session {
         const item = c.items.shift();
         if (!item) { if (c.state !== 'closed') c.armIdleTimer(); return; } // mid-batch or in a transaction: wait for this client
         c.clearIdleTimer();
-        const endsTurn = item.kind === 'cleanup' ? (await this.cleanup(c), true) : await this.execute(c, item);
+        if (item.kind === 'cleanup') { await this.cleanup(c); this.owner = null; continue; } // a closed connection never holds the session
+        const endsTurn = await this.execute(c, item);
         if (endsTurn && !this.db.isInTransaction()) {
           this.owner = null;
           if (c.items.length) this.waiting.push(c);
