@@ -11,7 +11,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Logger } from '../lib/logger.js';
 import type { CaptureMetrics } from './metrics.js';
 
-/** Flags from TOOLCHAIN.md (Debian Chromium in containers and CI). */
+/** Flags Debian Chromium needs in containers and CI (no sandbox as root, no GPU, no background traffic). */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 interface Live { browser: Browser; dir: string; uses: number; active: number; retiring: boolean; closing: boolean; idle: Page[] }

@@ -75,7 +75,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   const url = opts.databaseUrl ?? running?.url ?? embedded!.url;
   try {
     if (opts.migrate && !running) await migrate(url, opts.log); // a running server has migrated already
-    // Embedded: one pool client, because PGlite is one session and a transaction holds it (TOOLCHAIN.md).
+    // Embedded: one pool client, because PGlite is one session and a transaction holds it.
     const pool = new pg.Pool({ connectionString: url, max: embedded || running ? 1 : opts.poolMax });
     pool.on('error', (err) => opts.log.error({ err }, 'database pool error'));
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

@@ -1,5 +1,5 @@
 /**
- * The /ws/signals wire protocol (SPEC.md "WebSocket /ws/signals"). Every frame is one JSON text.
+ * The /ws/signals wire protocol (docs/protocol.md describes it for client authors). Every frame is one JSON text.
  * Server → client: WELCOME {seq}, SIGNAL {seq, signal}, GAP {fromSeq, toSeq}, SETTINGS {autoExecute}
  * (acknowledges a stored setting), PONG, ERROR {code, message}.
  * Client → server: RESUME {lastSeq}, SETTINGS {autoExecute}, PING.

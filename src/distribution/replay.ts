@@ -7,7 +7,7 @@ import type { Prisma, PrismaClient } from '@prisma/client';
 import { toSignal, type Signal } from '../signals/index.js';
 import type { UserRoutes } from './subscription-index.js';
 
-/** SPEC: more than this many missed signals → GAP, then the newest this many. */
+/** More than this many missed signals → GAP, then the newest this many (docs/protocol.md). */
 export const REPLAY_LIMIT = 1000;
 
 export interface ReplayResult {

@@ -12,7 +12,7 @@
  * close is answered in a few transactions instead of hundreds in a row. If a batch fails as a whole (a
  * database error), each of its signals is retried alone, so one bad signal only fails itself.
  *
- * Pairs and prices (SPEC "Signal"): an OPEN must be on one of the strategy's declared pairs (400
+ * Pairs and prices: an OPEN must be on one of the strategy's declared pairs (400
  * PAIR_NOT_IN_STRATEGY) or, for a strategy without declared pairs, on a pair the reference exchange lists
  * (400 PAIR_NOT_LISTED, when the list is known). Every signal's price is compared with the reference
  * market's last price read from memory (the price feed; never a network call on this path): more than
