@@ -34,17 +34,19 @@ describe('notifier crash safety (child killed with SIGKILL mid-batch, another ta
     const r = await client(app).post('/api/notifications/webhook', { url: `${hooks.url}/hook/${u.user.id}` }, u.token);
     assert.equal(r.status, 201, JSON.stringify(r.body));
     hooks.secrets.set(u.user.id, r.body.secret);
-    hooks.delayMs = 150; // slow enough that requests are in flight when the child dies
+    hooks.delayMs = 400; // slow enough that requests are in flight when the child dies
     const sig = await seedSignal(app);
     const first = await spawnServer(CHILD_ENV);
     children.push(first);
     const ids = await finishedRows(app, sig, u.user.id, Array.from({ length: EVENTS }, (_, i) => ({ status: 'FAILED', error: `EXCHANGE_DOWN: ${i}` })));
     await hooks.waitFor(() => hooks.for(u.user.id).length >= 8, 'the first deliveries');
-    const inFlight = await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: 'pending', lockedBy: { not: null } } });
+    // Kill while the child holds claimed, unsent rows (each stays claimed for the receiver's 400 ms).
+    await waitUntil('rows in flight', async () => (await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: { in: ['pending', 'retrying'] }, lockedBy: { not: null } } })) > 0);
     await first.kill('SIGKILL');
     const atKill = hooks.for(u.user.id).length;
     assert.ok(atKill < EVENTS, 'killed mid-batch');
-    assert.ok(inFlight > 0, 'rows were claimed and unsent when the child died');
+    const orphaned = await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: { in: ['pending', 'retrying'] }, lockedBy: { not: null } } });
+    assert.ok(orphaned > 0, 'rows were claimed and unsent when the child died');
 
     const second = await spawnServer(CHILD_ENV);
     children.push(second);
