@@ -14,6 +14,7 @@ import type { Config } from './config/index.js';
 import { openDatabase, type Database } from './db/index.js';
 import { TokenService } from './http/auth.js';
 import { healthRoutes, type HealthCheck } from './http/health.js';
+import { openApiRoutes } from './http/openapi.js';
 import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
 import { budgetEvents, createVenueBudget, type VenueBudget } from './exchange/index.js';
@@ -121,6 +122,7 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
         log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
         routers: [
           healthRoutes(checks, metrics, config.operatorNetworks),
+          openApiRoutes(),
           authRoutes({ prisma: db.prisma, tokens, loginLimiters: loginLimiters({ prefix: config.redisPrefix, redis, perEmailPerMinute: config.loginRateLimitPerMinute, perIpPerMinute: config.loginIpRateLimitPerMinute }) }),
           strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent, onSecretRotated: (id) => webhookSecrets.drop(id) }),
           subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),

@@ -12,7 +12,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
+import { z } from 'zod';
 import { wrap } from '../http/wrap.js';
+import { describeRoutes } from '../http/openapi.js';
 import { badRequest } from '../lib/errors.js';
 import { parseChartQuery, type ChartData } from './chart-data.js';
 
@@ -58,3 +60,18 @@ export function chartRoutes(deps: { data: ChartData; evidenceDir: string }): Rou
   }));
   return r;
 }
+
+describeRoutes([{
+  method: 'get', path: '/api/charts/:strategyId/data', tag: 'charts', auth: 'public', summary: 'Candles and signal markers for the chart page',
+  description: 'Any further query parameter named like an identifier is passed to the built-in strategy as a parameter.',
+  // parseChartQuery validates by hand; this is its shape for the document.
+  query: z.object({
+    pair: z.string().describe('BASE/QUOTE'),
+    tf: z.string().default('1m').describe('timeframe, e.g. 1m, 5m, 1h'),
+    strategy: z.string().describe('a built-in strategy kind'),
+    exchange: z.string().default('binance').describe('one of the configured chart exchanges'),
+    limit: z.coerce.number().int().min(10).max(1000).default(300),
+    fixture: z.string().optional().describe('a recorded candle file (tests)'),
+  }),
+  responses: { 200: '{ candles, markers, … }', 400: 'CHART_QUERY_INVALID', 404: 'NOT_FOUND' },
+}]);

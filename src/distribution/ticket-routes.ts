@@ -6,6 +6,7 @@
 import { Router, type RequestHandler } from 'express';
 import { bearerToken, currentUser, requireAuth, type TokenService } from '../http/auth.js';
 import { wrap } from '../http/wrap.js';
+import { describeRoutes } from '../http/openapi.js';
 import type { TicketStore } from './tickets.js';
 
 export function ticketRoutes(deps: { tokens: TokenService; tickets: TicketStore; limiter: RequestHandler }): Router {
@@ -19,3 +20,7 @@ export function ticketRoutes(deps: { tokens: TokenService; tickets: TicketStore;
   }));
   return r;
 }
+
+describeRoutes([
+  { method: 'post', path: '/api/ws-ticket', tag: 'websocket', auth: 'user', summary: 'A single-use ticket (valid 30 s) for /ws/signals?ticket= (see docs/protocol.md)', responses: { 201: '{ ticket, expiresAt, expiresInSeconds }', 401: 'UNAUTHORIZED', 429: 'RATE_LIMITED' } },
+]);

@@ -8,7 +8,9 @@
 import { Router, type Request } from 'express';
 import type { ExecutionStatus, Prisma, PrismaClient } from '@prisma/client';
 import { currentUser, requireAuth, type TokenService } from '../http/auth.js';
+import { z } from 'zod';
 import { uuidParam } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { AppError } from '../lib/errors.js';
 
@@ -89,3 +91,16 @@ export function executionRoutes(deps: { prisma: PrismaClient; tokens: TokenServi
   }));
   return r;
 }
+
+/** The query these routes read by hand (queryParam, filters, limitOf), for the API document only. */
+const executionsQuery = z.object({
+  status: z.enum(['PENDING', 'SUCCESS', 'FAILED', 'PARTIAL', 'SKIPPED']).optional(),
+  exchange: z.string().regex(/^[a-z0-9]{1,32}$/).optional().describe('an exchange id such as binance'),
+  subscriptionId: z.string().uuid().optional(),
+  limit: z.coerce.number().int().default(100).describe('clamped to 1..500'),
+});
+
+describeRoutes([
+  { method: 'get', path: '/api/executions', tag: 'executions', auth: 'user', summary: 'Your execution rows (every attempt), newest first', query: executionsQuery, responses: { 200: '{ executions }', 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND (subscription)' } },
+  { method: 'get', path: '/api/admin/executions', tag: 'admin', auth: 'admin', summary: 'Everyone\'s execution rows, newest first', query: executionsQuery.omit({ subscriptionId: true }), responses: { 200: '{ executions }', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN' } },
+]);

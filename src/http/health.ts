@@ -12,6 +12,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import { Router, type RequestHandler } from 'express';
 import { AppError } from '../lib/errors.js';
+import { describeRoutes } from './openapi.js';
 import type { Metrics } from '../metrics/index.js';
 import { wrap } from './wrap.js';
 
@@ -74,3 +75,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
   });
 }
+
+describeRoutes([
+  { method: 'get', path: '/health', tag: 'operations', auth: 'public', summary: 'Liveness for load balancers and probes: { status: "ok" | "degraded" }', responses: { 200: 'every check is ok', 503: { description: 'a check failed or the process is stopping' } } },
+  { method: 'get', path: '/health/details', tag: 'operations', auth: 'operator', summary: 'Each check with its details (process, db, bus, store, modules)', responses: { 200: 'every check is ok', 403: 'OPERATOR_ONLY', 503: { description: 'a check failed (body as for 200)' } } },
+  { method: 'get', path: '/metrics', tag: 'operations', auth: 'operator', summary: 'Prometheus text exposition', responses: { 200: { description: 'metrics', contentType: 'text/plain' }, 403: 'OPERATOR_ONLY' } },
+]);

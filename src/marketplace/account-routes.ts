@@ -11,6 +11,7 @@ import { Router, type RequestHandler } from 'express';
 import type { PrismaClient } from '@prisma/client';
 import { currentUser, requireAuth, type TokenService } from '../http/auth.js';
 import { uuidParam } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import type { Keyring } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
@@ -68,3 +69,10 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
 
   return r;
 }
+
+describeRoutes([
+  { method: 'get', path: '/api/exchanges', tag: 'account', auth: 'public', summary: 'Exchanges: the tested ones (selectable) and those listed as untested', responses: { 200: '{ exchanges: [{ id, tested }] }' } },
+  { method: 'get', path: '/api/me', tag: 'account', auth: 'user', summary: 'The signed-in user and the strategies they author', responses: { 200: '{ user, strategies }', 401: 'UNAUTHORIZED' } },
+  { method: 'post', path: '/api/subscriptions/:id/test-keys', tag: 'subscriptions', auth: 'user', summary: 'Check the stored API keys with a balance request on the exchange (a refusal marks keysInvalid)', responses: { 200: '{ ok, message, free?, code? }', 404: 'NOT_FOUND', 409: 'NO_KEYS', 429: 'RATE_LIMITED' } },
+  { method: 'get', path: '/api/me/execution-summary', tag: 'account', auth: 'user', summary: 'Per own subscription: execution counts by status and realised PnL (quote)', responses: { 200: '{ subscriptions }', 401: 'UNAUTHORIZED' } },
+]);

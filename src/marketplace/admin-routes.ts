@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '@prisma/client';
 import { requireAuth, type TokenService } from '../http/auth.js';
 import { parseBody } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 
 const query = z.object({
@@ -42,3 +43,7 @@ export function adminRoutes(deps: { prisma: PrismaClient; tokens: TokenService }
 
   return r;
 }
+
+describeRoutes([
+  { method: 'get', path: '/api/admin/execution-stats', tag: 'admin', auth: 'admin', summary: 'Execution counts per exchange and status, failures per exchange, the last 20 errors', query, responses: { 200: 'the stats', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN' } },
+]);

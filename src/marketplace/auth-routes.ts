@@ -7,6 +7,7 @@ import type { PrismaClient } from '@prisma/client';
 import type { TokenService } from '../http/auth.js';
 import { createLimiter } from '../http/rate-limit.js';
 import { parseBody } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { AppError, isUniqueViolation } from '../lib/errors.js';
 import { hashPassword, verifyLogin } from '../lib/password.js';
 import { wrap } from '../http/wrap.js';
@@ -72,3 +73,8 @@ export function authRoutes(deps: { prisma: PrismaClient; tokens: TokenService; l
 
   return r;
 }
+
+describeRoutes([
+  { method: 'post', path: '/api/auth/register', tag: 'auth', auth: 'public', summary: 'Create an account (role USER by default, or AUTHOR) and sign in', body: registration, responses: { 201: '{ token, user }', 400: 'VALIDATION_FAILED', 409: 'EMAIL_TAKEN', 429: 'RATE_LIMITED' } },
+  { method: 'post', path: '/api/auth/login', tag: 'auth', auth: 'public', summary: 'Sign in: a JWT for the Authorization: Bearer header', body: credentials, responses: { 200: '{ token, user }', 400: 'VALIDATION_FAILED', 401: 'INVALID_CREDENTIALS', 429: 'RATE_LIMITED' } },
+]);

@@ -10,6 +10,7 @@ import type { PrismaClient } from '@prisma/client';
 import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody, uuidParam } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { AppError, forbidden, notFound } from '../lib/errors.js';
@@ -31,6 +32,9 @@ const createSchema = z.object({
 // Strict: a misspelt or read-only field (webhookSecret, authorId) is a 400, not a silent no-op.
 const patchSchema = createSchema.partial().strict()
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one of name, description, pairs, maxLagSeconds');
+
+/** GET /api/strategies/:id/signals query. */
+const signalsQuery = z.object({ afterSeq: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
 const newSecret = () => 'whsec_' + randomBytes(24).toString('base64url');
 const authorName = (email: string | undefined) => (email ? email.split('@')[0] : null);
@@ -77,7 +81,7 @@ export function strategyRoutes(deps: {
 
   r.get('/api/strategies/:id/signals', wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'strategy');
-    const q = parseBody(z.object({ afterSeq: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }), req.query);
+    const q = parseBody(signalsQuery, req.query);
     if (!(await prisma.strategy.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'strategy not found', 404);
     const rows = q.afterSeq !== undefined
       ? await prisma.signal.findMany({ where: { strategyId: id, seq: { gt: BigInt(q.afterSeq) } }, orderBy: { seq: 'asc' }, take: q.limit })
@@ -141,3 +145,13 @@ export function strategyRoutes(deps: {
 
   return r;
 }
+
+describeRoutes([
+  { method: 'get', path: '/api/strategies', tag: 'strategies', auth: 'public', summary: 'Strategies, newest 500 first, with subscribers and stats (trades, win rate, total/avg PnL %, max drawdown, Sharpe, Sortino)', responses: { 200: '{ strategies }' } },
+  { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, open trades (declared and market entry price)', responses: { 200: 'the strategy', 404: 'NOT_FOUND' } },
+  { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: '{ signals, lastSeq }: each signal with its declared price and marketPrice (null: not verified)', 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND' } },
+  { method: 'get', path: '/api/strategies/:id/verify', tag: 'strategies', auth: 'public', summary: 'Recomputes the hash chain and the stats from the raw signals', responses: { 200: '{ ok, chain: { ok, problems }, recomputed, published, statsMatch }', 404: 'NOT_FOUND' } },
+  { method: 'post', path: '/api/strategies', tag: 'strategies', auth: 'author', summary: 'Create a strategy; the answer carries its webhookSecret, shown this once', body: createSchema, responses: { 201: 'the strategy with webhookSecret and webhookUrl', 400: 'VALIDATION_FAILED', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' } },
+  { method: 'patch', path: '/api/strategies/:id', tag: 'strategies', auth: 'author', summary: 'Change name, description, pairs or maxLagSeconds (its author only)', body: patchSchema, responses: { 200: 'the strategy', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' } },
+  { method: 'post', path: '/api/strategies/:id/webhook-secret', tag: 'strategies', auth: 'author', summary: 'Rotate the webhook secret (shown once); the old one stops working at once', responses: { 200: '{ webhookSecret }', 403: 'FORBIDDEN', 404: 'NOT_FOUND' } },
+]);

@@ -12,6 +12,7 @@ import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody, uuidParam } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { maskSecret, type Keyring } from '../lib/crypto.js';
 import { AppError, isUniqueViolation } from '../lib/errors.js';
@@ -129,3 +130,10 @@ export function subscriptionRoutes(deps: { prisma: PrismaClient; tokens: TokenSe
 
   return r;
 }
+
+describeRoutes([
+  { method: 'get', path: '/api/subscriptions', tag: 'subscriptions', auth: 'user', summary: 'Your subscriptions (keys only as apiKeyMasked)', responses: { 200: '{ subscriptions }', 401: 'UNAUTHORIZED' } },
+  { method: 'post', path: '/api/subscriptions', tag: 'subscriptions', auth: 'user', summary: 'Subscribe to a strategy: exchange, pairs, sizing, risk, slippage bound, optional API keys (write-only)', body: createSchema, responses: { 201: 'the subscription', 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND (strategy)', 409: 'ALREADY_SUBSCRIBED' } },
+  { method: 'patch', path: '/api/subscriptions/:id', tag: 'subscriptions', auth: 'user', summary: 'Pause/resume, change pairs, sizing, risk, slippage bound, or replace the keys', body: patchSchema, responses: { 200: 'the subscription', 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND', 409: 'SUBSCRIPTION_CANCELLED or ALREADY_SUBSCRIBED' } },
+  { method: 'delete', path: '/api/subscriptions/:id', tag: 'subscriptions', auth: 'user', summary: 'Cancel (kept for its history; open positions can still be closed)', responses: { 200: 'the cancelled subscription', 404: 'NOT_FOUND' } },
+]);

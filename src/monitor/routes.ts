@@ -7,6 +7,7 @@
 import { Router } from 'express';
 import type pg from 'pg';
 import { uuidParam } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { AppError } from '../lib/errors.js';
 import { openTradesOfStrategy } from './trade-store.js';
@@ -48,3 +49,7 @@ export function monitorRoutes(deps: { pool: pg.Pool; prices: PriceLookup; exchan
   }));
   return r;
 }
+
+describeRoutes([
+  { method: 'get', path: '/api/monitor/strategies/:id/open-trades', tag: 'monitor', auth: 'public', summary: 'Open trades with lastPrice, priceAt, distanceToStopLossPct, distanceToTakeProfitPct, monitored', responses: { 200: '{ strategyId, exchange, trades }', 404: 'NOT_FOUND' } },
+]);

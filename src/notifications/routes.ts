@@ -16,6 +16,7 @@ import type { Api } from 'grammy';
 import type { PrismaClient } from '@prisma/client';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody } from '../http/validate.js';
+import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import type { Keyring } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
@@ -133,3 +134,14 @@ export function notificationRoutes(deps: RouteDeps): Router {
 
   return r;
 }
+
+describeRoutes([
+  { method: 'get', path: '/api/notifications/settings', tag: 'notifications', auth: 'user', summary: 'Your notification channels and the events each one receives', responses: { 200: 'the settings' } },
+  { method: 'put', path: '/api/notifications/settings', tag: 'notifications', auth: 'user', summary: 'Change the email address/switch and the events per channel', body: settingsSchema, responses: { 200: 'the settings', 400: 'VALIDATION_FAILED', 409: 'EMAIL_NOT_CONFIGURED' } },
+  { method: 'post', path: '/api/notifications/telegram/link', tag: 'notifications', auth: 'user', summary: 'A Telegram deep link (and /start command) that links your chat to this account', responses: { 201: '{ url, command, expiresAt }', 409: 'TELEGRAM_NOT_CONFIGURED', 503: 'TELEGRAM_UNAVAILABLE' } },
+  { method: 'delete', path: '/api/notifications/telegram', tag: 'notifications', auth: 'user', summary: 'Unlink Telegram', responses: { 200: 'the settings' } },
+  { method: 'post', path: '/api/notifications/webhook', tag: 'notifications', auth: 'user', summary: 'Set your notification webhook URL; the answer carries its signing secret, shown this once', body: webhookSchema, responses: { 201: '{ url, secret, note }', 400: 'VALIDATION_FAILED' } },
+  { method: 'delete', path: '/api/notifications/webhook', tag: 'notifications', auth: 'user', summary: 'Remove your notification webhook', responses: { 200: 'the settings' } },
+  { method: 'get', path: '/api/notifications/deliveries', tag: 'notifications', auth: 'user', summary: 'Your delivery log, newest first', query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }), responses: { 200: '{ deliveries }', 400: 'VALIDATION_FAILED' } },
+  { method: 'get', path: '/api/admin/alerts', tag: 'admin', auth: 'admin', summary: 'Operator alerts: each alert key, whether active, its value and threshold', responses: { 200: '{ alerts }', 403: 'FORBIDDEN' } },
+]);

@@ -14,6 +14,8 @@ import { ipKeyGenerator } from 'express-rate-limit';
 import type pg from 'pg';
 import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
+import { z } from 'zod';
+import { describeRoutes } from '../http/openapi.js';
 import { uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
 import { AppError, forbidden } from '../lib/errors.js';
@@ -21,7 +23,7 @@ import { safeEqual, sha256Hex } from '../lib/crypto.js';
 import type { SignalCoordinator, AcceptResult } from './coordinator.js';
 import type { ReferenceMarket } from './reference.js';
 import { fromTradingView } from './tradingview.js';
-import { parseSignalInput } from './validation.js';
+import { parseSignalInput, signalBodySchema } from './validation.js';
 
 export function signalRoutes(deps: {
   /** Raw pool: the lookups on the ingest path skip Prisma's per-query cost (~1 ms here). */
@@ -150,3 +152,31 @@ async function checkWebhookSecret(pool: pg.Pool, cache: WebhookSecretCache, stra
   }
   return undefined;
 }
+
+
+/** TradingView's alert fields (fromTradingView maps them to a signal), for the API document. */
+const tradingViewBody = z.object({
+  ticker: z.string().describe('BTCUSDT, BINANCE:BTCUSDT or BTCUSDT.P'),
+  exchange: z.string().optional(),
+  action: z.string().describe('{{strategy.order.action}}: buy or sell'),
+  market_position: z.string().describe('{{strategy.market_position}}: long, short or flat'),
+  prev_market_position: z.string().describe('{{strategy.prev_market_position}}'),
+  price: z.union([z.number(), z.string()]),
+  time: z.string().optional().describe('checked against the strategy\'s maxLagSeconds'),
+  secret: z.string().optional(),
+});
+
+describeRoutes([
+  {
+    method: 'post', path: '/api/signals', tag: 'signals', auth: 'author', summary: 'Publish a signal on your strategy',
+    description: 'An OPEN must be on one of the strategy\'s pairs; the price is checked against the reference market (409 PRICE_OUT_OF_BAND). A repeat with the same idempotencyKey answers 200 with the original and `Idempotent-Replayed: true`.',
+    body: signalBodySchema.extend({ strategyId: z.string().uuid() }),
+    responses: { 200: 'the original signal (a repeat)', 201: 'the signal', 400: 'SIGNAL_INVALID, PAIR_NOT_IN_STRATEGY, PAIR_NOT_LISTED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND', 409: 'PRICE_OUT_OF_BAND, a conflicting position state' },
+  },
+  {
+    method: 'post', path: '/api/webhooks/tradingview/:strategyId', tag: 'signals', auth: 'webhook-secret', summary: 'TradingView alert (or our own signal fields) with the strategy\'s webhook secret',
+    description: 'A reversal (long → short) answers `{ signals: [close, open] }`. Wrong secrets are limited per client address (429).',
+    body: z.union([signalBodySchema.extend({ secret: z.string().optional() }), tradingViewBody]),
+    responses: { 202: 'the signal, or { signals }', 400: 'SIGNAL_INVALID', 401: 'a wrong secret', 404: 'an unknown strategy', 409: 'stale alert or PRICE_OUT_OF_BAND', 429: 'RATE_LIMITED' },
+  },
+]);

@@ -25,7 +25,8 @@ const positive = (name: string) =>
 // PostgreSQL text cannot hold NUL.
 const text = (name: string, max: number) => z.string().max(max, `${name} is at most ${max} characters`).refine((v) => !v.includes('\u0000'), `${name} must not contain NUL characters`);
 
-const bodySchema = z.object({
+/** A signal's fields as posted (also the API document's request body). */
+export const signalBodySchema = z.object({
   pair: z.preprocess(upper, z.string({ error: 'pair is required' }).regex(PAIR_RE, 'pair must look like BASE/QUOTE, e.g. BTC/USDT')),
   action: z.preprocess(upper, z.enum(['OPEN', 'CLOSE'], { error: 'action must be OPEN or CLOSE' })),
   direction: z.preprocess(upper, z.enum(['LONG', 'SHORT'], { error: 'direction must be LONG or SHORT' })).optional(),
@@ -50,7 +51,7 @@ export const MAX_FUTURE_MS = 60_000;
 
 /** Validates one signal body for `strategyId`. Throws AppError SIGNAL_INVALID (400) with a reason. */
 export function parseSignalInput(strategyId: string, body: unknown): SignalInput {
-  const r = bodySchema.safeParse(body ?? {});
+  const r = signalBodySchema.safeParse(body ?? {});
   if (!r.success) {
     const issue = r.error.issues[0]!;
     throw new AppError('SIGNAL_INVALID', issue.message, 400, { details: { field: issue.path.join('.') } });
