@@ -53,3 +53,8 @@ export type { DuplicateMode, OrderSnapshot } from './fake-exchange/types.js';
 export type { BinanceErrorSpec } from './fake-exchange/errors.js';
 export { signPayload } from './fake-exchange/auth.js';
 export { localBinance, type LocalBinanceOptions } from './fake-exchange/ccxt-client.js';
+// MEXC spot v3 and Bybit v5 spot front-ends on the same engine (./fake-exchange/{mexc,bybit,venue}).
+export { FakeMexc, type FakeMexcOptions } from './fake-exchange/mexc/server.js';
+export { FakeBybit, type FakeBybitOptions } from './fake-exchange/bybit/server.js';
+export type { FakeVenueOptions } from './fake-exchange/venue/base.js';
+export { localMexc, localBybit, type LocalVenueOptions } from './fake-exchange/venue/ccxt-clients.js';
