@@ -5,61 +5,29 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Router } from 'express';
 import { Redis } from 'ioredis';
-import { createBus, type Bus } from './bus/index.js';
+import { createBus } from './bus/index.js';
 import { capturerComponent, chartPagesComponent } from './capture/index.js';
 import { distributionComponent } from './distribution/index.js';
 import type { Config } from './config/index.js';
-import { openDatabase, type Database } from './db/index.js';
+import { openDatabase } from './db/index.js';
 import { TokenService } from './http/auth.js';
 import { healthRoutes, type HealthCheck } from './http/health.js';
 import { openApiRoutes } from './http/openapi.js';
 import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
-import { budgetEvents, createVenueBudget, type VenueBudget } from './exchange/index.js';
+import { budgetEvents, createVenueBudget } from './exchange/index.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { executionRouter, executorComponent } from './execution/index.js';
-import { authRoutes, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
-import { loginLimiters } from './marketplace/auth-routes.js';
+import { authRoutes, loginLimiters, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
+import type { AppContext, Component } from './component.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { notificationComponents } from './notifications/index.js';
 import { badSecretKey, SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes, WebhookSecretCache } from './signals/index.js';
 
-/** A long-lived part of the app: started after the database and bus, stopped before them. */
-export interface Component {
-  name: string;
-  start(): Promise<void>;
-  /** Idempotent. */
-  stop(): Promise<void>;
-  health?: HealthCheck;
-  routers?: Router[];
-  /** Routers mounted before the signal routes (observers of requests those answer). */
-  earlyRouters?: Router[];
-  /** Called once the HTTP server exists (e.g. to attach a WebSocket server). */
-  attach?(server: http.Server): void;
-}
-
-/** Everything a module may need from the app. */
-export interface AppContext {
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  db: Database;
-  bus: Bus;
-  redis?: Redis;
-  keyring: Keyring;
-  tokens: TokenService;
-  coordinator: SignalCoordinator;
-  reader: SignalReader;
-  store?: SignalJsonStore;
-  /** The per-venue exchange request budget every ccxt instance of this app spends (shared through Redis). */
-  exchangeBudget: VenueBudget;
-  /** The reference market's prices and market list for the signal checks (fed by the monitor module). */
-  reference: ReferencePrices;
-}
+export type { AppContext, Component } from './component.js';
 
 export interface App extends AppContext {
   server?: http.Server;

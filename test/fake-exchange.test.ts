@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeBinance, localBinance } from './support/fake-exchange.js';
-import { pointCcxtAt, exchangeOriginFromEnv } from '../src/exchange/local-origin.js';
+import { pointCcxtAt } from '../src/exchange/local-origin.js';
 
 type Binance = ReturnType<typeof localBinance>;
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -311,14 +311,12 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
       assert.ok(Number(response.headers.get('x-mbx-used-weight-1m')) >= 3);
     });
 
-    it('pointCcxtAt rewrites every API URL to the origin, keeping paths; EXCHANGE_URL_<ID> is read', () => {
+    it('pointCcxtAt rewrites every API URL to the origin, keeping paths', () => {
       const ex = pointCcxtAt(new ccxt.binance(), 'http://127.0.0.1:9/ignored');
       const api = ex.urls.api as Record<string, string>;
       assert.equal(api.public, 'http://127.0.0.1:9/api/v3');
       assert.equal(api.sapi, 'http://127.0.0.1:9/sapi/v1');
       assert.ok(Object.values(api).every((url) => url.startsWith('http://127.0.0.1:9/')));
-      assert.equal(exchangeOriginFromEnv('binance', { EXCHANGE_URL_BINANCE: 'http://localhost:4000/' }), 'http://localhost:4000');
-      assert.equal(exchangeOriginFromEnv('binance', {}), undefined);
     });
   });
 });

@@ -7,11 +7,11 @@
  * its next tick; targets run independently (at most CAPTURE_CONCURRENCY pages at once), so a hung
  * target never blocks the others. Targets come from CAPTURE_TARGETS_FILE, re-read when it changes.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import type { Config } from '../config/index.js';
+import { writeFileDurable } from '../lib/atomic-file.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalCoordinator } from '../signals/index.js';
@@ -179,12 +179,10 @@ export class Capturer {
     return { fresh, png: Buffer.from(shot) };
   }
 
-  /** Writes the screenshot atomically under evidenceDir; returns its public URL path. */
+  /** Writes the screenshot atomically and durably under evidenceDir (the project's atomic write); returns its public URL path. */
   private async saveEvidence(t: CaptureTarget, last: Marker, png: Buffer): Promise<string> {
     const file = `${t.strategyId}_${t.pair.replace('/', '-')}_${t.timeframe}_${last.time}_${last.side}.png`;
-    const tmp = path.join(this.deps.evidenceDir, `.${file}.${randomBytes(4).toString('hex')}.tmp`);
-    await writeFile(tmp, png);
-    await rename(tmp, path.join(this.deps.evidenceDir, file));
+    await writeFileDurable(path.join(this.deps.evidenceDir, file), png);
     return `/evidence/${file}`;
   }
 

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { OhlcvCandle, PublicMarketData } from '../exchange/public-client.js';
+import type { OhlcvCandle, PublicMarketData } from '../exchange/index.js';
 import { AppError, badRequest } from '../lib/errors.js';
 import { PAIR_RE } from '../signals/index.js';
 import { isStrategyKind, runStrategy, type Candle, type Marker, type StrategyKind } from './strategies/index.js';

@@ -7,8 +7,8 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { AppContext, Component } from '../app.js';
-import { createPublicMarketData } from '../exchange/public-client.js';
+import type { AppContext, Component } from '../component.js';
+import { createPublicMarketData } from '../exchange/index.js';
 import { BrowserHost } from './browser.js';
 import { Capturer } from './capturer.js';
 import { ChartData } from './chart-data.js';

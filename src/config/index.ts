@@ -387,6 +387,11 @@ function budgetsFrom(env: Record<string, string | undefined>): Record<string, nu
   return out;
 }
 
+/** The environment a child process (the Prisma CLI) starts with: this process's, plus `extra`. (process.env is read only in src/config.) */
+export function childProcessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
 /**
  * Outside production, fills missing JWT_SECRET / KEY_ENCRYPTION_KEY from DATA_DIR/secrets.json,
  * generating that file once (mode 0600). Returns the env to pass to loadConfig and what it generated.

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
+import { childProcessEnv } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
 import { runningEmbedded, secureDataDir, startEmbedded } from './embedded.js';
 
@@ -41,7 +42,7 @@ export async function migrate(url: string, log: Logger): Promise<void> {
   const started = Date.now();
   const child = spawn(path.join(ROOT, 'node_modules/.bin/prisma'), ['migrate', 'deploy'], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    env: childProcessEnv({ DATABASE_URL: url, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

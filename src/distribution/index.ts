@@ -4,7 +4,7 @@
  * them to connections by strategy and pair, a connection tracks what it sent (no duplicates) and its
  * bounded buffer. See distributor.ts for the lifecycle and protocol.ts for the wire format.
  */
-import type { AppContext, Component } from '../app.js';
+import type { AppContext, Component } from '../component.js';
 import { currentUser } from '../http/auth.js';
 import { createLimiter } from '../http/rate-limit.js';
 import { SignalDistributor } from './distributor.js';

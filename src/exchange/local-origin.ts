@@ -1,7 +1,7 @@
 /**
  * Redirects a ccxt exchange instance to another origin (scheme://host:port),
  * e.g. a local fake exchange in tests or a relay configured through
- * `EXCHANGE_URL_<ID>` in production. ccxt's own signing, parsing and error
+ * `EXCHANGE_URL_<ID>` in production (read by src/config, never here). ccxt's own signing, parsing and error
  * mapping keep running unchanged; only the origin of each REST URL changes.
  */
 
@@ -62,14 +62,3 @@ export function pointCcxtAt<T extends HasApiUrls>(exchange: T, origin: string): 
   return exchange;
 }
 
-/**
- * Reads the origin override for an exchange id from the environment:
- * `EXCHANGE_URL_BINANCE` for id `binance`. Returns undefined when unset/empty.
- */
-export function exchangeOriginFromEnv(
-  exchangeId: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  const value = env[`EXCHANGE_URL_${exchangeId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`];
-  return value !== undefined && value.trim() !== '' ? normaliseOrigin(value.trim()) : undefined;
-}

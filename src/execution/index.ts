@@ -2,7 +2,7 @@
  * Execution module: the SubscriptionExecutor component (durable intents, claims, orders via the
  * exchange module), its REST routes and metrics. `executorComponent(ctx)` is what app.ts registers.
  */
-import type { AppContext, Component } from '../app.js';
+import type { AppContext, Component } from '../component.js';
 import { createKeyThrottle } from '../exchange/index.js';
 import { SubscriptionExecutor } from './executor.js';
 import { ExecutorMetrics } from './metrics.js';

@@ -10,7 +10,7 @@
  * that outlives the wait keeps running; when it succeeds, the next job gets its price at once.
  */
 import { ExchangeError } from '../exchange/index.js';
-import type { VenueQuote } from '../exchange/trading-client.js';
+import type { VenueQuote } from '../exchange/index.js';
 
 export type { VenueQuote };
 

@@ -1,5 +1,5 @@
 /** Marketplace module: accounts, strategies, subscriptions, track records and verification (REST), the site. */
-import type { AppContext, Component } from '../app.js';
+import type { AppContext, Component } from '../component.js';
 import { createKeyThrottle } from '../exchange/index.js';
 import { currentUser } from '../http/auth.js';
 import { createLimiter } from '../http/rate-limit.js';
@@ -8,7 +8,8 @@ import { adminRoutes } from './admin-routes.js';
 import { KeyChecker } from './key-check.js';
 import { pageRoutes } from './pages.js';
 
-export { authRoutes, BCRYPT_ROUNDS } from './auth-routes.js';
+export { authRoutes, BCRYPT_ROUNDS, loginLimiters } from './auth-routes.js';
+export { SITE_DIR } from './pages.js';
 export { strategyRoutes } from './strategy-routes.js';
 export { subscriptionRoutes, subscriptionView, SUPPORTED_EXCHANGES } from './subscription-routes.js';
 export { trackStats, equityCurve, type TrackStats, type EquityPoint } from './stats.js';

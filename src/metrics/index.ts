@@ -4,8 +4,7 @@
  */
 import client from 'prom-client';
 import { droppedLogLines, pendingLogBytes } from '../lib/logger.js';
-import type { CoordinatorMetrics } from '../signals/coordinator.js';
-import type { StoreMetrics } from '../signals/json-store.js';
+import type { CoordinatorMetrics, StoreMetrics } from '../signals/index.js';
 
 export class Metrics {
   readonly registry = new client.Registry();

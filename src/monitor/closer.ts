@@ -13,11 +13,11 @@
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalCoordinator } from '../signals/index.js';
-import type { MonitorMetrics } from './metrics.js';
+import type { CloseOutcome, MonitorMetrics } from './metrics.js';
 import type { Trigger } from './trigger-book.js';
 
 /** How a trigger ended: we closed it, someone (author, other monitor) had already, or it was refused (a bug). */
-export type CloseOutcome = 'closed' | 'already_closed' | 'refused';
+export type { CloseOutcome };
 
 interface Pending { trigger: Trigger; detectedAt: number; attempts: number }
 

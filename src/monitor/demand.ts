@@ -13,9 +13,9 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import { TOPICS, type Bus } from '../bus/index.js';
-import type { MarketListSource } from '../exchange/reference-markets.js';
+import type { MarketListSource } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
-import { MarketList } from '../signals/reference.js';
+import { MarketList } from '../signals/index.js';
 import { PairInterest } from './interest.js';
 import { MONITOR_TOPICS, type InterestMessage, type MarketsSnapshot } from './reference-prices.js';
 

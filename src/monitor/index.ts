@@ -7,9 +7,8 @@
  * Vocabulary: a WatchedTrade is an open trade with a level; a PriceTick one pair's new observation;
  * a Trigger a crossing found by a tick, closed as a CLOSE signal with source 'monitor'.
  */
-import type { AppContext, Component } from '../app.js';
-import { createMarketListSource } from '../exchange/reference-markets.js';
-import { createTickerSource } from '../exchange/ticker-feed.js';
+import type { AppContext, Component } from '../component.js';
+import { createMarketListSource, createTickerSource } from '../exchange/index.js';
 import { PriceDemand } from './demand.js';
 import { MonitorMetrics } from './metrics.js';
 import { TradeMonitor } from './monitor.js';

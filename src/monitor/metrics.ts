@@ -1,7 +1,8 @@
 /** Trade monitor metrics on the app's prom-client registry. */
 import client from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { CloseOutcome } from './closer.js';
+/** How one stop-loss/take-profit close ended (defined here, beside its counter, so closer.ts and this file form no cycle). */
+export type CloseOutcome = 'closed' | 'already_closed' | 'refused';
 
 export class MonitorMetrics {
   private readonly closes: client.Counter<'reason' | 'outcome'>;

@@ -12,7 +12,7 @@ import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
-import type { TickerSource } from '../exchange/ticker-feed.js';
+import type { TickerSource } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalCoordinator } from '../signals/index.js';
 import { TradeCloser } from './closer.js';

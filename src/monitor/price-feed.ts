@@ -11,7 +11,7 @@
  * of the interval; otherwise the range is just the last price. Unchanged pairs produce no tick.
  */
 import type { Logger } from '../lib/logger.js';
-import type { TickerQuote, TickerSource } from '../exchange/ticker-feed.js';
+import type { TickerQuote, TickerSource } from '../exchange/index.js';
 import type { PriceTick } from './trigger-book.js';
 
 /** The newest observation of a pair. */

@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../lib/logger.js';
-import { MarketList, type ReferenceMarket, type ReferencePrice } from '../signals/reference.js';
+import { MarketList, type ReferenceMarket, type ReferencePrice } from '../signals/index.js';
 
 /** Bus topics between the monitor and the api processes. */
 export const MONITOR_TOPICS = {

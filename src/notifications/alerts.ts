@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import type { Logger } from '../lib/logger.js';
-import { MONITOR_TOPICS } from '../monitor/reference-prices.js';
+import { MONITOR_TOPICS } from '../monitor/index.js';
 import { maskEmail } from './events.js';
 import { enqueue, recipients } from './outbox.js';
 

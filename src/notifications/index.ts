@@ -6,7 +6,7 @@
  * runs the deriver, the delivery loops, the Telegram bot's polling, the digests and the alerts.
  */
 import pg from 'pg';
-import type { AppContext, Component } from '../app.js';
+import type { AppContext, Component } from '../component.js';
 import { TOPICS } from '../bus/index.js';
 import { AlertMonitor } from './alerts.js';
 import { TelegramPoller } from './bot.js';

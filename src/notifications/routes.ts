@@ -20,7 +20,7 @@ import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import type { Keyring } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
-import { SITE_DIR } from '../marketplace/pages.js';
+import { SITE_DIR } from '../marketplace/index.js';
 import { hashLinkToken } from './bot.js';
 import { newWebhookSecret } from './channels/webhook.js';
 import { CHANNELS, DEFAULT_EVENTS, EVENT_KINDS, eventsFor, titleOf } from './events.js';

@@ -1,6 +1,7 @@
 /** Signals module: coordinator (the one entry point), JSON store, ingest routes. */
 export { SignalCoordinator, type AcceptResult, type EffectSink, type CoordinatorMetrics } from './coordinator.js';
-export { SignalJsonStore, type StoreMetadata } from './json-store.js';
+export { SignalJsonStore, type StoreMetadata, type StoreMetrics } from './json-store.js';
+export { MarketList, type ReferenceMarket, type ReferencePrice } from './reference.js';
 export { SignalReader, toSignal, signalHash } from './repository.js';
 export { checkConsistency, type ConsistencyReport } from './consistency.js';
 export { signalRoutes, badSecretKey, WebhookSecretCache } from './routes.js';
