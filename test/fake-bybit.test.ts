@@ -76,6 +76,19 @@ describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
     assert.equal(fake.requestCount('/v5/account/info'), 1);
   });
 
+  it('order and UNIFIED wallet answers carry the fields of the real answers ccxt recorded (response/bybit.json: fetchClosedOrder, fetchOpenOrder, fetchBalance)', async () => {
+    const { ex } = client();
+    await ex.createOrder('BTC/USDT', 'market', 'buy', 0, undefined, { cost: 60, clientOrderId: 'fields-1' });
+    const [order] = await byLinkId(ex, 'fields-1');
+    const recordedClosed = ['symbol', 'orderType', 'orderLinkId', 'slLimitPrice', 'orderId', 'cancelType', 'avgPrice', 'stopOrderType', 'lastPriceOnCreated', 'orderStatus', 'createType', 'takeProfit', 'cumExecValue', 'tpslMode', 'smpType', 'triggerDirection', 'blockTradeId', 'cumFeeDetail', 'rejectReason', 'isLeverage', 'price', 'orderIv', 'createdTime', 'tpTriggerBy', 'positionIdx', 'timeInForce', 'leavesValue', 'updatedTime', 'side', 'smpGroup', 'triggerPrice', 'tpLimitPrice', 'cumExecFee', 'slTriggerBy', 'leavesQty', 'closeOnTrigger', 'slippageToleranceType', 'placeType', 'cumExecQty', 'reduceOnly', 'qty', 'stopLoss', 'smpOrderId', 'slippageTolerance', 'triggerBy', 'extraFees'];
+    // The recorded open order also has marketUnit (spot market orders report their unit).
+    assert.deepEqual(Object.keys(order?.info as object).sort(), [...recordedClosed, 'marketUnit'].sort());
+    const balance = await ex.fetchBalance();
+    const coin = ((balance.info as { result: { list: { coin: object[] }[] } }).result.list[0]?.coin ?? [])[0] ?? {};
+    const recordedCoin = ['availableToBorrow', 'bonus', 'accruedInterest', 'availableToWithdraw', 'totalOrderIM', 'equity', 'totalPositionMM', 'usdValue', 'unrealisedPnl', 'collateralSwitch', 'spotHedgingQty', 'borrowAmount', 'totalPositionIM', 'walletBalance', 'cumRealisedPnl', 'locked', 'marginCollateral', 'coin'];
+    assert.deepEqual(Object.keys(coin).sort(), [...recordedCoin].sort());
+  });
+
   it('the sign covers timestamp+key+recvWindow+raw JSON body: a wrong secret is AuthenticationError (10004) and an unknown key AuthenticationError (10003), nothing placed', async () => {
     const { ex, key } = client();
     await ex.loadMarkets();

@@ -60,6 +60,17 @@ describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
     assert.equal((await ex.fetchTicker('BTC/USDT')).last, 61_234.5);
   });
 
+  it('order and 24h-ticker answers carry exactly the fields of the real answers ccxt recorded (response/mexc.json: fetchOrders, fetchTicker)', async () => {
+    const { ex } = client();
+    await ex.createOrder('BTC/USDT', 'market', 'buy', 0.001, undefined, { clientOrderId: 'fields-1' });
+    const order = await ex.fetchOrder('', 'BTC/USDT', { clientOrderId: 'fields-1' });
+    const recordedOrder = ['symbol', 'orderId', 'orderListId', 'clientOrderId', 'price', 'origQty', 'executedQty', 'cummulativeQuoteQty', 'status', 'timeInForce', 'type', 'side', 'stopPrice', 'icebergQty', 'time', 'updateTime', 'isWorking', 'origQuoteOrderQty'];
+    assert.deepEqual(Object.keys(order.info as object).sort(), [...recordedOrder].sort());
+    const ticker = await ex.fetchTicker('BTC/USDT');
+    const recordedTicker = ['symbol', 'priceChange', 'priceChangePercent', 'prevClosePrice', 'lastPrice', 'bidPrice', 'bidQty', 'askPrice', 'askQty', 'openPrice', 'highPrice', 'lowPrice', 'volume', 'quoteVolume', 'openTime', 'closeTime', 'count'];
+    assert.deepEqual(Object.keys(ticker.info as object).sort(), [...recordedTicker].sort());
+  });
+
   it('every private parameter travels in the query of a POST and the signature covers exactly those bytes: a wrong secret is AuthenticationError (700002), an unknown key BadRequest (10072)', async () => {
     const { ex, key } = client();
     await ex.loadMarkets();
@@ -94,6 +105,7 @@ describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
     assert.equal(balance.BTC?.total, 0.001);
     const filled = await ex.fetchOrder(buy.id ?? '', 'BTC/USDT');
     assert.equal(filled.status, 'closed');
+    assert.equal((filled.info as { clientOrderId: unknown }).clientOrderId, null); // sent without one
     assert.equal(filled.filled, 0.001);
   });
 

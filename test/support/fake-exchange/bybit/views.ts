@@ -1,10 +1,11 @@
 /**
- * Bybit v5 JSON shapes. Order fields follow the v5 "Get Open & Closed Orders"
- * response (bybit-exchange/docs v5/order/open-order.mdx) as quoted in ccxt
- * 4.5.84 js/src/bybit.js parseOrder; create/cancel answers are
- * `{orderId, orderLinkId}` as in ccxt's recorded response/bybit.json
- * (createMarketBuyOrderWithCost); the wallet follows the UNIFIED
- * wallet-balance sample in bybit.js parseBalance.
+ * Bybit v5 JSON shapes, with the field sets of ccxt's recorded real answers
+ * (ccxt/ccxt ts/src/test/static/response/bybit.json): orders as in its
+ * fetchOpenOrder/fetchClosedOrder entries (v5/order/realtime, /history),
+ * create/cancel `{orderId, orderLinkId}` as in its createOrder entries (spot
+ * stopLossPrice, spot limit), the wallet as in its UNIFIED fetchBalance entry.
+ * Numbers keep the documented JSON types (v5 open-order.mdx); the recorded
+ * file prints some of them as strings.
  */
 import { formatUnits as f, div } from '../decimal.js';
 import type { Market } from '../markets.js';
@@ -108,16 +109,16 @@ export function orderJson(o: OrderRecord, meta: BybitOrderMeta): Record<string, 
     cumExecQty: plain(o.executedQty),
     cumExecValue: plain(o.cummulativeQuoteQty),
     cumExecFee: plain(o.fills.reduce((sum, fill) => sum + fill.commission, 0n)),
+    cumFeeDetail: {},
     timeInForce: meta.timeInForce,
     orderType: meta.orderType,
     stopOrderType: meta.orderFilter === 'tpslOrder' ? 'tpslOrder' : meta.orderFilter === 'StopOrder' ? 'Stop' : '',
     orderIv: '',
     marketUnit: meta.marketUnit,
-    triggerPrice: o.stopPrice > 0n ? plain(o.stopPrice) : '0',
-    takeProfit: '0',
-    stopLoss: '0',
+    triggerPrice: o.stopPrice > 0n ? plain(o.stopPrice) : '',
+    takeProfit: '',
+    stopLoss: '',
     tpslMode: '',
-    ocoTriggerBy: '',
     tpLimitPrice: '0',
     slLimitPrice: '0',
     tpTriggerBy: '',
@@ -131,6 +132,9 @@ export function orderJson(o: OrderRecord, meta: BybitOrderMeta): Record<string, 
     smpType: 'None',
     smpGroup: 0,
     smpOrderId: '',
+    slippageToleranceType: 'UNKNOWN',
+    slippageTolerance: '0',
+    extraFees: '',
     createdTime: String(o.time),
     updatedTime: String(o.updateTime),
   };
@@ -140,6 +144,9 @@ export function orderJson(o: OrderRecord, meta: BybitOrderMeta): Record<string, 
 export function walletJson(a: Account): Record<string, unknown> {
   const coins = [...a.balances].map(([coin, b]) => ({
     coin,
+    availableToBorrow: '',
+    // Deprecated and empty on UTA (recorded response); ccxt then derives free = walletBalance − locked − IM.
+    availableToWithdraw: '',
     equity: plain(b.free + b.locked),
     usdValue: '0',
     walletBalance: plain(b.free + b.locked),

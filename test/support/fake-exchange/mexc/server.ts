@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { formatUnits } from '../decimal.js';
 import type { Engine } from '../engine.js';
-import type { Account, Params } from '../types.js';
+import type { Account, OrderRecord, Params } from '../types.js';
 import { FakeVenue, queryParams, type FakeVenueOptions, type Reply, type VenueRequest } from '../venue/base.js';
 import { MexcError, MexcErrors, fromEngineError } from './errors.js';
 import { accountJson, cancelJson, newOrderJson, orderJson, symbolJson, tickerJson } from './views.js';
@@ -48,6 +48,8 @@ function engineParams(p: Params): Params {
 export class FakeMexc extends FakeVenue {
   /** See FakeMexcOptions.lookupLagMs. */
   lookupLagMs: number;
+  /** Orders sent without newClientOrderId (the engine still names them internally). */
+  private readonly withoutClientId = new Set<number>();
 
   /** @param options markets, clock offset, commission, lookup lag */
   constructor(options: FakeMexcOptions = {}) {
@@ -100,6 +102,10 @@ export class FakeMexc extends FakeVenue {
     return account;
   }
 
+  private orderJson(o: OrderRecord): Record<string, unknown> {
+    return orderJson(o, this.withoutClientId.has(o.orderId));
+  }
+
   private publicRoutes(): Record<string, (p: Params, now: number) => unknown> {
     const e: Engine = this.engine;
     return {
@@ -131,16 +137,20 @@ export class FakeMexc extends FakeVenue {
       // ccxt fetchCurrencies (signed when keys are set): no networks listed.
       'GET /api/v3/capital/config/getall': () =>
         [...new Set([...e.markets.values()].flatMap((m) => [m.base, m.quote]))].map((coin) => ({ coin, name: coin, networkList: [] })),
-      'POST /api/v3/order': (a, p) => newOrderJson(e.placeOrder(a, engineParams(p))),
+      'POST /api/v3/order': (a, p) => {
+        const order = e.placeOrder(a, engineParams(p));
+        if (p.newClientOrderId === undefined) this.withoutClientId.add(order.orderId);
+        return newOrderJson(order);
+      },
       'GET /api/v3/order': (a, p, now) => {
         const order = e.findOrder(a, p);
         if (now - order.time < this.lookupLagMs) throw MexcErrors.notFound();
-        return orderJson(order);
+        return this.orderJson(order);
       },
       'DELETE /api/v3/order': (a, p) => cancelJson(e.cancelOrder(a, p)),
       'GET /api/v3/openOrders': (a, p) =>
-        a.orders.filter((o) => o.symbol === e.market(p.symbol ?? '').id && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED')).map(orderJson),
-      'GET /api/v3/allOrders': (a, p) => a.orders.filter((o) => o.symbol === e.market(p.symbol ?? '').id).map(orderJson),
+        a.orders.filter((o) => o.symbol === e.market(p.symbol ?? '').id && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED')).map((o) => this.orderJson(o)),
+      'GET /api/v3/allOrders': (a, p) => a.orders.filter((o) => o.symbol === e.market(p.symbol ?? '').id).map((o) => this.orderJson(o)),
     };
   }
 }

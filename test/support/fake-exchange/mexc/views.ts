@@ -1,8 +1,10 @@
 /**
- * MEXC spot v3 JSON shapes. Field lists follow the response samples in ccxt
- * 4.5.84 js/src/mexc.js (fetchSpotMarkets, fetchTicker, createSpotOrder,
- * fetchOrder, cancelOrder, fetchBalance), which are copies of real answers;
- * ccxt's recorded response file (response/mexc.json) only has fetchOrders.
+ * MEXC spot v3 JSON shapes. Orders and the 24h ticker have the field sets of
+ * ccxt's recorded real answers (ccxt/ccxt ts/src/test/static/response/mexc.json,
+ * fetchOrders and fetchTicker); exchangeInfo, the create and cancel answers and
+ * the account follow the response samples in ccxt 4.5.84 js/src/mexc.js
+ * (fetchSpotMarkets, createSpotOrder, cancelOrder, fetchBalance), for which
+ * no recording exists.
  */
 import { formatUnits as f } from '../decimal.js';
 import type { Market } from '../markets.js';
@@ -47,7 +49,7 @@ export function symbolJson(m: Market): Record<string, unknown> {
   };
 }
 
-/** GET /api/v3/ticker/24hr element. */
+/** GET /api/v3/ticker/24hr element: the field set of the recorded fetchTicker answer (response/mexc.json). */
 export function tickerJson(m: Market, now: number): Record<string, unknown> {
   return {
     symbol: m.id,
@@ -98,23 +100,24 @@ function status(o: OrderRecord): string {
     : STATUS[o.status];
 }
 
-/** GET /api/v3/order answer. */
-export function orderJson(o: OrderRecord): Record<string, unknown> {
+/** GET /api/v3/order answer: the field set of the recorded fetchOrders answer (response/mexc.json). */
+export function orderJson(o: OrderRecord, withoutClientId = false): Record<string, unknown> {
   return {
     symbol: o.symbol,
     orderId: String(o.orderId),
-    orderListId: -1,
-    clientOrderId: o.clientOrderId,
+    orderListId: '-1',
+    // MEXC answers null when the order was sent without newClientOrderId (recorded fetchOrders).
+    clientOrderId: withoutClientId ? null : o.clientOrderId,
     price: plain(o.price),
     origQty: plain(o.origQty),
     executedQty: plain(o.executedQty),
     cummulativeQuoteQty: plain(o.cummulativeQuoteQty),
     status: status(o),
-    timeInForce: o.timeInForce,
+    timeInForce: o.type === 'MARKET' ? null : o.timeInForce,
     type: mexcType(o),
     side: o.side,
-    stopPrice: '',
-    icebergQty: '',
+    stopPrice: null,
+    icebergQty: null,
     time: o.time,
     updateTime: o.updateTime,
     isWorking: true,
