@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { App } from '../src/app.js';
+import { CLOSE } from '../src/distribution/protocol.js';
 import { client, startTestApp } from './support/app.js';
 import { TEST_DATABASE_URL } from './support/env.js';
 
@@ -155,5 +156,50 @@ describe('documentation examples run as pasted', function () {
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
+  });
+  it('docs/protocol.md Node client: after more than 1,000 missed signals it takes the GAP over REST and prints every signal once, in seq order', async function () {
+    this.timeout(180_000);
+    const doc = readFileSync(path.join(ROOT, 'docs/protocol.md'), 'utf8');
+    const [code] = blocksAfter(doc, '## A client in Node', 'js');
+    const scratch = path.join(ROOT, 'test-output', `readme-gap-${process.pid}`);
+    mkdirSync(scratch, { recursive: true });
+    writeFileSync(path.join(scratch, 'signals-client.mjs'), code!);
+    const api = client(app);
+    try {
+      const user = await api.post('/api/auth/register', { email: 'gap-reader@example.com', password: 'a-long-password' });
+      const author = await api.post('/api/auth/register', { email: 'gap-author@example.com', password: 'a-long-password', role: 'AUTHOR' });
+      const strategy = await api.post('/api/strategies', { name: 'gap example', pairs: ['SOL/USDT', 'XRP/USDT'] }, author.body.token);
+      // Only SOL/USDT: the REST fill must apply the subscription's pairs as the server does.
+      assert.equal((await api.post('/api/subscriptions', { strategyId: strategy.body.id, exchange: 'binance', allPairs: false, pairs: ['SOL/USDT'], sizing: { mode: 'quote', amount: 10 } }, user.body.token)).status, 201);
+      const seen: number[] = [];
+      for (let i = 0; i < 1050; i++) {
+        const action = i % 2 ? 'CLOSE' : 'OPEN';
+        const r = await api.post('/api/signals', { strategyId: strategy.body.id, pair: 'SOL/USDT', action, direction: 'LONG', price: 150 + i / 100 }, author.body.token);
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        seen.push(r.body.seq);
+        if (i % 100 === 0) assert.equal((await api.post('/api/signals', { strategyId: strategy.body.id, pair: 'XRP/USDT', action: (i / 100) % 2 ? 'CLOSE' : 'OPEN', direction: 'LONG', price: 2 + i / 1e4 }, author.body.token)).status, 201);
+      }
+      const child = spawn('node', ['signals-client.mjs'], { cwd: scratch, env: { ...process.env, BASE: app.url, TOKEN: user.body.token } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      try {
+        const out = await waitOutput(child, 'stdout', (t) => t.includes(`"seq":${seen.at(-1)},`), 60_000);
+        const printed = out.trim().split('\n').map((l) => JSON.parse(l));
+        assert.match(stderr, /gap 1\.\.\d+: fetching over REST/, 'the server sent a GAP and the client filled it');
+        assert.deepEqual(printed.map((x) => x.seq), seen, 'every SOL/USDT signal once, ascending, none of XRP/USDT');
+      } finally { child.kill('SIGTERM'); }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('docs/protocol.md names every close code and ERROR code the server uses', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/protocol.md'), 'utf8');
+    const source = readFileSync(path.join(ROOT, 'src/distribution/protocol.ts'), 'utf8');
+    const closeCodes = Object.values(CLOSE) as number[];
+    for (const c of [...closeCodes, 1011]) assert.match(doc, new RegExp(`\\| ${c} \\|`), `close code ${c} is in the close-code table`);
+    const errorCodes = [...(source.match(/ProtocolErrorCode =([^;]+);/)?.[1] ?? '').matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]!);
+    assert.ok(errorCodes.length >= 5, `read the ERROR codes from protocol.ts: ${errorCodes}`);
+    for (const c of errorCodes) assert.ok(doc.includes(`\`${c}\``), `ERROR code ${c} is documented`);
   });
 });
