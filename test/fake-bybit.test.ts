@@ -192,6 +192,20 @@ describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
     assert.equal(fake.balances(key).USDT?.free, '270.00000000');
   });
 
+  it('on a symbol configured without spot TP/SL a stop-loss is refused with 170130 (BadRequest) and nothing is locked', async () => {
+    const { ex, key } = client({ USDT: 0, BTC: 0.01 });
+    await ex.loadMarkets();
+    fake.setTpslSymbols(['ETH/USDT']);
+    try {
+      const e = await rejectsWith(ex.createOrder('BTC/USDT', 'market', 'sell', 0.005, undefined, { stopLossPrice: 55_000 }), ccxt.BadRequest);
+      assert.match(e.message, /"retCode":170130/);
+      assert.equal(fake.balances(key).BTC?.locked, '0.00000000');
+      assert.equal(fake.orders(key).length, 0);
+    } finally {
+      fake.setTpslSymbols(undefined);
+    }
+  });
+
   it('over the per-UID limit Bybit answers HTTP 200 retCode 10006 → RateLimitExceeded; the IP ban is HTTP 403 plain text → RateLimitExceeded; neither places an order', async () => {
     const { ex, key } = client();
     await ex.loadMarkets();

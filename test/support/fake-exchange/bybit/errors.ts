@@ -43,6 +43,10 @@ export const BybitErrors = {
   symbol: () => new BybitError(170121, 'Invalid symbol.'),
   /** A TP/SL whose trigger is already crossed (Bybit: 170310-family; the fake uses the generic 10001). */
   wouldTrigger: () => new BybitError(10001, 'params error: TriggerPrice is invalid'),
+  /** → BadRequest. Bybit's own spelling ("paramter"), as quoted in ccxt's table. */
+  invalidParam: (name: string) => new BybitError(170130, `Data sent for paramter '${name}' is not valid.`),
+  /** → InvalidOrder. */
+  tpslPrice: () => new BybitError(170203, 'Please enter the TP/SL price.'),
   server: () => new BybitError(10016, 'Server error.'),
 } as const;
 

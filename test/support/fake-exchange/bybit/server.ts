@@ -19,6 +19,12 @@ import { envelope, instrumentJson, orderJson, tickerJson, walletJson, type Bybit
 export interface FakeBybitOptions extends FakeVenueOptions {
   /** Closed orders kept by /v5/order/realtime per account (Bybit: 500, open-order.mdx). */
   realtimeClosedLimit?: number;
+  /**
+   * Symbols ('BTCUSDT' or 'BTC/USDT') on which spot TP/SL and trigger orders
+   * (orderFilter tpslOrder/StopOrder) are allowed; default all. Others get
+   * 170130 "Data sent for paramter 'orderFilter' is not valid." (BadRequest).
+   */
+  tpslSymbols?: string[];
 }
 
 type Body = Record<string, unknown>;
@@ -36,11 +42,18 @@ export class FakeBybit extends FakeVenue {
   /** Orders closed at or before this id are no longer in /v5/order/realtime (a Bybit restart). */
   private realtimeWipedUpTo = 0;
   private readonly realtimeClosedLimit: number;
+  private tpslSymbols: Set<string> | undefined;
 
   /** @param options markets, clock offset, commission, realtime retention */
   constructor(options: FakeBybitOptions = {}) {
     super('strict', options);
     this.realtimeClosedLimit = options.realtimeClosedLimit ?? 500;
+    this.setTpslSymbols(options.tpslSymbols);
+  }
+
+  /** See FakeBybitOptions.tpslSymbols; undefined allows every symbol. */
+  setTpslSymbols(symbols: string[] | undefined): void {
+    this.tpslSymbols = symbols === undefined ? undefined : new Set(symbols.map((s) => s.replace('/', '').toUpperCase()));
   }
 
   /** Simulates a Bybit restart: closed orders vanish from /v5/order/realtime (open-order.mdx). */
@@ -177,7 +190,8 @@ export class FakeBybit extends FakeVenue {
     const isTrigger = orderFilter === 'tpslOrder' || orderFilter === 'StopOrder';
     let triggerDirection = 0;
     if (isTrigger) {
-      if (trigger === undefined) throw BybitErrors.params('triggerPrice');
+      if (this.tpslSymbols !== undefined && !this.tpslSymbols.has(this.engine.market(symbol).id)) throw BybitErrors.invalidParam('orderFilter');
+      if (trigger === undefined) throw BybitErrors.tpslPrice();
       const last = e_price(this, symbol);
       const rising = Number(trigger) > last;
       triggerDirection = rising ? 1 : 2;
