@@ -1,5 +1,6 @@
-// Prisma CLI config: offline Wasm engines through @prisma/adapter-pg (see ../shared/TOOLCHAIN.md).
-// Adapted from shared/reference/prisma.config.ts: DATABASE_URL is read lazily so `prisma generate` needs none.
+// Prisma CLI config: the schema engine runs as WebAssembly over @prisma/adapter-pg (`engine: 'js'`), so
+// `prisma migrate` needs no downloaded engine binary and works offline. DATABASE_URL is read lazily so
+// `prisma generate` needs none.
 import { defineConfig } from 'prisma/config'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
