@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Account, OrderRecord, Params } from '../types.js';
 import { isOpen } from '../engine.js';
 import { FakeVenue, queryParams, type FakeVenueOptions, type Reply, type VenueRequest } from '../venue/base.js';
-import { BybitError, BybitErrors, fromEngineError } from './errors.js';
+import { BybitErrors, fromEngineError } from './errors.js';
 import { envelope, instrumentJson, orderJson, tickerJson, walletJson, type BybitOrderMeta } from './views.js';
 
 /** Options of FakeBybit. */
@@ -192,8 +192,7 @@ export class FakeBybit extends FakeVenue {
     if (isTrigger) {
       if (this.tpslSymbols !== undefined && !this.tpslSymbols.has(this.engine.market(symbol).id)) throw BybitErrors.invalidParam('orderFilter');
       if (trigger === undefined) throw BybitErrors.tpslPrice();
-      const last = e_price(this, symbol);
-      const rising = Number(trigger) > last;
+      const rising = Number(trigger) > lastPriceOf(this, symbol);
       triggerDirection = rising ? 1 : 2;
       // The engine's Binance rule: a sell STOP_LOSS fires on a fall, a sell TAKE_PROFIT on a rise (reverse for buys).
       const stop = side === 'Sell' ? !rising : rising;
@@ -268,8 +267,7 @@ export class FakeBybit extends FakeVenue {
   }
 }
 
-function e_price(fake: FakeBybit, symbol: string): number {
+/** Last price as a float: only used to tell which side of the market a trigger lies on. */
+function lastPriceOf(fake: FakeBybit, symbol: string): number {
   return Number(fake.engine.market(symbol).price) / 1e18;
 }
-
-export { BybitError };

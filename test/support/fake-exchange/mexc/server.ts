@@ -78,9 +78,8 @@ export class FakeMexc extends FakeVenue {
       const account = this.authenticate(req, params);
       return json(200, privateRoute!(account, params, req.now));
     } catch (error) {
-      const minNotional = params.symbol !== undefined && this.engine.markets.has(params.symbol)
-        ? formatUnits(this.engine.markets.get(params.symbol)!.minNotional).replace(/\.?0+$/, '') + this.engine.markets.get(params.symbol)!.quote
-        : '';
+      const m = this.engine.markets.get(params.symbol ?? '');
+      const minNotional = m === undefined ? '' : formatUnits(m.minNotional).replace(/\.?0+$/, '') + m.quote;
       return errorReply(fromEngineError(error, minNotional));
     }
   }
