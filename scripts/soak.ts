@@ -2,7 +2,11 @@
  * Soak: the full stack under PM2 (ecosystem.config.js, production env) for SOAK_MINUTES (default 30) with
  * steady signal ingestion, SOAK_WS_CLIENTS WebSocket clients (1,000) and SOAK_SUBSCRIPTIONS live
  * subscriptions (200) on the fake Binance. Injected failures: Redis restarted, PostgreSQL restarted, one
- * sm-api worker and the sm-executor killed (SIGKILL). Reports restarts (pm2 jlist restart_time), memory over
+ * sm-api worker and the sm-executor killed (SIGKILL). Operator alerts end to end: an ADMIN (made by `npm run
+ * create-admin`) has a signed notification webhook pointing at an HTTPS receiver in this process (a
+ * self-signed certificate the stack trusts through NODE_EXTRA_CA_CERTS); every delivery's signature is
+ * verified, and the Redis and PostgreSQL outages must each produce exactly one `raised` and one `cleared`
+ * alert (distinct event ids: delivery is at least once). Reports restarts (pm2 jlist restart_time), memory over
  * time, error log lines, lost/duplicate WebSocket deliveries, missing/duplicate orders and the recovery time
  * after each failure. Writes the report to test-output/soak-<time>.json and prints a Markdown summary.
  *
@@ -15,8 +19,9 @@
  * Usage: SOAK_MINUTES=30 npm run soak
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +47,11 @@ const CFG = {
   pgAdminUrl: env.SOAK_PG_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
   pgCluster: (env.SOAK_PG_CLUSTER ?? '15 main').split(' '),
   pm2: env.PM2_BIN ?? 'pm2',
+  /** NOTIFY_ALERT_INTERVAL_MS for the stack: short, so a few seconds' outage is seen by the alert checks. */
+  alertIntervalMs: num('SOAK_ALERT_INTERVAL_MS', 1000),
+  /** How long Redis and PostgreSQL stay down: several alert checks must land inside the outage. */
+  redisDownMs: num('SOAK_REDIS_DOWN_MS', 3000),
+  pgDownMs: num('SOAK_PG_DOWN_MS', 2000),
 };
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PAIRS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
@@ -85,7 +95,8 @@ class RedisServer {
   }
 }
 
-interface Postgres { adminUrl: string; dbUrl: string; restart(): Promise<void>; stop(): Promise<void> }
+/** `restart(pauseMs)` stops the server, leaves it down `pauseMs`, then starts it (waiting until it accepts connections). */
+interface Postgres { adminUrl: string; dbUrl: string; restart(pauseMs: number): Promise<void>; stop(): Promise<void> }
 
 async function privatePostgres(dir: string): Promise<Postgres> {
   const bin = path.join('/usr/lib/postgresql', readdirSync('/usr/lib/postgresql').sort().at(-1)!, 'bin');
@@ -98,11 +109,12 @@ async function privatePostgres(dir: string): Promise<Postgres> {
   const port = await freePort();
   asPg(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const ctl = (...a: string[]) => asPg(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(data, 'server.log'), '-w', ...a]);
-  ctl('-o', `-p ${port} -k ${data} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start');
+  const start = () => ctl('-o', `-p ${port} -k ${data} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start');
+  start();
   const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   return {
     adminUrl, dbUrl: `postgresql://postgres@127.0.0.1:${port}/sm_soak`,
-    async restart() { ctl('-m', 'fast', 'restart'); },
+    async restart(pauseMs) { ctl('-m', 'fast', 'stop'); await sleep(pauseMs); start(); },
     async stop() { try { ctl('-m', 'fast', 'stop'); } catch { /* already down */ } },
   };
 }
@@ -111,7 +123,11 @@ function sharedPostgres(): Postgres {
   const name = `sm_soak_${Date.now().toString(36)}`;
   return {
     adminUrl: CFG.pgAdminUrl, dbUrl: Object.assign(new URL(CFG.pgAdminUrl), { pathname: `/${name}` }).toString(),
-    async restart() { execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', ...CFG.pgCluster, 'restart'], { stdio: 'pipe' }); },
+    async restart(pauseMs) {
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '--mode=fast', ...CFG.pgCluster, 'stop'], { stdio: 'pipe' });
+      await sleep(pauseMs);
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', ...CFG.pgCluster, 'start'], { stdio: 'pipe' });
+    },
     async stop() {},
   };
 }
@@ -192,12 +208,75 @@ class TrackedClient {
   stop() { this.stopped = true; this.ws?.terminate(); }
 }
 
+// ---------------------------------------------------------------- operator alerts: a signed-webhook receiver
+
+interface AlertDelivery { id: string; type: string; key?: string; state?: string; at: number }
+
+/**
+ * The ADMIN's webhook endpoint. Production webhooks are https only, so it serves a self-signed certificate
+ * for 127.0.0.1 that the stack trusts through NODE_EXTRA_CA_CERTS. Every post's signature is checked as
+ * the README tells receivers to (HMAC-SHA256 of "<t>.<raw body>", t at most 5 minutes old); a bad one is 401.
+ */
+class AlertReceiver {
+  readonly deliveries: AlertDelivery[] = [];
+  invalidSignatures = 0;
+  secret = '';
+  private server?: https.Server;
+  constructor(private readonly dir: string) {}
+
+  /** Starts the receiver; returns its URL and the certificate file the stack must trust. */
+  async start(): Promise<{ url: string; caFile: string }> {
+    const keyFile = path.join(this.dir, 'receiver.key'), caFile = path.join(this.dir, 'receiver.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+    this.server = https.createServer({ key: readFileSync(keyFile), cert: readFileSync(caFile) }, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => { body += c; });
+      req.on('end', () => {
+        if (!this.secret || !AlertReceiver.verify(req.headers['x-signal-marketplace-signature'], body, this.secret)) { this.invalidSignatures++; res.writeHead(401).end(); return; }
+        try {
+          const e = JSON.parse(body) as { id: string; type: string; data?: { key?: string; state?: string } };
+          this.deliveries.push({ id: e.id, type: e.type, key: e.data?.key, state: e.data?.state, at: Date.now() });
+          res.writeHead(200).end();
+        } catch { this.invalidSignatures++; res.writeHead(400).end(); }
+      });
+    });
+    const server = this.server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/soak-alerts`, caFile };
+  }
+
+  /** True when `header` signs `rawBody` with `secret` and its t is at most `toleranceSeconds` old. */
+  static verify(header: unknown, rawBody: string, secret: string, toleranceSeconds = 300): boolean {
+    const parts = Object.fromEntries(String(header ?? '').split(',').map((p) => p.split('=')));
+    const t = Number(parts.t);
+    if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
+    const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest();
+    const given = Buffer.from(parts.v1 ?? '', 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** Distinct event ids per (condition, raised|cleared), with when each was first received (s since the soak's start). */
+  summary(key: string) {
+    const first = new Map<string, AlertDelivery>();
+    for (const d of this.deliveries) if (d.type === 'admin.alert' && d.key === key && !first.has(d.id)) first.set(d.id, d);
+    const of = (state: string) => [...first.values()].filter((d) => d.state === state);
+    return { raised: of('raised').length, cleared: of('cleared').length, receivedAt: [...first.values()].map((d) => `${d.state} +${Math.round((d.at - t0) / 1000)}s`) };
+  }
+
+  async stop() { const s = this.server; if (!s) return; s.closeAllConnections(); await new Promise((r) => s.close(r)); }
+}
+
 // ---------------------------------------------------------------- the soak
 
 interface Accepted { id: string; seq: number; strategyId: string; acceptedAt: number }
 
 async function main() {
-  const runDir = mkdtempSync(path.join(os.tmpdir(), 'sm-soak-'));
+  // The private PostgreSQL runs as user postgres, which must reach its data directory: a temp dir that
+  // others cannot traverse (some machines have /tmp at 0700) falls back to /var/tmp.
+  const tmpBase = env.SOAK_TMPDIR ?? ((statSync(os.tmpdir()).mode & 0o001) ? os.tmpdir() : '/var/tmp');
+  const runDir = mkdtempSync(path.join(tmpBase, 'sm-soak-'));
   const logDir = path.join(runDir, 'logs');
   mkdirSync(logDir);
   say(`run dir ${runDir}; ${CFG.minutes} min, ${CFG.wsClients} WS clients, ${CFG.subscriptions} subscriptions, ${CFG.signalsPerSecond} signals/s, PostgreSQL ${CFG.pg}`);
@@ -219,6 +298,9 @@ async function main() {
     const fake = new FakeBinance({ duplicateClientIdMode: 'binance', weightLimitPerMinute: 1e9 });
     const exchangeUrl = await fake.start();
     cleanups.push(() => fake.stop());
+    const receiver = new AlertReceiver(runDir);
+    const hook = await receiver.start();
+    cleanups.push(() => receiver.stop());
 
     // PM2
     const [port, execPort, capPort] = [await freePort(), await freePort(), await freePort()];
@@ -229,6 +311,9 @@ async function main() {
       JWT_SECRET: randomBytes(32).toString('hex'), KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       DATA_DIR: path.join(runDir, 'data'), TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: exchangeUrl,
       LOGIN_RATE_LIMIT_PER_MINUTE: '100000', WEBHOOK_RATE_LIMIT_PER_MINUTE: '100000', LOG_LEVEL: 'info', TRUST_PROXY: 'loopback',
+      // Operator alerts: checked often enough to see a few seconds' outage; the admin's webhook is the
+      // receiver above (a loopback address, https with a certificate the processes trust).
+      NOTIFY_ALERT_INTERVAL_MS: String(CFG.alertIntervalMs), NOTIFY_ALLOW_PRIVATE_TARGETS: 'true', NODE_EXTRA_CA_CERTS: hook.caFile,
     };
     pm2(['start', 'ecosystem.config.js', '--env', 'production'], pm2Env);
     cleanups.push(() => { pm2(['kill'], pm2Env); });
@@ -237,6 +322,17 @@ async function main() {
     const allHealthy = async () => (await Promise.all(Object.values(healthUrls).map(async (u) => (await fetch(u, { signal: AbortSignal.timeout(3000) })).status === 200))).every(Boolean);
     say(`stack up in ${await until('healthy stack', allHealthy, 120_000)} ms on ${base}`);
     const call = api(base);
+
+    // The operator: an ADMIN made the documented way, with the receiver as its notification webhook.
+    const adminEmail = `admin-${randomUUID().slice(0, 12)}@soak.local`, adminPassword = randomBytes(12).toString('hex');
+    execFileSync('npx', ['tsx', 'scripts/create-admin.ts', adminEmail, adminPassword], { cwd: ROOT, env: { ...process.env, ...pm2Env, DATA_DIR: path.join(runDir, 'admin-data') }, stdio: 'pipe' });
+    const adminLogin = await call('POST', '/api/auth/login', { email: adminEmail, password: adminPassword });
+    if (adminLogin.status !== 200 || adminLogin.body.user?.role !== 'ADMIN') throw new Error(`admin login ${adminLogin.status} ${JSON.stringify(adminLogin.body)}`);
+    const adminToken = adminLogin.body.token as string;
+    const saved = await call('POST', '/api/notifications/webhook', { url: hook.url }, adminToken);
+    if (saved.status !== 201 || typeof saved.body.secret !== 'string') throw new Error(`admin webhook ${saved.status} ${JSON.stringify(saved.body)}`);
+    receiver.secret = saved.body.secret;
+    say(`admin ${adminEmail} notified at ${hook.url}`);
 
     // Seed: authors + strategies, subscribers with live keys, WS clients
     const register = async (role: string) => {
@@ -352,8 +448,8 @@ async function main() {
     };
     const pm2List = () => JSON.parse(pm2(['jlist'], pm2Env)) as Pm2Proc[];
     const failures: [number, string, () => Promise<number>][] = [
-      [0.2, 'Redis restarted', async () => { const s = Date.now(); await redis.stop(); await sleep(2000); await redis.start(); return Date.now() - s; }],
-      [0.4, 'PostgreSQL restarted', async () => { const s = Date.now(); await pgs.restart(); return Date.now() - s; }],
+      [0.2, 'Redis restarted', async () => { const s = Date.now(); await redis.stop(); await sleep(CFG.redisDownMs); await redis.start(); return Date.now() - s; }],
+      [0.4, 'PostgreSQL restarted', async () => { const s = Date.now(); await pgs.restart(CFG.pgDownMs); return Date.now() - s; }],
       [0.6, 'one sm-api worker killed (SIGKILL)', async () => { process.kill(pm2List().find((p) => p.name === 'sm-api')!.pid, 'SIGKILL'); return 0; }],
       [0.8, 'sm-executor killed (SIGKILL)', async () => { process.kill(pm2List().find((p) => p.name === 'sm-executor')!.pid, 'SIGKILL'); return 0; }],
     ];
@@ -380,11 +476,20 @@ async function main() {
     await db.connect();
     const pendingAfter = await until('executor drained', async () => Number((await db.query(`SELECT count(*) FROM "ExecutionLog" WHERE status = 'PENDING'`)).rows[0].count) === 0, 180_000, 1000).catch(() => -1);
     await sleep(5000); // last WebSocket frames
+    // Operator alerts: each outage's clear is sent once the condition is seen gone; wait for them (bounded).
+    await until('alert clears delivered', async () => receiver.summary('redis').cleared > 0 && receiver.summary('postgres').cleared > 0, 60_000, 500).catch(() => {});
+    const alertState = await call('GET', '/api/admin/alerts', undefined, adminToken);
+    const alerts = {
+      redis: receiver.summary('redis'), postgres: receiver.summary('postgres'), invalidSignatures: receiver.invalidSignatures,
+      deliveries: receiver.deliveries.length, distinctEvents: new Set(receiver.deliveries.map((d) => d.id)).size,
+      byKey: receiver.deliveries.reduce<Record<string, number>>((m, d) => { const k = `${d.key}:${d.state}`; m[k] = (m[k] ?? 0) + 1; return m; }, {}),
+      stateAtEnd: alertState.status === 200 ? (alertState.body.alerts as { key: string; active: boolean; value: number }[]).map((a) => ({ key: a.key, active: a.active, value: a.value })) : alertState.status,
+    };
     clearInterval(sampler);
     await sample();
     const jsonStore = await storeConsistency(pgs.dbUrl, path.join(runDir, 'data'));
 
-    const report = await buildReport({ accepted, clients, subscribers, fake, db, samples, recoveries, ingest, injectedKills, logDir, pendingAfter, jsonStore });
+    const report = await buildReport({ accepted, clients, subscribers, fake, db, samples, recoveries, ingest, injectedKills, logDir, pendingAfter, jsonStore, alerts });
     await db.end();
     const outDir = path.join(ROOT, 'test-output');
     mkdirSync(outDir, { recursive: true });
@@ -421,6 +526,7 @@ async function buildReport(o: {
   samples: { t: number; load: number; procs: { name: string; pmId: number; memMB: number; restarts: number; status: string }[]; healthy: boolean }[];
   recoveries: unknown[]; ingest: unknown; injectedKills: number; logDir: string; pendingAfter: number;
   jsonStore: Awaited<ReturnType<typeof storeConsistency>>;
+  alerts: { redis: { raised: number; cleared: number; receivedAt: string[] }; postgres: { raised: number; cleared: number; receivedAt: string[] }; invalidSignatures: number; deliveries: number; distinctEvents: number; byKey: Record<string, number>; stateAtEnd: unknown };
 }) {
   // WebSocket deliveries: every signal of the client's strategy after its first WELCOME, exactly once.
   const byStrategy = new Map<string, Accepted[]>();
@@ -480,14 +586,22 @@ async function buildReport(o: {
     restartsCausedByErrors: restarts - o.injectedKills,
     lostDeliveries: lost, duplicateDeliveries: duplicates, duplicateOrders, missingExecutions: missingRows,
     jsonStoreConsistent: o.jsonStore.ok,
+    // Exactly one raised and one cleared per injected outage (distinct event ids), every delivery correctly signed.
+    redisAlert: o.alerts.redis.raised === 1 && o.alerts.redis.cleared === 1,
+    postgresAlert: o.alerts.postgres.raised === 1 && o.alerts.postgres.cleared === 1,
+    alertSignaturesInvalid: o.alerts.invalidSignatures,
   };
   return {
     durationMinutes: CFG.minutes, loadAvg1m: { mean: +(load.reduce((s, x) => s + x, 0) / load.length).toFixed(2), max: +Math.max(...load).toFixed(2) },
     ingest: o.ingest, signalsAccepted: o.accepted.length,
     deliveries: { expected, lost, duplicates, gaps, reconnects, closeCodes },
     orders: { expectedExecutions, executionRows: rows.length, byStatus, missingRows, duplicateRows, exchangeOrders: orders.length, duplicateOrders, successWithoutExchangeOrder: missingOrders, pendingAfterDrainMs: o.pendingAfter },
-    processes, restarts, injectedKills: o.injectedKills, errors, topErrors, recoveries: o.recoveries, jsonStore: o.jsonStore,
-    verdict: { ...verdict, ok: verdict.restartsCausedByErrors <= 0 && lost === 0 && duplicates === 0 && duplicateOrders === 0 && missingRows === 0 && o.jsonStore.ok },
+    processes, restarts, injectedKills: o.injectedKills, errors, topErrors, recoveries: o.recoveries, jsonStore: o.jsonStore, alerts: o.alerts,
+    verdict: {
+      ...verdict,
+      ok: verdict.restartsCausedByErrors <= 0 && lost === 0 && duplicates === 0 && duplicateOrders === 0 && missingRows === 0 && o.jsonStore.ok
+        && verdict.redisAlert && verdict.postgresAlert && verdict.alertSignaturesInvalid === 0,
+    },
   };
 }
 
@@ -503,6 +617,8 @@ function markdown(r: Awaited<ReturnType<typeof buildReport>>): string {
     `| Exchange orders / duplicate orders (same clientOrderId) | ${r.orders.exchangeOrders} / ${r.orders.duplicateOrders} |`,
     `| JSON store vs PostgreSQL after the drain (caught up in ${r.jsonStore.caughtUpMs} ms) | ${r.jsonStore.ok ? 'consistent' : `${r.jsonStore.differences.length} differences: ${r.jsonStore.differences.slice(0, 3).join('; ')}`} ${JSON.stringify(r.jsonStore.checked)} |`,
     `| Error log lines | ${JSON.stringify(r.errors)} |`,
+    `| Operator alerts Redis / PostgreSQL: raised, cleared (distinct ids; received at) | ${r.alerts.redis.raised}, ${r.alerts.redis.cleared} (${r.alerts.redis.receivedAt.join(', ')}) / ${r.alerts.postgres.raised}, ${r.alerts.postgres.cleared} (${r.alerts.postgres.receivedAt.join(', ')}) |`,
+    `| Alert webhook posts / distinct events / bad signatures | ${r.alerts.deliveries} / ${r.alerts.distinctEvents} / ${r.alerts.invalidSignatures} ${JSON.stringify(r.alerts.byKey)} |`,
     ...r.processes.map((p) => `| Memory ${p.process} (first third → last third, max) | ${p.memFirstMB} → ${p.memLastMB} MB, max ${p.memMaxMB} MB; restarts ${p.restarts} |`),
     ...(r.recoveries as { failure: string; downMs: number; healthyAfterMs: number; e2eAfterMs: number }[]).map((x) => `| Recovery: ${x.failure} (down ${x.downMs} ms) | healthy after ${x.healthyAfterMs} ms, signal delivered end-to-end after ${x.e2eAfterMs} ms |`),
   ];
