@@ -197,7 +197,11 @@ export async function startEmbedded(dataDir: string, log: Logger): Promise<Embed
       worker.once('error', (err) => { clearTimeout(timer); reject(err); });
       worker.once('exit', (code) => {
         stopped();
-        if (!stopping) log.error({ code }, 'embedded database worker exited: every query will fail until restart');
+        if (stopping) return;
+        // Every query would fail from now on: fail the process (main.ts stops it within its bound, exit 1) so
+        // the supervisor restarts it, rather than keep answering requests with errors.
+        log.fatal({ code }, 'embedded database worker exited: stopping the process');
+        setImmediate(() => { throw new Error(`embedded database worker exited with code ${code}`); });
       });
     });
   } catch (err) {
