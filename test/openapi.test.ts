@@ -13,6 +13,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import puppeteer from 'puppeteer-core';
 import type { App } from '../src/app.js';
+import { signalSchema } from '../src/signals/index.js';
 import { client, registerUser, startTestApp } from './support/app.js';
 
 interface Layer { route?: { path: string | string[]; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } }
@@ -127,6 +128,20 @@ describe('OpenAPI document', function () {
     assert.deepEqual([...signal.required].sort(), ['action', 'pair', 'price', 'strategyId']);
     const q = doc.paths['/api/strategies/{id}/signals'].get.parameters.map((x: any) => x.name);
     assert.deepEqual(q, ['id', 'afterSeq', 'limit']);
+  });
+
+  it('documents the signal a client gets with exactly the fields the API answers', async () => {
+    const author = await registerUser(app, 'AUTHOR');
+    const strategy = await client(app).post('/api/strategies', { name: 'openapi signal', pairs: ['BTC/USDT'] }, author.token);
+    const posted = await client(app).post('/api/signals', { strategyId: strategy.body.id, pair: 'BTC/USDT', action: 'OPEN', direction: 'LONG', price: 64000 }, author.token);
+    assert.equal(posted.status, 201);
+    const listed = await client(app).get(`/api/strategies/${strategy.body.id}/signals`);
+    const documented = (s: any) => Object.keys(s.properties).sort();
+    const created = doc.paths['/api/signals'].post.responses['201'].content['application/json'].schema;
+    assert.deepEqual(Object.keys(posted.body).sort(), documented(created));
+    signalSchema.strict().parse(posted.body);
+    const list = doc.paths['/api/strategies/{id}/signals'].get.responses['200'].content['application/json'].schema;
+    assert.deepEqual(Object.keys(listed.body.signals[0]).sort(), documented(list.properties.signals.items));
   });
 
   it('marks routes that need a token with the bearer scheme and public ones with none', () => {

@@ -60,7 +60,11 @@ function operation(path, method, op) {
   const reqSchema = op.requestBody?.content?.['application/json']?.schema;
   if (reqSchema) body.push(el('h4', { textContent: 'Request body (JSON)' }), el('div', { className: 'schema', textContent: describeSchema(reqSchema) }));
   body.push(el('h4', { textContent: 'Responses' }), el('table', {},
-    ...Object.entries(op.responses ?? {}).map(([status, r]) => el('tr', {}, el('td', {}, el('code', { textContent: status })), el('td', { textContent: r.description ?? '' })))));
+    ...Object.entries(op.responses ?? {}).map(([status, r]) => {
+      const schema = Number(status) < 400 ? r.content?.['application/json']?.schema : undefined;
+      return el('tr', {}, el('td', {}, el('code', { textContent: status })),
+        el('td', {}, r.description ?? '', schema ? el('div', { className: 'schema', textContent: describeSchema(schema) }) : null));
+    })));
   return el('details', { className: 'op', id: op.operationId },
     el('summary', {}, el('span', { className: `method ${method}`, textContent: method }), el('span', { className: 'path', textContent: path }), el('span', { textContent: op.summary ?? '' })),
     ...body);

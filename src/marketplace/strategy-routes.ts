@@ -14,7 +14,7 @@ import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { AppError, forbidden, notFound } from '../lib/errors.js';
-import { PAIR_RE, toSignal } from '../signals/index.js';
+import { PAIR_RE, signalSchema, toSignal } from '../signals/index.js';
 import { publicReadCors } from './cors.js';
 import { trackRecordDetail, trackRecords } from './track-record.js';
 import { verifyStrategy } from './verify.js';
@@ -149,7 +149,7 @@ export function strategyRoutes(deps: {
 describeRoutes([
   { method: 'get', path: '/api/strategies', tag: 'strategies', auth: 'public', summary: 'Strategies, newest 500 first, with subscribers and stats (trades, win rate, total/avg PnL %, max drawdown, Sharpe, Sortino)', responses: { 200: '{ strategies }' } },
   { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, open trades (declared and market entry price)', responses: { 200: 'the strategy', 404: 'NOT_FOUND' } },
-  { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: '{ signals, lastSeq }: each signal with its declared price and marketPrice (null: not verified)', 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND' } },
+  { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: { description: 'signals in ascending seq, each with its declared price and marketPrice (null: not verified); lastSeq to pass as the next afterSeq', schema: z.object({ signals: z.array(signalSchema), lastSeq: z.number().int() }) }, 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND' } },
   { method: 'get', path: '/api/strategies/:id/verify', tag: 'strategies', auth: 'public', summary: 'Recomputes the hash chain and the stats from the raw signals', responses: { 200: '{ ok, chain: { ok, problems }, recomputed, published, statsMatch }', 404: 'NOT_FOUND' } },
   { method: 'post', path: '/api/strategies', tag: 'strategies', auth: 'author', summary: 'Create a strategy; the answer carries its webhookSecret, shown this once', body: createSchema, responses: { 201: 'the strategy with webhookSecret and webhookUrl', 400: 'VALIDATION_FAILED', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' } },
   { method: 'patch', path: '/api/strategies/:id', tag: 'strategies', auth: 'author', summary: 'Change name, description, pairs or maxLagSeconds (its author only)', body: patchSchema, responses: { 200: 'the strategy', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' } },

@@ -4,7 +4,7 @@ export { SignalJsonStore, type StoreMetadata, type StoreMetrics } from './json-s
 export { MarketList, type ReferenceMarket, type ReferencePrice } from './reference.js';
 export { SignalReader, toSignal, signalHash } from './repository.js';
 export { checkConsistency, type ConsistencyReport } from './consistency.js';
-export { signalRoutes, badSecretKey, WebhookSecretCache } from './routes.js';
+export { signalRoutes, badSecretKey, WebhookSecretCache, signalSchema } from './routes.js';
 export { parseSignalInput, PAIR_RE } from './validation.js';
 export { fromTradingView, tickerToPair } from './tradingview.js';
 export * from './types.js';

@@ -154,6 +154,28 @@ async function checkWebhookSecret(pool: pg.Pool, cache: WebhookSecretCache, stra
 }
 
 
+/** A signal as the API and /ws/signals answer it (types.ts `Signal`), for the API document. */
+export const signalSchema = z.object({
+  id: z.string().uuid(),
+  seq: z.number().int().describe('global, strictly increasing across strategies'),
+  strategyId: z.string().uuid(),
+  pair: z.string().describe('BASE/QUOTE'),
+  action: z.enum(['OPEN', 'CLOSE']),
+  direction: z.enum(['LONG', 'SHORT']),
+  price: z.number().describe('the price the author declared'),
+  marketPrice: z.number().nullable().describe('the reference market price at acceptance; null = price not verified'),
+  stopLoss: z.number().nullable(),
+  takeProfit: z.number().nullable(),
+  note: z.string().nullable(),
+  source: z.enum(['api', 'webhook', 'capture', 'monitor']),
+  idempotencyKey: z.string().nullable(),
+  evidence: z.string().nullable(),
+  reason: z.string().nullable(),
+  prevHash: z.string().nullable(),
+  hash: z.string(),
+  createdAt: z.string().describe('ISO 8601'),
+});
+
 /** TradingView's alert fields (fromTradingView maps them to a signal), for the API document. */
 const tradingViewBody = z.object({
   ticker: z.string().describe('BTCUSDT, BINANCE:BTCUSDT or BTCUSDT.P'),
@@ -171,12 +193,12 @@ describeRoutes([
     method: 'post', path: '/api/signals', tag: 'signals', auth: 'author', summary: 'Publish a signal on your strategy',
     description: 'An OPEN must be on one of the strategy\'s pairs; the price is checked against the reference market (409 PRICE_OUT_OF_BAND). A repeat with the same idempotencyKey answers 200 with the original and `Idempotent-Replayed: true`.',
     body: signalBodySchema.extend({ strategyId: z.string().uuid() }),
-    responses: { 200: 'the original signal (a repeat)', 201: 'the signal', 400: 'SIGNAL_INVALID, PAIR_NOT_IN_STRATEGY, PAIR_NOT_LISTED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND', 409: 'PRICE_OUT_OF_BAND, a conflicting position state' },
+    responses: { 200: { description: 'the original signal (a repeat)', schema: signalSchema }, 201: { description: 'the signal', schema: signalSchema }, 400: 'SIGNAL_INVALID, PAIR_NOT_IN_STRATEGY, PAIR_NOT_LISTED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND', 409: 'PRICE_OUT_OF_BAND, a conflicting position state' },
   },
   {
     method: 'post', path: '/api/webhooks/tradingview/:strategyId', tag: 'signals', auth: 'webhook-secret', summary: 'TradingView alert (or our own signal fields) with the strategy\'s webhook secret',
     description: 'A reversal (long → short) answers `{ signals: [close, open] }`. Wrong secrets are limited per client address (429).',
     body: z.union([signalBodySchema.extend({ secret: z.string().optional() }), tradingViewBody]),
-    responses: { 202: 'the signal, or { signals }', 400: 'SIGNAL_INVALID', 401: 'a wrong secret', 404: 'an unknown strategy', 409: 'stale alert or PRICE_OUT_OF_BAND', 429: 'RATE_LIMITED' },
+    responses: { 202: { description: 'the signal, or { signals: [close, open] } for a reversal', schema: z.union([signalSchema, z.object({ signals: z.array(signalSchema) })]) }, 400: 'SIGNAL_INVALID', 401: 'a wrong secret', 404: 'an unknown strategy', 409: 'stale alert or PRICE_OUT_OF_BAND', 429: 'RATE_LIMITED' },
   },
 ]);
