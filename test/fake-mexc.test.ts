@@ -183,6 +183,15 @@ describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
     assert.equal((await ex.fetchOrder('', 'BTC/USDT', { clientOrderId: 'unk-to' })).filled, 0.001);
   });
 
+  it('injected latency delays the answer without failing it', async () => {
+    const { ex } = client();
+    await ex.loadMarkets();
+    fake.injectFault({ kind: 'latency', ms: 150 }, { path: '/api/v3/account', times: 1 });
+    const started = Date.now();
+    await ex.fetchBalance();
+    assert.ok(Date.now() - started >= 140);
+  });
+
   describe('each MEXC error answer becomes the ccxt class EXCHANGES.md lists', () => {
     const respond = (body: object, status = 400) => () => fake.injectFault({ kind: 'respond', status, body }, { path: '/api/v3/order', times: 1 });
     const cases: { code: string; cls: ErrorClass; run: (ex: Mexc, key: string) => Promise<unknown>; setup?: () => void }[] = [

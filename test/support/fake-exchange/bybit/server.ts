@@ -43,6 +43,8 @@ export class FakeBybit extends FakeVenue {
   private realtimeWipedUpTo = 0;
   private readonly realtimeClosedLimit: number;
   private tpslSymbols: Set<string> | undefined;
+  private readonly publicTable = this.publicRoutes();
+  private readonly privateTable = this.privateRoutes();
 
   /** @param options markets, clock offset, commission, realtime retention */
   constructor(options: FakeBybitOptions = {}) {
@@ -82,8 +84,8 @@ export class FakeBybit extends FakeVenue {
 
   protected answer(req: VenueRequest): Reply | undefined {
     const key = `${req.method} ${req.path}`;
-    const pub = this.publicRoutes()[key];
-    const priv = this.privateRoutes()[key];
+    const pub = this.publicTable[key];
+    const priv = this.privateTable[key];
     if (pub === undefined && priv === undefined) return undefined;
     try {
       let result: unknown;

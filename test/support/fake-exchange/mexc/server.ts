@@ -50,6 +50,8 @@ export class FakeMexc extends FakeVenue {
   lookupLagMs: number;
   /** Orders sent without newClientOrderId (the engine still names them internally). */
   private readonly withoutClientId = new Set<number>();
+  private readonly publicTable = this.publicRoutes();
+  private readonly privateTable = this.privateRoutes();
 
   /** @param options markets, clock offset, commission, lookup lag */
   constructor(options: FakeMexcOptions = {}) {
@@ -69,8 +71,8 @@ export class FakeMexc extends FakeVenue {
 
   protected answer(req: VenueRequest): Reply | undefined {
     const key = `${req.method} ${req.path}`;
-    const publicRoute = this.publicRoutes()[key];
-    const privateRoute = this.privateRoutes()[key];
+    const publicRoute = this.publicTable[key];
+    const privateRoute = this.privateTable[key];
     if (publicRoute === undefined && privateRoute === undefined) return undefined;
     const params = queryParams(req.rawQuery);
     try {
