@@ -30,7 +30,9 @@ export const apps = [
     max_memory_restart: process.env.API_MAX_MEMORY || '768M',
     out_file: `${logDir}/api.out.log`,
     error_file: `${logDir}/api.err.log`,
-    ...production({ ROLES: 'api', PORT: apiPort }),
+    // Each worker also serves /health and /metrics alone on loopback API_METRICS_PORT + its instance (3010, 3011, …):
+    // the shared PORT answers from whichever worker takes the connection, so Prometheus scrapes these.
+    ...production({ ROLES: 'api', PORT: apiPort, METRICS_PORT: Number(process.env.API_METRICS_PORT) || 3010 }),
   },
   {
     ...common,

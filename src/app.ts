@@ -16,6 +16,7 @@ import { healthRoutes, type HealthCheck } from './http/health.js';
 import { openApiRoutes } from './http/openapi.js';
 import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
+import { listenOwnPort } from './http/metrics-server.js';
 import { budgetEvents, createVenueBudget } from './exchange/index.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -38,7 +39,8 @@ export interface App extends AppContext {
 
 export async function buildApp(config: Config, opts: { log?: Logger; extraComponents?: (ctx: AppContext) => Component[] } = {}): Promise<App> {
   const log = opts.log ?? createLogger(config.logLevel);
-  const metrics = new Metrics();
+  // Under PM2 every series carries the instance number (`worker`), so cluster workers never look like one process.
+  const metrics = new Metrics(config.metricsServer.worker === undefined ? {} : { worker: config.metricsServer.worker });
   const cleanup: (() => Promise<void>)[] = [];
   const stopAll = async () => { for (const f of cleanup.splice(0).reverse()) await f().catch((err) => log.error({ err }, 'stop step failed')); };
   try {
@@ -121,6 +123,12 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
       const srv = server;
       cleanup.push(() => new Promise<void>((resolve) => { srv.close(() => resolve()); srv.closeAllConnections(); }));
       log.info({ url, roles: [...config.roles] }, 'health endpoint listening');
+    }
+    if (config.metricsServer.port > 0) {
+      // This process alone on its own port (each PM2 cluster worker scraped separately).
+      const own = listenOwnPort(createExpressApp({ log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy, routers: [healthRoutes(checks, metrics, config.operatorNetworks)] }),
+        config.metricsServer.port, config.metricsServer.host, log);
+      cleanup.push(() => own.close());
     }
     let stopped: Promise<void> | undefined;
     return { ...ctx, server, url, components, stop: () => (stopped ??= (stopping = true, stopAll())) };

@@ -49,6 +49,10 @@ const schema = z.object({
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
   WS_TICKET_TTL_SECONDS: z.coerce.number().positive().max(300).default(30),
   WS_TICKETS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  // Set by PM2 for each instance of an app (0, 1, … in cluster mode).
+  NODE_APP_INSTANCE: z.coerce.number().int().min(0).max(1000).optional(),
   OPERATOR_NETWORKS: z.string().default('127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7'),
   CHART_EXCHANGES: z.string().default('binance,bybit,mexc'),
   /** Which parts this process runs: any of api, executor, capturer, store (the JSON store writer), monitor, notifier. */
@@ -156,6 +160,11 @@ export interface Config {
   };
   /** CIDR ranges allowed to read /metrics and /health/details (the operator's network). */
   readonly operatorNetworks: readonly string[];
+  /**
+   * This process's own /health + /metrics listener (port 0: none): METRICS_PORT plus the PM2 instance number, so
+   * each cluster worker is scraped on its own port; `worker` labels every series when PM2 runs the process.
+   */
+  readonly metricsServer: { readonly port: number; readonly host: string; readonly worker?: string };
   readonly roles: ReadonlySet<Role>;
   /** express 'trust proxy': true/false, a hop count, or addresses/subnets/names (loopback, linklocal, uniquelocal). */
   readonly trustProxy: string | boolean | number;
@@ -302,6 +311,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ticketsPerMinute: c.WS_TICKETS_PER_MINUTE,
     }),
     operatorNetworks: Object.freeze(operatorNetworks),
+    metricsServer: Object.freeze({
+      port: c.METRICS_PORT > 0 ? c.METRICS_PORT + (c.NODE_APP_INSTANCE ?? 0) : 0, host: c.METRICS_HOST,
+      worker: c.NODE_APP_INSTANCE === undefined ? undefined : String(c.NODE_APP_INSTANCE),
+    }),
     roles: new Set(roles as Role[]),
     trustProxy: trustProxyValue(c.TRUST_PROXY),
     exchangeUrls: Object.freeze(exchangeUrls),

@@ -6,6 +6,9 @@ import client from 'prom-client';
 import { droppedLogLines, pendingLogBytes } from '../lib/logger.js';
 import type { CoordinatorMetrics, StoreMetrics } from '../signals/index.js';
 
+/** Default metrics that are gauges despite their `_total` name (dropped; `sum()` of the per-type gauge gives them). */
+const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export class Metrics {
   readonly registry = new client.Registry();
   readonly signalsAccepted = new client.Counter({ name: 'signals_accepted_total', help: 'Signals accepted', labelNames: ['source'], registers: [this.registry] });
@@ -38,6 +41,9 @@ export class Metrics {
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
     client.collectDefaultMetrics({ register: this.registry });
+    // prom-client's totals of active handles/requests/resources are gauges named `_total`, which
+    // `promtool check metrics` refuses (the suffix promises a counter); sum the per-type gauges instead.
+    for (const name of NON_COUNTER_TOTALS) this.registry.removeSingleMetric(name);
   }
 
   coordinator(): CoordinatorMetrics {
