@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import type { App } from '../src/app.js';
 import { CaptureMetrics } from '../src/capture/metrics.js';
+import { listenOwnPort } from '../src/http/metrics-server.js';
+import { createLogger } from '../src/lib/logger.js';
 import { MonitorMetrics } from '../src/monitor/metrics.js';
 import { startTestApp, testEnv } from './support/app.js';
 import { freePort } from './support/processes.js';
@@ -111,5 +114,28 @@ describe('metrics in cluster mode (PM2 sm-api: workers sharing one port)', funct
     const counts = texts.map((t) => samplesByWorker(t, 'http_requests_total', { method: 'GET', status: '404' }).get(String(texts.indexOf(t))) ?? 0);
     assert.equal(counts[0]! + counts[1]!, n, `per-worker 404 counts ${counts.join(' + ')} add up to the ${n} requests`);
     assert.ok(counts[0]! > 0 && counts[1]! > 0, `both workers took requests (${counts.join(', ')}): one scrape of the shared port would see only part`);
+  });
+});
+
+describe('a worker\'s own metrics port during pm2 reload', () => {
+  it('while the worker being replaced still holds the port, the new one keeps retrying and takes it as soon as it is free (the start never fails)', async () => {
+    const port = await freePort();
+    const old = net.createServer();
+    await new Promise<void>((r) => old.listen(port, '127.0.0.1', () => r()));
+    const own = listenOwnPort((_req, res) => { res.end('mine'); }, port, '127.0.0.1', createLogger('silent'), 100);
+    try {
+      let bound = false;
+      void own.bound.then(() => { bound = true; });
+      // Proven busy: a connection still reaches the old holder, and the new listener has not bound.
+      await new Promise<void>((resolve, reject) => { const c = net.connect(port, '127.0.0.1', () => { c.destroy(); resolve(); }); c.on('error', reject); });
+      await new Promise((r) => setTimeout(r, 350));
+      assert.equal(bound, false);
+      await new Promise<void>((r) => old.close(() => r()));
+      assert.equal(await own.bound, `http://127.0.0.1:${port}`);
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'mine');
+    } finally {
+      await own.close();
+      old.close();
+    }
   });
 });
