@@ -187,17 +187,22 @@ describe('marketplace site in Chromium (live executor, fake Binance)', function 
     assert.equal(await page.$('button[data-action="test-keys"]'), null, 'a cancelled subscription offers no actions');
   });
 
-  it('the admin page lists the failed execution with its exchange failure count and error; a USER sees no data there', async () => {
+  it('the admin page shows an active operator alert and lists the failed execution with its exchange failure count and error; a USER sees no data there', async () => {
     await go('/admin');
     await page.waitForSelector('.msg.err');
     assert.match(await text('.msg.err'), /administrators/);
     assert.equal(await page.$('#exchange-table'), null);
     const admin = await registerUser(app);
     await app.db.prisma.user.update({ where: { id: admin.user.id }, data: { role: 'ADMIN' } });
+    const alertKey = `site-test:${randomUUID().slice(0, 8)}`;
+    await app.db.pool.query(`INSERT INTO "NotificationAlertState" (key, active, value, threshold, message, since) VALUES ($1, true, 75, 50, 'failure rate 75 % on binance', now())`, [alertKey]);
     await page.evaluate(() => localStorage.clear());
     await login(admin.user.email);
     await go('/admin');
     await page.waitForFunction(() => !!document.querySelector('#error-table'), { timeout: 15_000 });
+    const alertRow = (await page.$$eval('#admin-alerts-table tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).innerText))).find((r) => r.includes(alertKey));
+    await app.db.pool.query('DELETE FROM "NotificationAlertState" WHERE key = $1', [alertKey]);
+    assert.match(alertRow ?? '', /ACTIVE[\s\S]*75[\s\S]*failure rate 75 % on binance/, 'the operator alert is shown on /admin');
     await page.select('#status', 'FAILED');
     await fill('#exchange', 'binance');
     await page.click('#filter button[type=submit]');

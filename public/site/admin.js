@@ -1,4 +1,4 @@
-// Admin: everyone's executions, filterable by status and exchange, failures per exchange, last errors.
+// Admin: operator alerts, everyone's executions, filterable by status and exchange, failures per exchange, last errors.
 import { api, el, fmtDate, fmtNum, header, num, requireLogin, say, table, $ } from './common.js';
 
 header();
@@ -8,7 +8,10 @@ async function render() {
   const q = new URLSearchParams();
   if ($('#status').value) q.set('status', $('#status').value);
   if ($('#exchange').value.trim()) q.set('exchange', $('#exchange').value.trim());
-  const [stats, list] = await Promise.all([api('GET', `/api/admin/execution-stats?${q}`), api('GET', `/api/admin/executions?limit=100&${q}`)]);
+  const [stats, list, alerts] = await Promise.all([api('GET', `/api/admin/execution-stats?${q}`), api('GET', `/api/admin/executions?limit=100&${q}`), api('GET', '/api/admin/alerts')]);
+  $('#alerts').replaceChildren(alerts.alerts.length
+    ? table(['Alert', 'State', 'Value', 'Threshold', 'Since', 'Message'], alerts.alerts.map((a) => [a.key, el('td', {}, el('span', { class: `badge ${a.active ? 'FAILED' : 'SUCCESS'}` }, a.active ? 'ACTIVE' : 'clear')), a.value ?? '–', a.threshold ?? '–', fmtDate(a.since), a.message ?? '']), { id: 'admin-alerts-table' })
+    : el('p', { class: 'muted' }, 'No alert has been raised.'));
   $('#exchanges').replaceChildren(stats.exchanges.length
     ? table(['Exchange', 'Total', 'Failed', 'Success', 'Pending', 'Skipped'], stats.exchanges.map((x) => [x.exchange, num(x.total), num(x.failed, x.failed ? 'neg' : ''), num(x.counts.SUCCESS ?? 0), num(x.counts.PENDING ?? 0), num(x.counts.SKIPPED ?? 0)]), { id: 'exchange-table' })
     : el('p', { class: 'muted' }, 'No executions.'));
