@@ -1,15 +1,10 @@
 /**
  * The API document (GET /api/openapi.json) against the running app: every REST route the express app
  * has mounted (under /api, plus /health and /metrics) is in it and nothing in it is missing from the
- * app; it is a structurally valid OpenAPI 3.1 document (and passes openapi-spec-validator when Python
- * has it); its request schemas are the ones the routes validate with; the reference page renders it
+ * app; it is a structurally valid OpenAPI 3.1 document; its request schemas are the ones the routes validate with; the reference page renders it
  * in Chromium.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type http from 'node:http';
 import puppeteer from 'puppeteer-core';
 import type { App } from '../src/app.js';
@@ -104,15 +99,6 @@ describe('OpenAPI document', function () {
       }
     }
     assert.ok(!JSON.stringify(doc).includes('"$ref"'), 'no $ref left to resolve');
-  });
-
-  it('passes openapi-spec-validator (when Python has it installed)', function () {
-    const probe = spawnSync('python3', ['-c', 'import openapi_spec_validator'], { encoding: 'utf8' });
-    if (probe.status !== 0) this.skip();
-    const file = path.join(os.tmpdir(), `openapi-${process.pid}.json`);
-    writeFileSync(file, JSON.stringify(doc));
-    const r = spawnSync('python3', ['-c', 'import json,sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print("ok")', file], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr.slice(-2000));
   });
 
   it('describes request bodies with the schemas the routes validate with (the documented required fields are required)', async () => {
