@@ -4,7 +4,10 @@
  * worker is scraped on its own port, labelled with its instance, so counters neither mix nor "reset".
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import type { App } from '../src/app.js';
 import { CaptureMetrics } from '../src/capture/metrics.js';
@@ -137,5 +140,52 @@ describe('a worker\'s own metrics port during pm2 reload', () => {
       await own.close();
       old.close();
     }
+  });
+});
+
+/** pm2 on PATH (installed once per machine, `npm install -g pm2`; not a project dependency), else undefined. */
+function pm2Bin(): string | undefined {
+  const r = spawnSync('sh', ['-c', 'command -v pm2'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+describe('metrics under real PM2 (sm-api from ecosystem.config.js; runs where pm2 is installed)', function () {
+  this.timeout(300_000);
+  let home = '';
+  let env: NodeJS.ProcessEnv = {};
+  const pm2 = (...args: string[]) => execFileSync(pm2Bin()!, args, { env, cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  after(() => {
+    if (Object.keys(env).length) { try { pm2('kill'); } catch { /* daemon already gone */ } }
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it('each sm-api cluster worker answers on API_METRICS_PORT + its instance with its own worker label, and after pm2 reload the new workers take the same ports', async function () {
+    if (!pm2Bin()) this.skip();
+    home = mkdtempSync(path.join(os.tmpdir(), 'pm2-metrics-'));
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    env = {
+      ...process.env, ...testEnv({ LOG_LEVEL: 'warn' }, { redis: true }),
+      PM2_HOME: home, LOG_DIR: path.join(home, 'logs'), PORT: String(port), API_METRICS_PORT: String(metricsPort), API_INSTANCES: '2',
+    };
+    pm2('start', 'ecosystem.config.js', '--only', 'sm-api');
+    const details = async (p: number) => {
+      const r = await fetch(`http://127.0.0.1:${p}/health/details`);
+      return r.ok ? ((await r.json()) as { checks: { process: { pid: number } } }).checks.process.pid : undefined;
+    };
+    const pidsBefore = [await waitFor('worker 0', () => details(metricsPort)), await waitFor('worker 1', () => details(metricsPort + 1))];
+    for (const i of [0, 1]) {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort + i}/metrics`)).text();
+      assert.deepEqual([...new Set([...text.matchAll(/worker="([^"]*)"/g)].map((m) => m[1]))], [String(i)]);
+      const check = promtool(text);
+      assert.equal(check.status, 0, check.output);
+    }
+    pm2('reload', 'sm-api');
+    const pidsAfter = [
+      await waitFor('worker 0 replaced', async () => { const pid = await details(metricsPort); return pid !== undefined && pid !== pidsBefore[0] ? pid : undefined; }),
+      await waitFor('worker 1 replaced', async () => { const pid = await details(metricsPort + 1); return pid !== undefined && pid !== pidsBefore[1] ? pid : undefined; }),
+    ];
+    const list = JSON.parse(pm2('jlist')) as { name: string; pid: number; pm2_env: { status: string } }[];
+    assert.deepEqual(list.filter((p) => p.name === 'sm-api').map((p) => p.pid).sort(), [...pidsAfter].sort(), 'the ports are served by the new workers PM2 lists');
+    assert.ok(list.every((p) => p.pm2_env.status === 'online'));
   });
 });
