@@ -5,8 +5,9 @@
  * and `nonce()` returns the job's pinned timestamp while an order is being signed, so concurrent jobs
  * never see each other's keys. ccxt errors become ExchangeError here, nowhere else.
  *
- * Vocabulary: clientOrderId = our deterministic id, sent as Binance `newClientOrderId` and used for
- * lookups (`origClientOrderId`); rules = a market's precision and minimums.
+ * Vocabulary: clientOrderId = our deterministic stored id (src/execution/ids.ts); the venue's dialect
+ * (dialects/) maps it to the id the venue accepts and finds orders by it, so callers never see venue
+ * ids or venue names; rules = a market's precision and minimums.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import ccxt, { type Exchange } from 'ccxt';
@@ -14,6 +15,8 @@ import { ExchangeError, type ExchangeErrorKind } from './errors.js';
 import { pointCcxtAt } from './local-origin.js';
 import type { Traffic, VenueBudget } from './budget.js';
 import { attachBudget } from './budgeted-ccxt.js';
+import { dialectFor, type VenueDialect } from './dialects/index.js';
+import { sleep } from './dialects/types.js';
 
 /** Precision and minimums of one spot market. */
 export interface MarketRules {
@@ -67,6 +70,11 @@ export interface TradingClient {
   /** Whether a market buy of this market can be sized in quote currency (OrderRequest.cost). */
   quoteSizedBuy(symbol: string): boolean;
   /**
+   * Whether the venue rests protective spot orders (stopLossPrice / takeProfitPrice). Where it does not,
+   * no protective order is sent: the trade monitor's CLOSE is the stop. Absent = yes (paper).
+   */
+  readonly protectiveOrders?: boolean;
+  /**
    * Places an order. `signedAt` pins the request timestamp (ms): the exchange refuses the request if it
    * arrives later than recvWindow after it, which bounds how long an in-flight order can still appear.
    */
@@ -100,7 +108,6 @@ export interface ExchangeClientOptions {
   traffic?: Traffic;
 }
 
-const SPOT_ONLY = { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false };
 interface CallScope { apiKey: string; secret: string; signedAt?: number }
 const scope = new AsyncLocalStorage<CallScope>();
 
@@ -112,21 +119,23 @@ function scopeCredentials(ex: Exchange): void {
   Object.defineProperty(ex, 'nonce', { value: () => scope.getStore()?.signedAt ?? nonce(), configurable: true, writable: true });
 }
 
-const AUTH_CODES = /"code"\s*:\s*-(2015|2014|1022)\b/;
-
-/** Maps a ccxt exception to our family; anything unknown is treated as unclear (temporary). */
-export function classifyCcxtError(err: unknown): ExchangeError {
+/**
+ * Maps a ccxt exception to our family; the venue's dialect decides first where its codes say more than
+ * ccxt's class. Anything unknown is treated as unclear (temporary: look the order up before resending).
+ * A stale timestamp (InvalidNonce) is temporary too: the venue refused it, and the lookup proves it.
+ */
+export function classifyCcxtError(err: unknown, dialect?: VenueDialect): ExchangeError {
   if (err instanceof ExchangeError) return err;
   const e = err as Error;
   const msg = String(e?.message ?? err).slice(0, 1000);
   const cls = e?.constructor?.name ?? 'Error';
-  const kind: ExchangeErrorKind =
-    err instanceof ccxt.AuthenticationError || err instanceof ccxt.PermissionDenied || err instanceof ccxt.AccountSuspended || AUTH_CODES.test(msg) ? 'auth'
+  const kind: ExchangeErrorKind = dialect?.classify?.(err, msg) ?? (
+    err instanceof ccxt.AuthenticationError || err instanceof ccxt.PermissionDenied || err instanceof ccxt.AccountSuspended ? 'auth'
       : err instanceof ccxt.OrderNotFound ? 'notFound'
         : err instanceof ccxt.NetworkError || err instanceof ccxt.OperationFailed ? 'temporary'
           : err instanceof ccxt.InsufficientFunds || err instanceof ccxt.InvalidOrder || err instanceof ccxt.BadRequest
             || err instanceof ccxt.BadSymbol || err instanceof ccxt.ArgumentsRequired || err instanceof ccxt.NotSupported ? 'rejected'
-            : 'temporary';
+            : 'temporary');
   return new ExchangeError(kind, msg, cls, msg, err);
 }
 
@@ -135,20 +144,25 @@ function feesOf(o: Record<string, unknown>): { currency: string; cost: number }[
   return list.filter((f) => typeof f?.currency === 'string' && Number(f.cost) > 0).map((f) => ({ currency: String(f.currency), cost: Number(f.cost) }));
 }
 
-function toOrder(o: Record<string, unknown>): ExchangeOrder {
+/** `ourId`: our stored client id of the order (the venue knows it under the dialect's id). */
+function toOrder(o: Record<string, unknown>, ourId?: string): ExchangeOrder {
   return {
-    id: String(o.id ?? ''), clientOrderId: String(o.clientOrderId ?? ''), status: String(o.status ?? ''),
+    id: String(o.id ?? ''), clientOrderId: ourId ?? String(o.clientOrderId ?? ''), status: String(o.status ?? ''),
     filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0), average: o.average == null ? null : Number(o.average), fees: feesOf(o), raw: o.info ?? o,
   };
 }
 
-async function converted<T>(f: () => Promise<T>): Promise<T> {
-  try { return await f(); } catch (err) { throw classifyCcxtError(err); }
+async function converted<T>(f: () => Promise<T>, dialect?: VenueDialect): Promise<T> {
+  try { return await f(); } catch (err) { throw classifyCcxtError(err, dialect); }
 }
+
+/** How long after a create whose answer carries no fill the order is looked for (ms), and how often. */
+const CONFIRM_MS = 2000;
+const CONFIRM_EVERY_MS = 150;
 
 /** Owns one market-loaded ccxt instance per exchange and hands out per-key clients. */
 export class ExchangeClients {
-  private readonly bases = new Map<string, { ex: Exchange; loadedAt: number; loading?: Promise<void> }>();
+  private readonly bases = new Map<string, { ex: Exchange; dialect: VenueDialect; loadedAt: number; loading?: Promise<void> }>();
 
   constructor(private readonly opts: ExchangeClientOptions) {}
 
@@ -163,8 +177,10 @@ export class ExchangeClients {
     let base = this.bases.get(exchangeId);
     if (!base) {
       const Ctor = (ccxt as unknown as Record<string, new (c: object) => Exchange>)[exchangeId];
-      if (!Ctor) throw new ExchangeError('rejected', `unsupported exchange ${exchangeId}`, 'NotSupported');
-      const ex = new Ctor({ enableRateLimit: false, timeout: this.opts.timeoutMs, options: { ...SPOT_ONLY, recvWindow: this.opts.recvWindowMs } });
+      const dialect = dialectFor(exchangeId);
+      if (!Ctor || !dialect) throw new ExchangeError('rejected', `unsupported exchange ${exchangeId}`, 'NotSupported');
+      const ex = new Ctor({ enableRateLimit: false, timeout: this.opts.timeoutMs, options: { ...dialect.ccxtOptions, recvWindow: this.opts.recvWindowMs } });
+      dialect.configure?.(ex);
       const origin = this.opts.exchangeUrls[exchangeId];
       if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
       const traffic = this.opts.traffic ?? 'other';
@@ -172,12 +188,12 @@ export class ExchangeClients {
       // recvWindow leaves the other half for the trip.
       attachBudget(ex, { budget: this.opts.budget, exchangeId, origin, traffic, maxWaitMs: traffic === 'order' ? Math.floor(this.opts.recvWindowMs / 2) : undefined });
       scopeCredentials(ex);
-      base = { ex, loadedAt: 0 };
+      base = { ex, dialect, loadedAt: 0 };
       this.bases.set(exchangeId, base);
     }
     const b = base;
     if (b.loadedAt && Date.now() - b.loadedAt < (this.opts.marketsTtlMs ?? 3_600_000)) return;
-    b.loading ??= converted(async () => { await b.ex.loadMarkets(b.loadedAt > 0); b.loadedAt = Date.now(); }).finally(() => { b.loading = undefined; });
+    b.loading ??= converted(async () => { await b.ex.loadMarkets(b.loadedAt > 0); b.loadedAt = Date.now(); }, b.dialect).finally(() => { b.loading = undefined; });
     await b.loading;
   }
 
@@ -187,9 +203,9 @@ export class ExchangeClients {
    */
   async ticker(exchangeId: string, symbol: string): Promise<VenueQuote> {
     await this.ensureMarkets(exchangeId);
-    const ex = this.bases.get(exchangeId)!.ex;
+    const { ex, dialect } = this.bases.get(exchangeId)!;
     // An empty scope: a public call must never carry (or sign with) the credentials of a job in progress.
-    const t = await scope.run({ apiKey: '', secret: '' }, () => converted(() => ex.fetchTicker(symbol)));
+    const t = await scope.run({ apiKey: '', secret: '' }, () => converted(() => ex.fetchTicker(symbol), dialect));
     return { symbol, bid: positive(t.bid), ask: positive(t.ask), last: positive(t.last ?? t.close), at: Date.now() };
   }
 
@@ -197,20 +213,22 @@ export class ExchangeClients {
   forKey(exchangeId: string, apiKey: string, secret: string): TradingClient {
     const base = this.bases.get(exchangeId);
     if (!base?.loadedAt) throw new ExchangeError('temporary', `markets of ${exchangeId} not loaded`, 'NotLoaded');
-    return new CcxtTradingClient(base.ex, { apiKey, secret });
+    return new CcxtTradingClient(base.ex, base.dialect, { apiKey, secret });
   }
 }
 
 class CcxtTradingClient implements TradingClient {
   readonly minIntervalMs: number;
+  readonly protectiveOrders: boolean;
   private readonly base: Exchange;
-  constructor(private readonly ex: Exchange, private readonly creds: CallScope) {
+  constructor(private readonly ex: Exchange, private readonly dialect: VenueDialect, private readonly creds: CallScope) {
     this.base = ex;
     this.minIntervalMs = Number(ex.rateLimit ?? 50);
+    this.protectiveOrders = dialect.protectiveOrders;
   }
 
   private as<T>(f: () => Promise<T>, signedAt?: number): Promise<T> {
-    return scope.run({ ...this.creds, signedAt }, () => converted(f));
+    return scope.run({ ...this.creds, signedAt }, () => converted(f, this.dialect));
   }
 
   rules(symbol: string): MarketRules {
@@ -235,20 +253,45 @@ class CcxtTradingClient implements TradingClient {
   }
 
   async createOrder(req: OrderRequest, signedAt: number): Promise<ExchangeOrder> {
-    const params: Record<string, unknown> = { clientOrderId: req.clientOrderId };
+    const venueId = this.dialect.venueClientId(req.clientOrderId);
+    const params: Record<string, unknown> = { clientOrderId: venueId };
+    if ((req.stopLossPrice !== undefined || req.takeProfitPrice !== undefined) && !this.dialect.protectiveOrders) {
+      // ccxt would drop the trigger on such a venue and the sell would execute at once.
+      throw new ExchangeError('rejected', `${this.dialect.id} spot has no protective orders`, 'NotSupported');
+    }
     if (req.stopLossPrice !== undefined) params.stopLossPrice = req.stopLossPrice;
     if (req.takeProfitPrice !== undefined) params.takeProfitPrice = req.takeProfitPrice;
-    if (req.cost !== undefined) {
-      // ccxt truncates the cost to the market's precision (never up) and sends it as quoteOrderQty on Binance.
-      const cost = req.cost;
-      return toOrder(await this.as(() => this.ex.createMarketBuyOrderWithCost(req.symbol, cost, params), signedAt) as unknown as Record<string, unknown>);
+    // ccxt truncates a cost to the market's precision (never up) and sends it in the venue's quote field
+    // (Binance/MEXC quoteOrderQty, Bybit a quote-denominated qty).
+    const cost = req.cost;
+    const placed = toOrder(await this.as(() => (cost !== undefined
+      ? this.ex.createMarketBuyOrderWithCost(req.symbol, cost, params)
+      : this.ex.createOrder(req.symbol, 'market', req.side, req.amount, undefined, params)), signedAt) as unknown as Record<string, unknown>, req.clientOrderId);
+    return this.dialect.createReportsFill ? placed : this.confirm(req.symbol, req.clientOrderId);
+  }
+
+  /**
+   * The order just created, as the venue's lookup reports it (venues whose create answer has no status or
+   * fill). Looks until it is no longer open or CONFIRM_MS passed. Never found: temporary (it was placed;
+   * the next attempt's lookup records it, never a resend).
+   */
+  private async confirm(symbol: string, ourId: string): Promise<ExchangeOrder> {
+    const end = Date.now() + CONFIRM_MS;
+    for (;;) {
+      const o = await this.fetchOrder(symbol, ourId);
+      if (o && o.status !== 'open') return o;
+      if (Date.now() >= end) {
+        if (o) return o;
+        throw new ExchangeError('temporary', `${this.dialect.id} accepted order ${ourId} but its lookup does not show it yet`, 'NotYetVisible');
+      }
+      await sleep(CONFIRM_EVERY_MS);
     }
-    return toOrder(await this.as(() => this.ex.createOrder(req.symbol, 'market', req.side, req.amount, undefined, params), signedAt) as unknown as Record<string, unknown>);
   }
 
   async fetchOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
     try {
-      return toOrder(await this.as(() => this.ex.fetchOrder('', symbol, { clientOrderId })) as unknown as Record<string, unknown>);
+      const o = await this.as(() => this.dialect.findByClientId(this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
+      return o ? toOrder(o, clientOrderId) : null;
     } catch (err) {
       if (err instanceof ExchangeError && err.kind === 'notFound') return null;
       throw err;
@@ -257,7 +300,8 @@ class CcxtTradingClient implements TradingClient {
 
   async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
     try {
-      return toOrder(await this.as(() => this.ex.cancelOrder('', symbol, { clientOrderId })) as unknown as Record<string, unknown>);
+      const o = await this.as(() => this.dialect.cancelByClientId(this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
+      return o ? toOrder(o, clientOrderId) : null;
     } catch (err) {
       if (err instanceof ExchangeError && err.kind === 'notFound') return null;
       throw err;

@@ -48,6 +48,8 @@ interface Priced { price: number; source: 'venue' | 'signal' | 'position' }
 /** Everything one run needs. `paperPrice`: the fill price of a paper run (looked up once, in prepare). */
 interface Run { job: Job; sub: Sub; signal: Sig; client: TradingClient; scope: string; rps: number; timing: RunTiming; paperPrice?: Priced }
 const LEASE_MARGIN_MS = 1000;
+/** What a row records when the venue rests no protective orders (the dialect says so). */
+const NO_EXCHANGE_STOPS = 'NO_EXCHANGE_STOPS: this exchange rests no stop-loss/take-profit orders for spot; the strategy\'s CLOSE signal (the trade monitor) is the stop';
 
 export class JobRunner {
   constructor(private readonly d: RunnerDeps) {}
@@ -216,6 +218,11 @@ export class JobRunner {
     const sl = signal.stopLoss;
     const tp = signal.takeProfit;
     if ((sl === null && tp === null) || !(filled > 0)) return { status: 'SUCCESS', ...done, response: { entry: entry.response, ...prices }, position: opened(null) };
+    if (client.protectiveOrders === false) {
+      // The venue cannot rest a spot stop through ccxt: the strategy's CLOSE (the trade monitor's) is the stop.
+      this.history(job, 'protect', NO_EXCHANGE_STOPS);
+      return { status: 'SUCCESS', ...done, response: { entry: entry.response, protect: { skipped: NO_EXCHANGE_STOPS }, ...prices }, position: opened(null) };
+    }
     try {
       const protect = await this.protect(r, filled, sl, tp);
       return { status: 'SUCCESS', ...done, response: { entry: entry.response, protect: protect.response, ...prices }, position: opened(protect) };

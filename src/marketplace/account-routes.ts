@@ -1,6 +1,7 @@
 /**
  * The signed-in user's side of the marketplace:
- *   GET  /api/me                              (any role) the user and the strategies they author
+ *   GET  /api/me                              (any role) the user, the strategies they author, and the
+ *                                             server's tradingMode (paper | live) for the site's banner
  *   GET  /api/exchanges                       (public) exchanges, tested or not
  *   POST /api/subscriptions/:id/test-keys     (owner) fetchBalance with the stored keys; { ok, message };
  *                                             limited per user (429 RATE_LIMITED), budgeted per exchange
@@ -19,13 +20,13 @@ import type { KeyChecker } from './key-check.js';
 import { SUPPORTED_EXCHANGES } from './subscription-routes.js';
 
 /** Listed on the subscribe form but not selectable: the executor is not tested against them. */
-export const UNTESTED_EXCHANGES = ['bybit', 'okx', 'kraken', 'coinbase', 'kucoin'] as const;
+export const UNTESTED_EXCHANGES = ['okx', 'kraken', 'coinbase', 'kucoin'] as const;
 
 /**
  * @param deps.testKeysLimiter per-user limiter of test-keys (runs after auth; keyed by the user id): each
  *   test is an exchange call, and the exchange's request weight is shared by every user of the server
  */
-export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService; keyring: Keyring; keyChecker: KeyChecker; testKeysLimiter?: RequestHandler }): Router {
+export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService; keyring: Keyring; keyChecker: KeyChecker; testKeysLimiter?: RequestHandler; tradingMode?: 'paper' | 'live' }): Router {
   const r = Router();
   const { prisma } = deps;
   const auth = requireAuth(deps.tokens);
@@ -38,7 +39,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
     const user = await prisma.user.findUnique({ where: { id: currentUser(req).id }, select: { id: true, email: true, role: true, createdAt: true } });
     if (!user) throw new AppError('UNAUTHORIZED', 'account no longer exists', 401);
     const strategies = await prisma.strategy.findMany({ where: { authorId: user.id }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, pairs: true, createdAt: true } });
-    res.json({ user, strategies });
+    res.json({ user, strategies, tradingMode: deps.tradingMode ?? 'paper' });
   }));
 
   const testKeysLimiter: RequestHandler = deps.testKeysLimiter ?? ((_req, _res, next) => next());
@@ -72,7 +73,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
 
 describeRoutes([
   { method: 'get', path: '/api/exchanges', tag: 'account', auth: 'public', summary: 'Exchanges: the tested ones (selectable) and those listed as untested', responses: { 200: '{ exchanges: [{ id, tested }] }' } },
-  { method: 'get', path: '/api/me', tag: 'account', auth: 'user', summary: 'The signed-in user and the strategies they author', responses: { 200: '{ user, strategies }', 401: 'UNAUTHORIZED' } },
+  { method: 'get', path: '/api/me', tag: 'account', auth: 'user', summary: 'The signed-in user, the strategies they author and the trading mode (paper or live)', responses: { 200: '{ user, strategies, tradingMode }', 401: 'UNAUTHORIZED' } },
   { method: 'post', path: '/api/subscriptions/:id/test-keys', tag: 'subscriptions', auth: 'user', summary: 'Check the stored API keys with a balance request on the exchange (a refusal marks keysInvalid)', responses: { 200: '{ ok, message, free?, code? }', 404: 'NOT_FOUND', 409: 'NO_KEYS', 429: 'RATE_LIMITED' } },
   { method: 'get', path: '/api/me/execution-summary', tag: 'account', auth: 'user', summary: 'Per own subscription: execution counts by status and realised PnL (quote)', responses: { 200: '{ subscriptions }', 401: 'UNAUTHORIZED' } },
 ]);

@@ -19,7 +19,7 @@ import { AppError, isUniqueViolation } from '../lib/errors.js';
 import { PAIR_RE } from '../signals/index.js';
 
 /** Exchanges the executor is tested against. */
-export const SUPPORTED_EXCHANGES = ['binance'] as const;
+export const SUPPORTED_EXCHANGES = ['binance', 'mexc', 'bybit'] as const;
 
 const sizing = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('quote'), amount: z.number().positive('must be > 0').max(1e9) }),

@@ -1,0 +1,36 @@
+/**
+ * Binance spot: `newClientOrderId` (≤ 36 of [A-Za-z0-9_-], unique among OPEN orders only), lookups by
+ * `origClientOrderId`, STOP_LOSS / TAKE_PROFIT orders where the symbol lists them, quote-sized market
+ * buys (`quoteOrderQty`). ccxt maps every answer we branch on to the right class.
+ */
+import ccxt from 'ccxt';
+import type { VenueDialect } from './types.js';
+
+export const binance: VenueDialect = {
+  id: 'binance',
+  ccxtOptions: { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false },
+  // Our ids are 36 chars of [a-z0-9]: legal as they are.
+  venueClientId: (ourId) => ourId,
+  createReportsFill: true,
+  protectiveOrders: true,
+  async findByClientId(ex, symbol, venueId) {
+    try {
+      return await ex.fetchOrder('', symbol, { clientOrderId: venueId }) as unknown as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof ccxt.OrderNotFound) return null;
+      throw err;
+    }
+  },
+  async cancelByClientId(ex, symbol, venueId) {
+    try {
+      return await ex.cancelOrder('', symbol, { clientOrderId: venueId }) as unknown as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof ccxt.OrderNotFound) return null;
+      throw err;
+    }
+  },
+  classify(_err, message) {
+    // -2015/-2014/-1022: bad key/signature; ccxt turns -2015 into DDoSProtection once the instance has authenticated.
+    return /"code"\s*:\s*-(2015|2014|1022)\b/.test(message) ? 'auth' : undefined;
+  },
+};

@@ -1,0 +1,180 @@
+/**
+ * The executor on every venue: real ccxt against FakeMexc (MEXC spot v3) and FakeBybit (Bybit v5 spot,
+ * unified account), FakeBinance for the seed's mixed case, real PostgreSQL. Per venue: one order per
+ * matching subscription, quote-sized entries, exits, bad keys, a timeout after the order was placed
+ * (never doubled), test-keys; and the seed's case (three MEXC + one Binance subscription of one user).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { App } from '../src/app.js';
+import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { FakeBinance, FakeBybit, FakeMexc } from './support/fake-exchange.js';
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type Fake = FakeMexc | FakeBybit | FakeBinance;
+interface Venue { id: 'mexc' | 'bybit'; fake: FakeMexc | FakeBybit; createPath: string; cidRule: RegExp }
+
+describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)', function () {
+  this.timeout(60_000);
+  const binance = new FakeBinance({ duplicateClientIdMode: 'strict' });
+  const mexc = new FakeMexc();
+  const bybit = new FakeBybit();
+  const venues: Venue[] = [
+    // MEXC documents no client-id rule: we send at most 32 of [A-Za-z0-9_-].
+    { id: 'mexc', fake: mexc, createPath: '/api/v3/order', cidRule: /^[A-Za-z0-9_-]{1,32}$/ },
+    { id: 'bybit', fake: bybit, createPath: '/v5/order/create', cidRule: /^[A-Za-z0-9_-]{1,36}$/ },
+  ];
+  let app: App;
+
+  before(async () => {
+    app = await startTestApp({
+      ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: await binance.start(), EXCHANGE_URL_MEXC: await mexc.start(),
+      EXCHANGE_URL_BYBIT: await bybit.start(), EXCHANGE_TIMEOUT_MS: '800', EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '6000',
+      EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
+    });
+  });
+  after(async () => { await app?.stop(); await Promise.all([binance.stop(), mexc.stop(), bybit.stop()]); });
+  beforeEach(() => {
+    mexc.lookupLagMs = 0;
+    for (const f of [binance, mexc, bybit] as Fake[]) { f.clearFaults(); f.setPrice('ETH/USDT', 3000); f.setPrice('BTC/USDT', 60_000); }
+  });
+
+  async function subscribe(exchange: string, fake: Fake, strategyId: string, body: Record<string, unknown> = {}, opts: { register?: boolean; user?: { token: string }; apiKey?: string; apiSecret?: string } = {}) {
+    const user = opts.user ?? await registerUser(app);
+    const apiKey = opts.apiKey ?? `key-${randomUUID()}`;
+    const apiSecret = opts.apiSecret ?? `secret-${randomUUID()}`;
+    if (opts.register !== false && !opts.apiKey) fake.addAccount(apiKey, apiSecret, { USDT: 10_000 });
+    const r = await client(app).post('/api/subscriptions', { strategyId, exchange, sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret, ...body }, user.token);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return { user, apiKey, subId: r.body.id as string };
+  }
+
+  const signal = (strategyId: string, body: Record<string, unknown> = {}) =>
+    app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, ...body } as never, 'api').then((r) => r.signal);
+  const finalRow = (subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
+    const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
+    return row && row.status !== 'PENDING' ? row : null;
+  });
+  const historyOf = (row: { legs: unknown }) => ((row.legs as { history?: { outcome: string }[] }).history ?? []).map((h) => h.outcome);
+
+  for (const v of venues) {
+    describe(`${v.id} spot`, () => {
+      it(`one ${v.id} order per ACTIVE keyed subscription matching the pair and none for the others; the entry is quote-sized (spends at most the 100 USDT), a stop-loss is not sent (no venue stops: the CLOSE is the stop) and the CLOSE sells the position`, async () => {
+        const { strategyId } = await seedStrategy(app);
+        const all = await subscribe(v.id, v.fake, strategyId);
+        const eth = await subscribe(v.id, v.fake, strategyId, { allPairs: false, pairs: ['ETH/USDT'] });
+        const sol = await subscribe(v.id, v.fake, strategyId, { allPairs: false, pairs: ['SOL/USDT'] });
+        const paused = await subscribe(v.id, v.fake, strategyId);
+        await client(app).patch(`/api/subscriptions/${paused.subId}`, { status: 'PAUSED' }, paused.user.token);
+        const s = await signal(strategyId, { stopLoss: 2900 });
+        for (const sub of [all, eth]) {
+          const row = await finalRow(sub.subId, s.id);
+          assert.equal(row.status, 'SUCCESS', row.error ?? '');
+          const orders = v.fake.orders(sub.apiKey);
+          assert.equal(orders.length, 1, 'one order, no protective sell');
+          assert.equal(orders[0]!.side, 'BUY');
+          assert.match(orders[0]!.clientOrderId, v.cidRule);
+          assert.ok(row.clientOrderId.startsWith(orders[0]!.clientOrderId), `${row.clientOrderId} ↔ ${orders[0]!.clientOrderId}`);
+          assert.equal(row.orderId, String(orders[0]!.orderId));
+          const spent = Number(orders[0]!.cummulativeQuoteQty);
+          assert.ok(spent > 99 && spent <= 100, `spent ${spent}`);
+          assert.ok(Number(v.fake.balances(sub.apiKey).USDT!.free) >= 9900);
+          assert.equal(Number(row.amount), Number(orders[0]!.executedQty), 'the fill is the venue\'s (looked up after create)');
+          assert.ok(historyOf(row).some((h) => h.startsWith('NO_EXCHANGE_STOPS')), historyOf(row).join(', '));
+        }
+        assert.equal(v.fake.orders(sol.apiKey).length + v.fake.orders(paused.apiKey).length, 0);
+        const pos = await app.db.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: all.subId, pair: 'ETH/USDT' } } });
+        assert.ok(pos && Number(pos.qty) > 0);
+        v.fake.setPrice('ETH/USDT', 3100);
+        const close = await signal(strategyId, { action: 'CLOSE', price: 3100 });
+        const out = await finalRow(all.subId, close.id);
+        assert.equal(out.status, 'SUCCESS', out.error ?? '');
+        const sells = v.fake.orders(all.apiKey).filter((o) => o.side === 'SELL');
+        assert.equal(sells.length, 1);
+        assert.equal(Number(sells[0]!.executedQty), Number(pos.qty));
+        assert.ok(Number(out.realisedPnl) > 0);
+      });
+
+      it(`a ${v.id} key the venue refuses marks the subscription keysInvalid; the others are still served`, async () => {
+        const { strategyId } = await seedStrategy(app);
+        const bad = await subscribe(v.id, v.fake, strategyId, {}, { register: false });
+        const good = await subscribe(v.id, v.fake, strategyId);
+        const s = await signal(strategyId);
+        const row = await finalRow(bad.subId, s.id);
+        assert.equal(row.status, 'FAILED');
+        assert.match(row.error ?? '', /^KEYS_INVALID/);
+        assert.equal((await app.db.prisma.subscription.findUniqueOrThrow({ where: { id: bad.subId } })).keysInvalid, true);
+        assert.equal((await finalRow(good.subId, s.id)).status, 'SUCCESS');
+      });
+
+      it(`when ${v.id} places the order and then times out, the lookup by client id finds it and it is never sent twice${v.id === 'mexc' ? ' (even while MEXC still answers -2013 for the fresh order)' : ''}`, async () => {
+        const { strategyId } = await seedStrategy(app);
+        const sub = await subscribe(v.id, v.fake, strategyId);
+        // MEXC answers "not found" for a while after a create: a single lookup would conclude "absent" and resend.
+        if (v.id === 'mexc') mexc.lookupLagMs = 1200;
+        v.fake.injectFault({ kind: 'placeThenTimeout', how: 'hang' }, { path: v.createPath, method: 'POST', apiKey: sub.apiKey, times: 1 });
+        const s = await signal(strategyId);
+        const row = await finalRow(sub.subId, s.id);
+        assert.equal(row.status, 'SUCCESS', row.error ?? '');
+        assert.ok(row.attempts >= 2);
+        assert.equal(v.fake.orders(sub.apiKey).length, 1, 'exactly one order');
+        assert.equal(row.orderId, String(v.fake.orders(sub.apiKey)[0]!.orderId));
+        assert.ok(historyOf(row).includes('found by clientOrderId'), historyOf(row).join(', '));
+      });
+
+      it(`test-keys on ${v.id}: working keys show the balance; unknown keys say so and mark keysInvalid`, async () => {
+        const { strategyId } = await seedStrategy(app);
+        const good = await subscribe(v.id, v.fake, strategyId);
+        const r = await client(app).post(`/api/subscriptions/${good.subId}/test-keys`, undefined, good.user.token);
+        assert.equal(r.status, 200);
+        assert.equal(r.body.ok, true, JSON.stringify(r.body));
+        assert.equal(r.body.free, 10_000);
+        const bad = await subscribe(v.id, v.fake, strategyId, {}, { register: false });
+        const b = await client(app).post(`/api/subscriptions/${bad.subId}/test-keys`, undefined, bad.user.token);
+        assert.equal(b.body.ok, false);
+        assert.equal(b.body.code, 'EXCHANGE_AUTH', JSON.stringify(b.body));
+        assert.equal((await app.db.prisma.subscription.findUniqueOrThrow({ where: { id: bad.subId } })).keysInvalid, true);
+      });
+    });
+  }
+
+  it('/api/exchanges lists binance, mexc and bybit as tested', async () => {
+    const r = await client(app).get('/api/exchanges');
+    const tested = (r.body.exchanges as { id: string; tested: boolean }[]).filter((e) => e.tested).map((e) => e.id).sort();
+    assert.deepEqual(tested, ['binance', 'bybit', 'mexc']);
+  });
+
+  it('the seed\'s case: one user with three MEXC and one Binance spot subscription to four strategies gets exactly one order per signal on each', async () => {
+    const user = await registerUser(app);
+    const mexcKey = `key-${randomUUID()}`;
+    const binanceKey = `key-${randomUUID()}`;
+    mexc.addAccount(mexcKey, 'mexc-secret', { USDT: 10_000 });
+    binance.addAccount(binanceKey, 'binance-secret', { USDT: 10_000 });
+    const strategies = await Promise.all([0, 1, 2, 3].map(() => seedStrategy(app)));
+    const subs = [];
+    for (let i = 0; i < 4; i++) {
+      const onMexc = i < 3;
+      subs.push({ onMexc, ...await subscribe(onMexc ? 'mexc' : 'binance', onMexc ? mexc : binance, strategies[i]!.strategyId, {}, { user, apiKey: onMexc ? mexcKey : binanceKey, apiSecret: onMexc ? 'mexc-secret' : 'binance-secret' }) });
+    }
+    const signals = await Promise.all(strategies.map((s) => signal(s.strategyId)));
+    const rows = await Promise.all(subs.map((sub, i) => finalRow(sub.subId, signals[i]!.id)));
+    for (const row of rows) assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    const mexcOrders = mexc.orders(mexcKey);
+    assert.equal(mexcOrders.length, 3);
+    assert.equal(new Set(mexcOrders.map((o) => o.clientOrderId)).size, 3);
+    assert.deepEqual(mexcOrders.map((o) => o.clientOrderId).sort(), rows.slice(0, 3).map((r) => r.clientOrderId.slice(0, mexcOrders[0]!.clientOrderId.length)).sort());
+    assert.equal(binance.orders(binanceKey).length, 1);
+    assert.equal(binance.orders(binanceKey)[0]!.clientOrderId, rows[3]!.clientOrderId);
+    // Each signal reached only its own subscription.
+    for (let i = 0; i < 4; i++) assert.equal(await app.db.prisma.executionLog.count({ where: { signalId: signals[i]!.id } }), 1);
+  });
+});
