@@ -33,7 +33,7 @@ interface Backend {
 const backend: Promise<Backend> = (async () => {
   try {
     const native = await import('@node-rs/bcrypt');
-    return { name: '@node-rs/bcrypt', hash: (p, cost) => native.hash(p, { cost }), verify: (p, h) => native.verify(p, h) };
+    return { name: '@node-rs/bcrypt', hash: (p, cost) => native.hash(p, cost), verify: (p, h) => native.verify(p, h) };
   } catch (err) {
     process.emitWarning(`@node-rs/bcrypt did not load (${(err as Error).message}); hashing passwords with bcryptjs on the main thread`);
     const { default: bcrypt } = await import('bcryptjs');
