@@ -79,6 +79,10 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     // Embedded: one pool client, because PGlite is one session and a transaction holds it.
     const pool = new pg.Pool({ connectionString: url, max: embedded || running ? 1 : opts.poolMax });
     pool.on('error', (err) => opts.log.error({ err }, 'database pool error'));
+    // While code holds a client between two queries the pool has no error listener on it: a connection the
+    // server cuts in that gap (a restart, pg_terminate_backend) would be an uncaught error and stop the process.
+    // The holder's next query fails and the pool replaces the client; here it only needs to be logged.
+    pool.on('connect', (c) => { c.on('error', (err) => opts.log.warn({ err: err.message }, 'database connection lost')); });
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     let stopped = false;
     return {

@@ -50,6 +50,8 @@ export function notifierComponent(ctx: AppContext): Component {
   // Its own small pool (a server database): a burst of deliveries never queues behind, or ahead of, the executor's queries.
   const pool = db.embedded ? db.pool : new pg.Pool({ connectionString: db.url, max: 5 });
   pool.on('error', (err) => log.error({ err }, 'notifier pool error'));
+  // A connection cut while checked out must not become an uncaught error (see src/db/index.ts).
+  if (pool !== db.pool) pool.on('connect', (c) => { c.on('error', (err) => log.warn({ err: err.message }, 'notifier database connection lost')); });
   const deriver = new Deriver(pool, { rescanMs: n.rescanMs, log });
   const senders: ChannelSender[] = [{
     channel: 'webhook', concurrency: 16, perUser: 2, batch: false,
