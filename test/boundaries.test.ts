@@ -14,14 +14,16 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEPCRUISE = path.join(ROOT, 'node_modules/.bin/depcruise');
 
-/** Every .ts file under src/, as paths relative to the project root. */
-function sourceFiles(dir = path.join(ROOT, 'src')): string[] {
+/** Every file under `dir` (default src/) whose name ends with `ext`, as paths relative to the project root. */
+function sourceFiles(dir = path.join(ROOT, 'src'), ext = '.ts'): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) return sourceFiles(full);
-    return name.endsWith('.ts') ? [path.relative(ROOT, full)] : [];
+    if (statSync(full).isDirectory()) return name === 'node_modules' ? [] : sourceFiles(full, ext);
+    return name.endsWith(ext) ? [path.relative(ROOT, full)] : [];
   });
 }
+
+const jsFiles = (dir: string) => sourceFiles(dir, '.js');
 
 interface Violation { rule: { name: string }; from: string; to: string }
 
@@ -107,5 +109,19 @@ describe('boundaries that are not imports', () => {
         return imports.some((line) => writer.test(line));
       });
     assert.deepEqual(offenders, []);
+  });
+
+  it('every dependency in package.json is used: imported by a source, test, script or bench file, or one of the named tools (an unused one like write-file-atomic fails here)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    // Used without an import: compilers, runners and CLIs, ws's optional native masking, dependency-cruiser's parser.
+    const tools = new Set(['typescript', 'tsx', 'prisma', 'mocha', 'bufferutil', 'dependency-cruiser', '@swc/core']);
+    const files = ['src', 'test', 'scripts', 'bench'].flatMap((d) => sourceFiles(path.join(ROOT, d)).concat(jsFiles(path.join(ROOT, d))));
+    const text = files.map((f) => readFileSync(path.join(ROOT, f), 'utf8')).join('\n') + readFileSync(path.join(ROOT, 'prisma.config.ts'), 'utf8');
+    const unused = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
+      .filter((name) => !tools.has(name) && !name.startsWith('@types/'))
+      .filter((name) => !new RegExp(`['"]${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/[^'"]*)?['"]`).test(text));
+    assert.deepEqual(unused, []);
+    const types = Object.keys(pkg.devDependencies).filter((n) => n.startsWith('@types/')).map((n) => n.slice('@types/'.length));
+    assert.deepEqual(types.filter((t) => !(t in pkg.dependencies) && !(t in pkg.devDependencies) && t !== 'node' && t !== 'mocha'), [], 'no @types for a package that is gone');
   });
 });
