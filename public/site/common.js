@@ -42,9 +42,57 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (sel) => document.querySelector(sel);
 export const fmtPct = (n) => (n === null || n === undefined ? '–' : `${n > 0 ? '+' : ''}${Number(n).toFixed(2)} %`);
-export const fmtNum = (n, d = 2) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US', { maximumFractionDigits: d }));
-export const fmtDate = (s) => (s ? new Date(s).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '–');
+const missing = (n) => n === null || n === undefined || n === '' || !Number.isFinite(Number(n));
+export const fmtNum = (n, d = 2) => (missing(n) ? '–' : Number(n).toLocaleString('en-US', { maximumFractionDigits: d }));
+/** The quote currency of "BASE/QUOTE" (USDT when unknown). */
+export const quoteOf = (pair) => (typeof pair === 'string' && pair.includes('/') ? pair.split('/')[1] : 'USDT');
+/** The base asset of "BASE/QUOTE" ('' when unknown). */
+export const baseOf = (pair) => (typeof pair === 'string' && pair.includes('/') ? pair.split('/')[0] : '');
+/** Money in the quote currency: 2 decimals with thousands separators, e.g. 2.999997 → "3.00 USDT". */
+export function fmtQuote(n, quote = 'USDT') {
+  if (missing(n)) return '–';
+  const v = Math.round(Number(n) * 100) / 100;
+  const s = (Object.is(v, -0) ? 0 : v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return quote ? `${s} ${quote}` : s;
+}
+/**
+ * A base-asset quantity: the market's precision (decimals) when known, else up to 8 decimals with float
+ * noise and trailing zeros dropped (0.34872156000000004 → "0.34872156").
+ */
+export function fmtBase(n, asset = '', precision) {
+  if (missing(n)) return '–';
+  const d = Number.isInteger(precision) && precision >= 0 && precision <= 12 ? precision : 8;
+  const s = Number(Number(n).toFixed(d)).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: Number.isInteger(precision) ? d : 0 });
+  return asset ? `${s} ${asset}` : s;
+}
+/** A price: thousands separators everywhere; decimals by magnitude (67,000 · 3,050.5 · 1.2345 · 0.00001234). */
+export function fmtPrice(n) {
+  if (missing(n)) return '–';
+  const v = Math.abs(Number(n));
+  const d = v >= 1000 ? 2 : v >= 1 ? 4 : 8;
+  return Number(n).toLocaleString('en-US', { maximumFractionDigits: d });
+}
+/** "1 active subscriber", "2 active subscribers". */
+export const plural = (n, one, many = `${one}s`) => `${fmtNum(n, 0)} ${Number(n) === 1 ? one : many}`;
+const pad = (x) => String(x).padStart(2, '0');
+/** A date in the user's time zone: "2026-12-03 19:27:30" (see `when` for the element with UTC on hover). */
+export function fmtDate(s) {
+  if (!s) return '–';
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) return '–';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+/** The UTC form of a date, for the title (hover) of a local date. */
+export const fmtUtc = (s) => (s && !Number.isNaN(new Date(s).getTime()) ? `${new Date(s).toISOString().replace('T', ' ').slice(0, 19)} UTC` : '');
+/** A <time> element: local date as text, UTC on hover. */
+export const when = (s) => (s ? el('time', { datetime: new Date(s).toISOString(), title: fmtUtc(s) }, fmtDate(s)) : '–');
 export const signClass = (n) => (n > 0 ? 'pos' : n < 0 ? 'neg' : '');
+
+/** What to grant an API key, shown next to every key field. */
+export function keyGuidance(id) {
+  return el('p', { class: 'key-guidance', id },
+    'Create a key for this server only: enable spot trading only; never enable withdrawals; restrict the key to this server\'s IP address (the exchange\'s IP allow-list).');
+}
 
 /** Shows a message in `box` (an element): ok or error. */
 export function say(box, text, ok = true) {
@@ -64,13 +112,28 @@ export function header() {
     links.push(el('a', { href: '/login' }, 'Log in'), el('a', { href: '/register' }, 'Register'));
   }
   document.body.prepend(el('header', { class: 'top' }, links));
+  if (!document.querySelector('link[rel="icon"]')) document.head.append(el('link', { rel: 'icon', href: '/favicon.ico', type: 'image/svg+xml' }));
+  modeBanner();
 }
 
-/** Sends to /login unless signed in; returns the user. */
+/**
+ * Sends to /login unless signed in. Use as `const user = await requireLogin();`: signed out, it starts the
+ * redirect and returns a promise that never settles, so the page script stops without an uncaught error.
+ */
 export function requireLogin() {
   const user = session.user();
-  if (!user || !session.token()) { location.href = `/login?next=${encodeURIComponent(location.pathname)}`; throw new Error('not signed in'); }
+  if (!user || !session.token()) { location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`; return new Promise(() => {}); }
   return user;
+}
+
+/** The paper/live banner under the header for a signed-in user (trading mode from GET /api/me). */
+async function modeBanner() {
+  if (!session.token()) return;
+  const me = await api('GET', '/api/me').catch(() => null);
+  if (!me?.tradingMode) return;
+  const live = me.tradingMode === 'live';
+  const text = live ? 'LIVE trading: orders on your exchange account use real money.' : 'PAPER trading: orders are simulated on this server; no real order is placed.';
+  document.querySelector('header.top')?.after(el('div', { class: `mode-banner ${me.tradingMode}`, id: 'mode-banner', role: 'note' }, text));
 }
 
 /**
@@ -110,7 +173,8 @@ export function liveSignals(onSignal, onStatus = () => {}) {
 export function table(head, rows, opts = {}) {
   const th = head.map((h) => el('th', {}, h));
   const trs = rows.map((cells, i) => el('tr', (opts.rowAttrs && opts.rowAttrs(i)) || {}, cells.map((c) => (c instanceof HTMLTableCellElement ? c : el('td', {}, c)))));
-  return el('table', { id: opts.id }, el('thead', {}, el('tr', {}, th)), el('tbody', {}, trs));
+  // Wrapped: a wide table scrolls inside its own box instead of widening the page (375 px screens).
+  return el('div', { class: 'table-wrap' }, el('table', { id: opts.id }, el('thead', {}, el('tr', {}, th)), el('tbody', {}, trs)));
 }
 
 export const num = (v, cls = '') => el('td', { class: `num ${cls}`.trim() }, v);

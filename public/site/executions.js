@@ -1,9 +1,9 @@
 // My executions: per-subscription counts and realised PnL, and every order attempt; refreshed live
 // when /ws/signals announces a signal (the order follows within moments) and every 5 s.
-import { api, el, fmtDate, fmtNum, header, liveSignals, num, requireLogin, signClass, table, $ } from './common.js';
+import { api, baseOf, el, fmtBase, fmtPrice, fmtQuote, header, liveSignals, num, quoteOf, requireLogin, signClass, table, when, $ } from './common.js';
 
 header();
-requireLogin();
+await requireLogin();
 const params = new URLSearchParams(location.search);
 
 async function summary() {
@@ -16,7 +16,7 @@ async function summary() {
   $('#summary').replaceChildren(subscriptions.length
     ? table(['Strategy', 'Exchange', 'Status', 'Success', 'Failed', 'Other', 'Realised PnL (quote)'], subscriptions.map((s) => {
       const other = Object.entries(s.counts).filter(([k]) => k !== 'SUCCESS' && k !== 'FAILED').reduce((a, [, v]) => a + v, 0);
-      return [s.strategyName, s.exchange, el('td', {}, el('span', { class: `badge ${s.status}` }, s.status)), num(s.counts.SUCCESS ?? 0), num(s.counts.FAILED ?? 0), num(other), num(fmtNum(s.realisedPnl, 8), signClass(s.realisedPnl))];
+      return [s.strategyName, s.exchange, el('td', {}, el('span', { class: `badge ${s.status}` }, s.status)), num(s.counts.SUCCESS ?? 0), num(s.counts.FAILED ?? 0), num(other), num(fmtQuote(s.realisedPnl, ''), signClass(s.realisedPnl))];
     }), { id: 'summary-table' })
     : el('p', { class: 'muted' }, 'No subscriptions.'));
 }
@@ -26,8 +26,8 @@ async function rows() {
   const { executions } = await api('GET', `/api/executions?limit=200${sub ? `&subscriptionId=${sub}` : ''}`);
   $('#rows').replaceChildren(executions.length
     ? table(['Time', 'Pair', 'Side', 'Status', 'Order id', 'Price', 'Amount', 'PnL', 'Error'], executions.map((e) => [
-      fmtDate(e.executedAt ?? e.createdAt), e.pair, e.side ?? e.action ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status), e.paper ? ' paper' : ''),
-      e.orderId ?? '–', num(fmtNum(e.price, 8)), num(fmtNum(e.amount, 8)), num(fmtNum(e.realisedPnl, 8), signClass(e.realisedPnl)), e.error ?? '',
+      when(e.executedAt ?? e.createdAt), e.pair, e.side ?? e.action ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status), e.paper ? ' paper' : ''),
+      e.orderId ?? '–', num(fmtPrice(e.price)), num(fmtBase(e.amount, baseOf(e.pair))), num(fmtQuote(e.realisedPnl, quoteOf(e.pair)), signClass(e.realisedPnl)), e.error ?? '',
     ]), { id: 'execution-table', rowAttrs: (i) => ({ 'data-status': executions[i].status }) })
     : el('p', { class: 'muted', id: 'no-executions' }, 'No executions yet.'));
 }

@@ -1,9 +1,9 @@
 // Notifications: link Telegram (one-time deep link), email on/off, a signed webhook (secret shown once),
 // which events go to which channel, and the delivery log (sent, queued, retrying, dead).
-import { api, el, fmtDate, header, requireLogin, say, session, table, $ } from './common.js';
+import { api, el, header, requireLogin, say, session, table, when, $ } from './common.js';
 
 header();
-requireLogin();
+await requireLogin();
 const CHANNELS = ['telegram', 'email', 'webhook'];
 const msg = $('#msg');
 let settings;
@@ -24,7 +24,7 @@ function render() {
       const id = `ev-${ch}-${k.kind.replace(/\W/g, '-')}`;
       return el('td', {}, el('input', { type: 'checkbox', id, 'data-channel': ch, 'data-kind': k.kind, 'aria-label': `${k.title} by ${ch}`, checked: settings.events[ch].includes(k.kind) }));
     })));
-  $('#events').replaceChildren(el('table', { id: 'events-table' }, el('thead', {}, el('tr', {}, el('th', {}, 'Event'), CHANNELS.map((ch) => el('th', {}, ch)))), el('tbody', {}, rows)));
+  $('#events').replaceChildren(el('div', { class: 'table-wrap' }, el('table', { id: 'events-table' }, el('thead', {}, el('tr', {}, el('th', {}, 'Event'), CHANNELS.map((ch) => el('th', {}, ch)))), el('tbody', {}, rows))));
 }
 
 async function load() { settings = await api('GET', '/api/notifications/settings'); render(); }
@@ -33,7 +33,7 @@ async function deliveries() {
   const { deliveries: list } = await api('GET', '/api/notifications/deliveries?limit=100');
   $('#deliveries').replaceChildren(list.length
     ? table(['Time', 'Channel', 'Event', 'Status', 'Attempts', 'Error', 'Event id'], list.map((d) => [
-      fmtDate(d.createdAt), d.channel, d.title, el('td', {}, el('span', { class: `badge ${d.status}` }, d.status)), String(d.attempts), d.lastError ?? '', d.eventId,
+      when(d.createdAt), d.channel, d.title, el('td', {}, el('span', { class: `badge ${d.status}` }, d.status)), String(d.attempts), d.lastError ?? '', d.eventId,
     ]), { id: 'delivery-table', rowAttrs: (i) => ({ 'data-status': list[i].status }) })
     : el('p', { class: 'muted', id: 'no-deliveries' }, 'Nothing sent yet.'));
 }
@@ -64,7 +64,7 @@ async function alerts() {
   const { alerts: list } = await api('GET', '/api/admin/alerts');
   $('#admin-alerts').hidden = false;
   $('#alerts').replaceChildren(list.length
-    ? table(['Alert', 'State', 'Value', 'Threshold', 'Since', 'Message'], list.map((a) => [a.key, a.active ? 'ACTIVE' : 'clear', a.value ?? '–', a.threshold ?? '–', fmtDate(a.since), a.message ?? '']), { id: 'alerts-table' })
+    ? table(['Alert', 'State', 'Value', 'Threshold', 'Since', 'Message'], list.map((a) => [a.key, a.active ? 'ACTIVE' : 'clear', a.value ?? '–', a.threshold ?? '–', when(a.since), a.message ?? '']), { id: 'alerts-table' })
     : el('p', { class: 'muted' }, 'No alert has fired.'));
 }
 

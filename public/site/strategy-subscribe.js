@@ -2,12 +2,12 @@
 // all pairs or chosen pairs, sizing, max slippage, API keys (sent once, never shown again).
 // A user with a live (ACTIVE or PAUSED) subscription to the strategy sees it instead of the form: a
 // second one would be refused (409 ALREADY_SUBSCRIBED) and is managed under My subscriptions.
-import { api, el, say } from './common.js';
+import { api, el, fmtQuote, keyGuidance, say } from './common.js';
 
 const LIVE = new Set(['ACTIVE', 'PAUSED']);
 
 function sizingText(sizing) {
-  if (sizing?.mode === 'quote') return `${sizing.amount} (quote currency) per signal`;
+  if (sizing?.mode === 'quote') return `${fmtQuote(sizing.amount, '')} (quote currency) per signal`;
   if (sizing?.mode === 'percent') return `${sizing.percent} % of the free balance per signal`;
   return 'no sizing';
 }
@@ -36,7 +36,7 @@ export async function subscribeForm(box, strategy) {
   const pairBoxes = strategy.pairs.map((p) => el('label', {}, el('input', { type: 'checkbox', class: 'sub-pair', value: p }), ` ${p}`));
   const amount = el('input', { type: 'number', id: 'sub-amount', min: '1', step: 'any', value: '100', required: true });
   const slippage = el('input', { type: 'number', id: 'sub-slippage', min: '0.1', max: '50', step: 'any', value: '2', required: true });
-  const apiKey = el('input', { type: 'text', id: 'sub-key', autocomplete: 'off', spellcheck: 'false' });
+  const apiKey = el('input', { type: 'text', id: 'sub-key', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'sub-key-guidance' });
   const apiSecret = el('input', { type: 'password', id: 'sub-secret', autocomplete: 'new-password' });
 
   const form = el('form', { class: 'stack card', id: 'subscribe-form' },
@@ -46,7 +46,7 @@ export async function subscribeForm(box, strategy) {
     pairBoxes.length ? el('div', { class: 'pairs' }, el('span', { class: 'muted' }, 'or only: '), pairBoxes) : '',
     el('label', { for: 'sub-amount' }, 'Order size per signal (quote currency, e.g. USDT)'), amount,
     el('label', { for: 'sub-slippage' }, 'Max slippage % (an entry further than this from the signal\'s price is skipped)'), slippage,
-    el('label', { for: 'sub-key' }, 'API key (optional; needed for automatic orders)'), apiKey,
+    el('label', { for: 'sub-key' }, 'API key (optional; needed for automatic orders)'), keyGuidance('sub-key-guidance'), apiKey,
     el('label', { for: 'sub-secret' }, 'API secret'), apiSecret,
     el('button', { type: 'submit', id: 'sub-submit' }, 'Subscribe'), msg);
 

@@ -1,7 +1,7 @@
 // Strategy page: track record (at the reference market's prices, verified trades only), equity curve,
 // verification, signal history (live) with declared and market prices, open and closed trades, the
 // subscribe form for users and the publishing panel for the strategy's author.
-import { api, el, fmtDate, fmtNum, fmtPct, header, liveSignals, num, say, session, signClass, table, $ } from './common.js';
+import { api, el, fmtDate, fmtNum, fmtPct, fmtPrice, header, liveSignals, num, plural, say, session, signClass, table, when, $ } from './common.js';
 import { authorPanel } from './strategy-author.js';
 import { subscribeForm } from './strategy-subscribe.js';
 
@@ -13,7 +13,7 @@ const dash = '–';
 const NOT_VERIFIED = 'price not verified';
 const unverified = () => el('span', { class: 'muted unverified' }, NOT_VERIFIED);
 /** A market price, or "price not verified" (null); undefined (a live signal from an older server) shows a dash. */
-const marketCell = (v) => (v === undefined ? dash : v === null ? unverified() : fmtNum(v, 8));
+const marketCell = (v) => (v === undefined ? dash : v === null ? unverified() : fmtPrice(v));
 const share = (v) => (v === null || v === undefined ? dash : `${Math.round(v * 100)} %`);
 
 function statsBox(d) {
@@ -58,8 +58,8 @@ function drawEquity(points, start) {
 function renderSignals() {
   const list = [...signals.values()].sort((a, b) => b.seq - a.seq);
   const rows = list.map((s) => [
-    num(s.seq), fmtDate(s.createdAt), s.pair, `${s.action} ${s.direction}`, num(fmtNum(s.price, 8)), num(marketCell(s.marketPrice)),
-    s.stopLoss ? fmtNum(s.stopLoss, 8) : '–', s.takeProfit ? fmtNum(s.takeProfit, 8) : '–', s.source,
+    num(s.seq), when(s.createdAt), s.pair, `${s.action} ${s.direction}`, num(fmtPrice(s.price)), num(marketCell(s.marketPrice)),
+    num(s.stopLoss ? fmtPrice(s.stopLoss) : '–'), num(s.takeProfit ? fmtPrice(s.takeProfit) : '–'), s.source,
     s.evidence ? el('td', {}, el('a', { href: s.evidence, target: '_blank' }, el('img', { class: 'evidence', src: s.evidence, alt: `chart at signal ${s.seq}`, loading: 'lazy' }))) : '–',
     el('td', { title: s.hash }, el('code', {}, s.hash.slice(0, 12))),
   ]);
@@ -77,11 +77,11 @@ async function load() {
   const s = await api('GET', `/api/strategies/${id}`);
   document.title = `${s.name} · Signal Marketplace`;
   const pairs = s.pairs.length ? `pairs: ${s.pairs.join(', ')}` : 'pairs: any pair its reference exchange lists';
-  $('#head').replaceChildren(el('h1', { id: 'name' }, s.name), el('p', { class: 'muted', id: 'strategy-meta' }, `by ${s.author ?? 'unknown'} · ${pairs} · ${s.subscribers} active subscribers`), s.description ? el('p', {}, s.description) : '');
+  $('#head').replaceChildren(el('h1', { id: 'name' }, s.name), el('p', { class: 'muted', id: 'strategy-meta' }, `by ${s.author ?? 'unknown'} · ${pairs} · ${plural(s.subscribers, 'active subscriber')}`), s.description ? el('p', {}, s.description) : '');
   statsBox(s);
   drawEquity(s.equityCurve, s.firstSignalAt);
   $('#open').replaceChildren(s.openTrades.length
-    ? table(['Pair', 'Direction', 'Declared entry', 'Market entry', 'Stop', 'Target', 'Opened'], s.openTrades.map((t) => [t.pair, t.direction, num(fmtNum(t.entryPrice, 8)), num(marketCell(t.entryMarketPrice)), t.stopLoss ?? dash, t.takeProfit ?? dash, fmtDate(t.openedAt)]), { id: 'open-table' })
+    ? table(['Pair', 'Direction', 'Declared entry', 'Market entry', 'Stop', 'Target', 'Opened'], s.openTrades.map((t) => [t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(fmtPrice(t.stopLoss)), num(fmtPrice(t.takeProfit)), when(t.openedAt)]), { id: 'open-table' })
     : el('p', { class: 'muted' }, 'No open trades.'));
   closedTrades(s.closedTrades ?? []);
   return s;
@@ -97,7 +97,7 @@ function closedTrades(list) {
   const pnl = (t) => (t.verified ? num(fmtPct(t.pnlPct), signClass(t.pnlPct)) : el('td', {}, unverified()));
   box.replaceChildren(list.length
     ? table(['Closed', 'Pair', 'Direction', 'Declared entry', 'Market entry', 'Declared exit', 'Market exit', 'PnL (market)', 'PnL (declared)'],
-      list.map((t) => [fmtDate(t.closedAt), t.pair, t.direction, num(fmtNum(t.entryPrice, 8)), num(marketCell(t.entryMarketPrice)), num(fmtNum(t.exitPrice, 8)), num(marketCell(t.exitMarketPrice)), pnl(t), num(fmtPct(t.declaredPnlPct), 'muted')]),
+      list.map((t) => [when(t.closedAt), t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(fmtPrice(t.exitPrice)), num(marketCell(t.exitMarketPrice)), pnl(t), num(fmtPct(t.declaredPnlPct), 'muted')]),
       { id: 'closed-table', rowAttrs: (i) => ({ class: list[i].verified ? '' : 'unverified' }) })
     : el('p', { class: 'muted' }, 'No closed trades yet.'));
 }
@@ -122,7 +122,15 @@ $('#verify').addEventListener('click', async () => {
   say($('#verify-result'), text, r.ok);
 });
 
-const strategy = await load();
+/** An unknown (or malformed) strategy id: say so instead of "Loading…", and stop. */
+function notFound(err) {
+  document.title = 'Strategy not found · Signal Marketplace';
+  $('#main').replaceChildren(el('h1', { id: 'not-found' }, 'Strategy not found'),
+    el('p', { class: 'muted' }, err.status === 404 || err.status === 400 ? 'No strategy has this address. ' : `${err.message}. `, el('a', { href: '/' }, 'Back to the strategies'), '.'));
+  return new Promise(() => {}); // the rest of the page needs the strategy
+}
+
+const strategy = await load().catch(notFound);
 addSignals((await api('GET', `/api/strategies/${id}/signals?limit=200`)).signals);
 if (session.user()) {
   subscribeForm($('#subscribe'), strategy);

@@ -1,8 +1,9 @@
-// My subscriptions: status, masked key, pause/resume/cancel, replace keys, test keys (fetchBalance).
-import { api, el, fmtDate, header, requireLogin, say, $ } from './common.js';
+// My subscriptions: status, masked key, pause/resume/cancel, edit sizing, risk limits, pairs and max
+// slippage in place, replace keys (with what to grant a key), test keys (fetchBalance).
+import { api, el, fmtQuote, header, keyGuidance, requireLogin, say, when, $ } from './common.js';
 
 header();
-requireLogin();
+await requireLogin();
 
 function actions(s, msg) {
   const act = (label, id, cls, f) => el('button', { type: 'button', class: cls, 'data-action': id, onclick: async () => {
@@ -28,9 +29,13 @@ function actions(s, msg) {
 }
 
 function keyForm(s, msg) {
-  const k = el('input', { type: 'text', placeholder: 'new API key', autocomplete: 'off', class: 'new-key' });
-  const sec = el('input', { type: 'password', placeholder: 'new API secret', autocomplete: 'new-password', class: 'new-secret' });
-  const form = el('form', { class: 'stack keys-form' }, el('label', {}, s.hasKeys ? 'Replace keys' : 'Add keys'), k, sec, el('button', { type: 'submit', class: 'secondary' }, 'Save keys'));
+  const gid = `key-guidance-${s.id}`;
+  const k = el('input', { type: 'text', id: `new-key-${s.id}`, placeholder: 'new API key', autocomplete: 'off', class: 'new-key', 'aria-describedby': gid });
+  const sec = el('input', { type: 'password', id: `new-secret-${s.id}`, placeholder: 'new API secret', autocomplete: 'new-password', class: 'new-secret' });
+  const form = el('form', { class: 'stack keys-form' },
+    el('h3', {}, s.hasKeys ? 'Replace keys' : 'Add keys'), keyGuidance(gid),
+    el('label', { for: k.id }, 'API key'), k, el('label', { for: sec.id }, 'API secret'), sec,
+    el('button', { type: 'submit', class: 'secondary' }, 'Save keys'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try { await api('PATCH', `/api/subscriptions/${s.id}`, { apiKey: k.value, apiSecret: sec.value }); await render(); } catch (err) { say(msg, err.message, false); }
@@ -38,22 +43,74 @@ function keyForm(s, msg) {
   return form;
 }
 
-function card(s, names) {
+/** A positive number from an input, or undefined when left empty. */
+const optional = (input) => (input.value.trim() === '' ? undefined : Number(input.value));
+
+/** Sizing, risk limits, pairs and max slippage, changed in place (PATCH /api/subscriptions/:id). */
+function editForm(s, strategyPairs, msg) {
+  const f = (name, attrs) => el('input', { id: `edit-${name}-${s.id}`, class: `edit-${name}`, ...attrs });
+  const mode = el('select', { id: `edit-mode-${s.id}`, class: 'edit-mode' },
+    el('option', { value: 'quote', selected: s.sizing.mode === 'quote' }, 'Fixed amount (quote currency) per signal'),
+    el('option', { value: 'percent', selected: s.sizing.mode === 'percent' }, 'Percent of the free balance per signal'));
+  const size = f('size', { type: 'number', min: '0', step: 'any', required: true, value: String(s.sizing.mode === 'quote' ? s.sizing.amount : s.sizing.percent) });
+  const risk = s.risk ?? {};
+  const maxTrade = f('max-trade', { type: 'number', min: '0', max: '100', step: 'any', value: risk.maxTradePercent ?? '', placeholder: 'no cap' });
+  const dailyLoss = f('daily-loss', { type: 'number', min: '0', step: 'any', value: risk.dailyLossLimit ?? '', placeholder: 'no limit' });
+  const closeOnly = f('close-only', { type: 'checkbox', checked: !!risk.closeOnly });
+  const slippage = f('slippage', { type: 'number', min: '0.1', max: '50', step: 'any', required: true, value: String(s.maxSlippagePercent ?? 2) });
+  const allPairs = f('all-pairs', { type: 'checkbox', checked: s.allPairs });
+  const known = [...new Set([...strategyPairs, ...s.pairs])];
+  const pairBoxes = known.map((p) => el('label', {}, el('input', { type: 'checkbox', class: 'edit-pair', value: p, checked: s.pairs.includes(p) }), ` ${p}`));
+  const form = el('form', { class: 'stack edit-form' },
+    el('label', { for: mode.id }, 'Sizing'), mode,
+    el('label', { for: size.id }, 'Amount (quote currency) or percent'), size,
+    el('label', { for: maxTrade.id }, 'Max per trade, % of the free balance (empty: no cap)'), maxTrade,
+    el('label', { for: dailyLoss.id }, 'Daily loss limit, quote currency (empty: none; new entries stop for the UTC day)'), dailyLoss,
+    el('label', { for: closeOnly.id }, closeOnly, ' Close only (no new entries; closes still run)'),
+    el('label', { for: slippage.id }, 'Max slippage % (an entry further than this from the signal\'s price is skipped)'), slippage,
+    el('label', { for: allPairs.id }, allPairs, ' All pairs of this strategy'),
+    pairBoxes.length ? el('div', { class: 'pairs' }, el('span', { class: 'muted' }, 'or only: '), pairBoxes) : '',
+    el('button', { type: 'submit', class: 'edit-save' }, 'Save changes'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const pairs = [...form.querySelectorAll('.edit-pair:checked')].map((c) => c.value);
+    const riskBody = { maxTradePercent: optional(maxTrade), dailyLossLimit: optional(dailyLoss), closeOnly: closeOnly.checked };
+    for (const k of Object.keys(riskBody)) if (riskBody[k] === undefined) delete riskBody[k];
+    const body = {
+      sizing: mode.value === 'quote' ? { mode: 'quote', amount: Number(size.value) } : { mode: 'percent', percent: Number(size.value) },
+      risk: riskBody, maxSlippagePercent: Number(slippage.value), allPairs: allPairs.checked,
+    };
+    if (!allPairs.checked) body.pairs = pairs;
+    try { await api('PATCH', `/api/subscriptions/${s.id}`, body); await render(); say($(`.subscription[data-id="${s.id}"] .sub-msg`) ?? msg, 'Saved.'); } catch (err) { say(msg, err.message, false); }
+  });
+  return el('details', { class: 'sub-edit' }, el('summary', {}, 'Edit sizing, risk limits, pairs and slippage'), form);
+}
+
+function riskText(r = {}) {
+  const parts = [];
+  if (r.maxTradePercent !== undefined) parts.push(`max ${r.maxTradePercent} % per trade`);
+  if (r.dailyLossLimit !== undefined) parts.push(`daily loss limit ${fmtQuote(r.dailyLossLimit, '')}`);
+  if (r.closeOnly) parts.push('close only');
+  return parts.length ? parts.join(', ') : 'no limits';
+}
+
+function card(s, strategies) {
   const msg = el('div', { class: 'sub-msg' });
-  const sizing = s.sizing.mode === 'quote' ? `${s.sizing.amount} per signal` : `${s.sizing.percent} % of free balance`;
+  const st = strategies.get(s.strategyId);
+  const sizing = s.sizing.mode === 'quote' ? `${fmtQuote(s.sizing.amount, '')} (quote currency) per signal` : `${s.sizing.percent} % of free balance`;
   return el('div', { class: 'card subscription', 'data-id': s.id },
-    el('h2', {}, el('a', { href: `/strategies/${s.strategyId}` }, names.get(s.strategyId) ?? s.strategyId), ' ', el('span', { class: `badge ${s.status}` }, s.status)),
-    el('p', {}, `Exchange: ${s.exchange} · Pairs: ${s.allPairs ? 'all' : s.pairs.join(', ')} · Size: ${sizing}`),
+    el('h2', {}, el('a', { href: `/strategies/${s.strategyId}` }, st?.name ?? s.strategyId), ' ', el('span', { class: `badge ${s.status}` }, s.status)),
+    el('p', { class: 'sub-summary' }, `Exchange: ${s.exchange} · Pairs: ${s.allPairs ? 'all' : s.pairs.join(', ')} · Size: ${sizing} · Risk: ${riskText(s.risk ?? {})} · Max slippage: ${s.maxSlippagePercent ?? 2} %`),
     el('p', {}, 'API key: ', el('code', { class: 'masked-key' }, s.apiKeyMasked ?? 'none (signals only, no orders)'),
       s.keysInvalid ? el('span', { class: 'badge FAILED' }, ' keys refused by the exchange') : ''),
-    el('p', { class: 'muted' }, `Since ${fmtDate(s.createdAt)} · `, el('a', { href: `/executions?subscriptionId=${s.id}` }, 'executions')),
-    actions(s, msg), s.status !== 'CANCELLED' ? keyForm(s, msg) : '', msg);
+    el('p', { class: 'muted' }, 'Since ', when(s.createdAt), ' · ', el('a', { href: `/executions?subscriptionId=${s.id}` }, 'executions')),
+    actions(s, msg), s.status !== 'CANCELLED' ? [editForm(s, st?.pairs ?? [], msg), keyForm(s, msg)] : '', msg);
 }
 
 async function render() {
   const [{ subscriptions }, { strategies }] = await Promise.all([api('GET', '/api/subscriptions'), api('GET', '/api/strategies')]);
-  const names = new Map(strategies.map((s) => [s.id, s.name]));
-  $('#subs').replaceChildren(...(subscriptions.length ? subscriptions.map((s) => card(s, names)) : [el('p', { class: 'muted' }, 'No subscriptions yet. Pick a strategy on the ', el('a', { href: '/' }, 'marketplace'), '.')]));
+  const byId = new Map(strategies.map((s) => [s.id, s]));
+  $('#subs').replaceChildren(...(subscriptions.length ? subscriptions.map((s) => card(s, byId)) : [el('p', { class: 'muted' }, 'No subscriptions yet. Pick a strategy on the ', el('a', { href: '/' }, 'marketplace'), '.')]));
 }
 
 render().catch((err) => say($('#msg'), err.message, false));

@@ -4,8 +4,37 @@ import { AppError } from '../lib/errors.js';
 import { accountGone, isAccountForeignKeyViolation } from './auth.js';
 import type { Logger } from '../lib/logger.js';
 
+/** The 404 page for browsers: static, no script, the site's stylesheet (a fixed text: the path is never echoed). */
+const NOT_FOUND_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Page not found · Signal Marketplace</title>
+  <link rel="icon" href="/favicon.ico" type="image/svg+xml">
+  <link rel="stylesheet" href="/assets/site.css">
+</head>
+<body>
+  <header class="top"><a class="brand" href="/">Signal Marketplace</a><a href="/">Strategies</a></header>
+  <main id="main">
+    <h1 id="not-found">Page not found</h1>
+    <p class="muted">There is no page at this address. Go to the <a href="/">list of strategies</a>.</p>
+  </main>
+</body>
+</html>
+`;
+
+/**
+ * Unknown routes: `{ error: { code: 'NOT_FOUND' } }` for the API (and any client that does not ask for
+ * HTML); a GET from a browser (Accept prefers text/html) outside /api gets the HTML 404 page.
+ */
 export function notFoundHandler(): RequestHandler {
-  return (req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.path}` } }); };
+  return (req, res) => {
+    const browser = (req.method === 'GET' || req.method === 'HEAD') && !req.path.startsWith('/api/') && req.path !== '/api'
+      && req.accepts(['json', 'html']) === 'html';
+    if (browser) { res.status(404).type('html').send(NOT_FOUND_PAGE); return; }
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.path}` } });
+  };
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

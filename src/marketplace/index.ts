@@ -32,6 +32,6 @@ export function marketplaceComponent(ctx: AppContext): Component {
     name: 'marketplace-site',
     start: async () => {},
     stop: async () => {},
-    routers: [accountRoutes({ ...deps, keyring: ctx.keyring, keyChecker, testKeysLimiter }), adminRoutes(deps), pageRoutes()],
+    routers: [accountRoutes({ ...deps, keyring: ctx.keyring, keyChecker, testKeysLimiter, tradingMode: c.tradingMode }), adminRoutes(deps), pageRoutes()],
   };
 }
