@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { FakeBinance, FakeBybit, FakeMexc } from './support/fake-exchange.js';
+import { createVenueBudget, DEFAULT_BUDGET_SETTINGS } from '../src/exchange/index.js';
+import { KeyChecker } from '../src/marketplace/key-check.js';
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
@@ -21,7 +23,7 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | 
 }
 
 type Fake = FakeMexc | FakeBybit | FakeBinance;
-interface Venue { id: 'mexc' | 'bybit'; fake: FakeMexc | FakeBybit; createPath: string; cidRule: RegExp }
+interface Venue { id: 'mexc' | 'bybit'; fake: FakeMexc | FakeBybit; createPath: string; balancePath: string; cidRule: RegExp }
 
 describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)', function () {
   this.timeout(60_000);
@@ -30,8 +32,8 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
   const bybit = new FakeBybit();
   const venues: Venue[] = [
     // MEXC documents no client-id rule: we send at most 32 of [A-Za-z0-9_-].
-    { id: 'mexc', fake: mexc, createPath: '/api/v3/order', cidRule: /^[A-Za-z0-9_-]{1,32}$/ },
-    { id: 'bybit', fake: bybit, createPath: '/v5/order/create', cidRule: /^[A-Za-z0-9_-]{1,36}$/ },
+    { id: 'mexc', fake: mexc, createPath: '/api/v3/order', balancePath: '/api/v3/account', cidRule: /^[A-Za-z0-9_-]{1,32}$/ },
+    { id: 'bybit', fake: bybit, createPath: '/v5/order/create', balancePath: '/v5/account/wallet-balance', cidRule: /^[A-Za-z0-9_-]{1,36}$/ },
   ];
   let app: App;
 
@@ -143,6 +145,20 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
         assert.equal(b.body.ok, false);
         assert.equal(b.body.code, 'EXCHANGE_AUTH', JSON.stringify(b.body));
         assert.equal((await app.db.prisma.subscription.findUniqueOrThrow({ where: { id: bad.subId } })).keysInvalid, true);
+      });
+
+      it(`the request budget covers ${v.id}: 30 key tests against a small budget (units a minute) are held back (EXCHANGE_BUSY) before they reach the venue`, async () => {
+        const budget = createVenueBudget({ prefix: '', settings: { ...DEFAULT_BUDGET_SETTINGS, perVenue: { [v.id]: v.id === 'mexc' ? 400 : 40 }, maxWaitMs: 0 } });
+        const checker = new KeyChecker({ exchangeUrls: { [v.id]: v.fake.origin }, timeoutMs: 2000, recvWindowMs: 5000, budget });
+        const key = `key-${randomUUID()}`;
+        v.fake.addAccount(key, 'budget-secret', { USDT: 10_000 });
+        v.fake.resetCounters();
+        const results = [];
+        for (let i = 0; i < 30; i++) results.push(await checker.check(v.id, key, 'budget-secret'));
+        const busy = results.filter((r) => r.code === 'EXCHANGE_BUSY').length;
+        assert.ok(results[0]!.ok, JSON.stringify(results[0]));
+        assert.ok(busy > 0, 'some tests were held back');
+        assert.equal(v.fake.requestCount(v.balancePath), 30 - busy, 'a held-back test sends nothing');
       });
     });
   }
