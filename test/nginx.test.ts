@@ -103,7 +103,7 @@ function getFrom(from: string, url: string): Promise<{ status: number; body: str
 
 describe('nginx (the shipped site config) in front of two app processes', function () {
   this.timeout(240_000);
-  if (!existsSync(NGINX)) { it.skip(`needs nginx at ${NGINX}`); return; }
+  before(() => { assert.ok(existsSync(NGINX), `nginx at ${NGINX} (apt-get install nginx; .ci/run installs it)`); });
   const prefix = `smtest:${randomUUID().slice(0, 8)}:`;
   let ports: number[];
   const apps: ServerProcess[] = [];
