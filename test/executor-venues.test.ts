@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { FakeBinance, FakeBybit, FakeMexc } from './support/fake-exchange.js';
-import { createVenueBudget, DEFAULT_BUDGET_SETTINGS } from '../src/exchange/index.js';
+import ccxt from 'ccxt';
+import { classifyCcxtError, createVenueBudget, DEFAULT_BUDGET_SETTINGS, dialectFor } from '../src/exchange/index.js';
 import { KeyChecker } from '../src/marketplace/key-check.js';
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
@@ -192,5 +193,27 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
     assert.equal(binance.orders(binanceKey)[0]!.clientOrderId, rows[3]!.clientOrderId);
     // Each signal reached only its own subscription.
     for (let i = 0; i < 4; i++) assert.equal(await app.db.prisma.executionLog.count({ where: { signalId: signals[i]!.id } }), 1);
+  });
+
+  it('every venue answer is classified by its own code: MEXC 10072 bad key → auth, MEXC JSON code 500 and Bybit 10016 → unknown (look up), Bybit duplicate orderLinkId → look up (the order exists), stale timestamps → look up', () => {
+    /** The ccxt error the venue's answer becomes (ccxt's own handleErrors with the production URL). */
+    const ccxtError = (id: 'mexc' | 'bybit', status: number, body: object): unknown => {
+      const ex = new (ccxt as unknown as Record<string, new () => { handleErrors: (...a: unknown[]) => unknown }>)[id]!();
+      const url = id === 'mexc' ? 'https://api.mexc.com/api/v3/order' : 'https://api.bybit.com/v5/order/create';
+      try { ex.handleErrors(status, '', url, 'POST', {}, JSON.stringify(body), body, {}, {}); } catch (err) { return err; }
+      throw new Error(`${id} ${JSON.stringify(body)} raised nothing`);
+    };
+    const kind = (id: 'mexc' | 'bybit', status: number, body: object) => classifyCcxtError(ccxtError(id, status, body), dialectFor(id)).kind;
+    const bybitBody = (retCode: number, retMsg: string) => ({ retCode, retMsg, result: {}, retExtInfo: {}, time: 1 });
+    assert.equal(kind('mexc', 400, { code: 10072, msg: 'Api key info invalid' }), 'auth');
+    assert.equal(kind('mexc', 400, { code: 700002, msg: 'Signature for this request is not valid.' }), 'auth');
+    assert.equal(kind('mexc', 400, { code: 500, msg: 'Internal error' }), 'temporary');
+    assert.equal(kind('mexc', 400, { code: 700003, msg: 'Timestamp for this request is outside of the recvWindow.' }), 'temporary');
+    assert.equal(kind('mexc', 400, { code: 30004, msg: 'Insufficient position' }), 'rejected');
+    assert.equal(kind('bybit', 200, bybitBody(10003, 'API key is invalid.')), 'auth');
+    assert.equal(kind('bybit', 200, bybitBody(10004, 'error sign!')), 'auth');
+    assert.equal(kind('bybit', 200, bybitBody(10016, 'Server error.')), 'temporary');
+    assert.equal(kind('bybit', 200, bybitBody(170141, 'Duplicate clientOrderId')), 'temporary');
+    assert.equal(kind('bybit', 200, bybitBody(170131, 'Insufficient balance.')), 'rejected');
   });
 });

@@ -7,6 +7,7 @@ export { createTickerSource, type TickerQuote, type TickerSource } from './ticke
 export { createMarketListSource, type MarketListSource } from './reference-markets.js';
 export { createPublicMarketData, type OhlcvCandle, type PublicMarketData } from './public-client.js';
 export { ExchangeError, type ExchangeErrorKind } from './errors.js';
+export { dialectFor, DIALECT_IDS, type VenueDialect } from './dialects/index.js';
 export { createKeyThrottle, keyScope, perKeyRate, type KeyThrottle } from './throttle.js';
 export { createVenueBudget, ExchangeBusy, DEFAULT_BUDGET_SETTINGS, type BudgetSettings, type Traffic, type VenueBudget } from './budget.js';
 export { attachBudget } from './budgeted-ccxt.js';

@@ -40,6 +40,9 @@ export const bybit: VenueDialect = {
     const code = venueCode(message, 'retCode');
     if (code === 10003 || code === 10004) return 'auth';
     if (code === 10016) return 'temporary';
+    // "Duplicate orderLinkId" (spot 170141, linear 110072): an order with our id exists, so this is never a
+    // rejection of the trade: look it up (a lookup that missed it, e.g. realtime wiped by a restart, retries).
+    if (code === 170141 || code === 110072) return 'temporary';
     return undefined;
   },
 };
