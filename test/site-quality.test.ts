@@ -133,6 +133,13 @@ describe('site quality in Chromium: every page, anonymous and signed in, 1280 an
     await page.waitForNetworkIdle({ idleTime: 300, timeout: 3000 }).catch(() => {});
   };
   const overflow = (page: Page) => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  /** Tables whose box sticks out of the content column (main), by id. */
+  const spilling = (page: Page) => page.evaluate(() => {
+    const main = document.querySelector('main');
+    if (!main) return [];
+    const right = main.getBoundingClientRect().right;
+    return [...document.querySelectorAll('main table')].filter((t) => (t.parentElement as HTMLElement).getBoundingClientRect().right > right + 0.5 || (t.closest('.table-wrap') === null && t.getBoundingClientRect().right > right + 0.5)).map((t) => t.id || 'table');
+  });
 
   const PAGES = () => [
     ['marketplace', '/'], ['strategy', `/strategies/${strategy.strategyId}`], ['login', '/login'], ['register', '/register'],
@@ -154,6 +161,8 @@ describe('site quality in Chromium: every page, anonymous and signed in, 1280 an
             await settle(v.page);
             const o = await overflow(v.page);
             if (o.scroll > o.inner) failures.push(`${p}: ${o.scroll} px wide at ${o.inner} px`);
+            const out = await spilling(v.page);
+            if (out.length) failures.push(`${p}: tables out of the content column: ${out.join(', ')}`);
             await v.page.screenshot({ path: `${OUT}/${role}-${name}-${width}.png`, fullPage: true });
             failures.push(...v.problems.splice(0).map((x) => `${p}: ${x}`));
             if (who && !name.startsWith('unknown') && !['login', 'register'].includes(name)) {
