@@ -42,7 +42,7 @@ describe('strategy page: subscribe form and the subscribed state (Chromium)', fu
     await page.$eval('#sub-slippage', (e) => { (e as HTMLInputElement).value = '1.5'; });
     await page.click('#sub-submit');
     await page.waitForSelector('#subscribe-msg .msg.ok');
-    assert.match(await text('#subscribed-summary'), /You are subscribed \(ACTIVE, binance, 100 \(quote currency\) per signal, max slippage 1\.5 %\)/);
+    assert.match(await text('#subscribed-summary'), /You are subscribed \(ACTIVE, binance, 100\.00 \(quote currency\) per signal, max slippage 1\.5 %\)/);
     const [mine] = (await client(app).get('/api/subscriptions', user.token)).body.subscriptions;
     assert.equal(mine.maxSlippagePercent, 1.5);
     // On a later visit the page shows the subscription, not the form.
