@@ -40,9 +40,12 @@ describe('notifier crash safety (child killed with SIGKILL mid-batch, another ta
     children.push(first);
     const ids = await finishedRows(app, sig, u.user.id, Array.from({ length: EVENTS }, (_, i) => ({ status: 'FAILED', error: `EXCHANGE_DOWN: ${i}` })));
     await hooks.waitFor(() => hooks.for(u.user.id).length >= 8, 'the first deliveries');
-    // Kill while the child holds claimed, unsent rows (each stays claimed for the receiver's 400 ms).
+    // From now on the receiver holds each request for a minute, so the rows the child claims stay claimed and
+    // unsent until it is killed (with 400 ms the child could finish a round between our look and the kill).
+    hooks.delayMs = 60_000;
     await waitUntil('rows in flight', async () => (await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: { in: ['pending', 'retrying'] }, lockedBy: { not: null } } })) > 0);
     await first.kill('SIGKILL');
+    hooks.delayMs = 0;
     const atKill = hooks.for(u.user.id).length;
     assert.ok(atKill < EVENTS, 'killed mid-batch');
     const orphaned = await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: { in: ['pending', 'retrying'] }, lockedBy: { not: null } } });
