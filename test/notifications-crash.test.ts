@@ -43,7 +43,16 @@ describe('notifier crash safety (child killed with SIGKILL mid-batch, another ta
     // From now on the receiver holds each request for a minute, so the rows the child claims stay claimed and
     // unsent until it is killed (with 400 ms the child could finish a round between our look and the kill).
     hooks.delayMs = 60_000;
-    await waitUntil('rows in flight', async () => (await app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: { in: ['pending', 'retrying'] }, lockedBy: { not: null } } })) > 0);
+    const inFlight = () => app.db.prisma.notificationOutbox.count({ where: { userId: u.user.id, status: { in: ['pending', 'retrying'] }, lockedBy: { not: null } } });
+    // Rows claimed while no delivery has completed for 1 s are held ones (a 400 ms one would have completed),
+    // so they cannot be finished between this look and the kill.
+    let seen = hooks.for(u.user.id).length;
+    let quietSince = Date.now();
+    await waitUntil('held rows in flight', async () => {
+      const now = hooks.for(u.user.id).length;
+      if (now !== seen) { seen = now; quietSince = Date.now(); }
+      return Date.now() - quietSince >= 1000 && (await inFlight()) > 0;
+    });
     await first.kill('SIGKILL');
     hooks.delayMs = 0;
     const atKill = hooks.for(u.user.id).length;
