@@ -6,11 +6,12 @@
  * - EXCHANGE_AUTH: the API key is invalid or revoked → mark the subscription keysInvalid, stop.
  * - EXCHANGE_ORDER_NOT_FOUND: a lookup found nothing (safe to send).
  */
+import type { ErrorCode } from '../lib/error-codes.js';
 import { AppError } from '../lib/errors.js';
 
 export type ExchangeErrorKind = 'temporary' | 'rejected' | 'auth' | 'notFound';
 
-const CODES: Record<ExchangeErrorKind, string> = {
+const CODES: Record<ExchangeErrorKind, ErrorCode> = {
   temporary: 'EXCHANGE_TEMPORARY',
   rejected: 'EXCHANGE_REJECTED',
   auth: 'EXCHANGE_AUTH',
@@ -20,7 +21,8 @@ const CODES: Record<ExchangeErrorKind, string> = {
 /** An exchange failure with its kind, the ccxt class name and the exchange's raw answer (if any). */
 export class ExchangeError extends AppError {
   constructor(readonly kind: ExchangeErrorKind, message: string, readonly ccxtClass: string, readonly response?: string, cause?: unknown) {
-    super(CODES[kind], message, kind === 'auth' ? 401 : 502, { cause });
+    // The catalogue's status: never 401 (that would tell an API client its own token is wrong).
+    super(CODES[kind], message, undefined, { cause });
     this.name = 'ExchangeError';
   }
 }

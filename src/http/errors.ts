@@ -1,5 +1,6 @@
 /** Central express error handler: every error leaves as `{ error: { code, message } }`, one log line. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isErrorCode } from '../lib/error-codes.js';
 import { AppError } from '../lib/errors.js';
 import { accountGone, isAccountForeignKeyViolation } from './auth.js';
 import type { Logger } from '../lib/logger.js';
@@ -51,7 +52,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
 }
 
 function toAppError(err: unknown): AppError {
-  if (err instanceof AppError) return err;
+  // A code outside the catalogue (or a status that is not an error) is a bug: 500 INTERNAL, logged with the original.
+  if (err instanceof AppError) {
+    return isErrorCode(err.code) && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599
+      ? err : new AppError('INTERNAL', 'internal error', 500, { cause: err });
+  }
   // A write for an account deleted after requireAuth confirmed it: the token is what is wrong.
   if (isAccountForeignKeyViolation(err)) return accountGone();
   const e = err as { type?: string; status?: number; message?: string };

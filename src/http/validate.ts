@@ -1,6 +1,7 @@
 /** Request body validation with zod: the first issue becomes a 400 VALIDATION_FAILED with its field. */
 import type { z } from 'zod';
-import { AppError } from '../lib/errors.js';
+import type { Resource } from '../lib/error-codes.js';
+import { AppError, notFound } from '../lib/errors.js';
 
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body ?? {});
@@ -10,9 +11,25 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   throw new AppError('VALIDATION_FAILED', field ? `${field}: ${issue.message}` : issue.message, 400, { details: { field } });
 }
 
-/** Route param that must be a UUID; anything else is a 404 for `what`. */
-export function uuidParam(value: string | string[] | undefined, what: string): string {
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A path parameter naming a resource (`/api/strategies/:id`): a malformed id is the same miss as an unknown
+ * one, 404 with the resource's code (STRATEGY_NOT_FOUND, ...), so clients handle one case. Lower-cased.
+ */
+export function uuidParam(value: unknown, what: Resource): string {
   const v = Array.isArray(value) ? value[0] : value;
-  if (!v || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw new AppError('NOT_FOUND', `${what} not found`, 404);
+  if (typeof v !== 'string' || !UUID_RE.test(v)) throw notFound(what);
   return v.toLowerCase();
+}
+
+/**
+ * A body or query field holding an id (`?subscriptionId=`, `{ strategyId }`): malformed is a 400
+ * VALIDATION_FAILED naming the field; whether the id names anything is the route's 404. Lower-cased.
+ */
+export function uuidField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !UUID_RE.test(value)) {
+    throw new AppError('VALIDATION_FAILED', `${field}: must be a UUID`, 400, { details: { field } });
+  }
+  return value.toLowerCase();
 }
