@@ -15,21 +15,20 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { wrap } from '../http/wrap.js';
 import { describeRoutes } from '../http/openapi.js';
-import { badRequest } from '../lib/errors.js';
+import { uuidParam } from '../http/validate.js';
 import { parseChartQuery, type ChartData } from './chart-data.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** public/ at the repository root. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 const LIB_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('lightweight-charts/package.json')), 'dist');
 const LIB_FILE = 'lightweight-charts.standalone.production.js';
 
-function strategyIdParam(value: unknown): string {
-  const id = String(value);
-  if (!UUID_RE.test(id)) throw badRequest('VALIDATION_FAILED', 'strategyId must be a UUID');
-  return id;
-}
+/**
+ * The strategy id in the path: malformed is 404 STRATEGY_NOT_FOUND like every strategy path. Whether the
+ * strategy exists is not checked: the chart is computed from the query (pair, strategy kind, parameters),
+ * the id only labels it.
+ */
+const strategyIdParam = (value: unknown): string => uuidParam(value, 'strategy');
 
 /**
  * The chart page router.
@@ -73,5 +72,5 @@ describeRoutes([{
     limit: z.coerce.number().int().min(10).max(1000).default(300),
     fixture: z.string().optional().describe('a recorded candle file (tests)'),
   }),
-  responses: { 200: '{ candles, markers, … }', 400: 'CHART_QUERY_INVALID', 404: 'NOT_FOUND' },
+  responses: { 200: '{ candles, markers, … }', 400: 'CHART_QUERY_INVALID, CHART_EXCHANGE_NOT_CONFIGURED, CHART_PARAMS_INVALID', 404: 'STRATEGY_NOT_FOUND (a malformed id), CHART_FIXTURE_NOT_FOUND' },
 }]);

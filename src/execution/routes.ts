@@ -9,10 +9,10 @@ import { Router, type Request } from 'express';
 import type { ExecutionStatus, Prisma, PrismaClient } from '@prisma/client';
 import { currentUser, requireAuth, type TokenService } from '../http/auth.js';
 import { z } from 'zod';
-import { uuidParam } from '../http/validate.js';
+import { uuidField } from '../http/validate.js';
 import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, notFound } from '../lib/errors.js';
 
 const STATUSES = ['PENDING', 'SUCCESS', 'FAILED', 'PARTIAL', 'SKIPPED'];
 type Row = Prisma.ExecutionLogGetPayload<object>;
@@ -55,7 +55,7 @@ function filters(req: Request): Prisma.ExecutionLogWhereInput {
     where.exchange = exchange;
   }
   const subscriptionId = queryParam(req, 'subscriptionId');
-  if (subscriptionId !== undefined) where.subscriptionId = uuidParam(subscriptionId, 'subscription');
+  if (subscriptionId !== undefined) where.subscriptionId = uuidField(subscriptionId, 'subscriptionId');
   return where;
 }
 
@@ -78,7 +78,7 @@ export function executionRoutes(deps: { prisma: PrismaClient; tokens: TokenServi
     const where = { ...filters(req), userId: user.id };
     if (where.subscriptionId) {
       const sub = await prisma.subscription.findUnique({ where: { id: where.subscriptionId as string }, select: { userId: true } });
-      if (!sub || sub.userId !== user.id) throw new AppError('NOT_FOUND', 'subscription not found', 404);
+      if (!sub || sub.userId !== user.id) throw notFound('subscription');
     }
     const rows = await prisma.executionLog.findMany({ where, orderBy: { createdAt: 'desc' }, take });
     res.json({ executions: rows.map(executionView) });
@@ -101,6 +101,6 @@ const executionsQuery = z.object({
 });
 
 describeRoutes([
-  { method: 'get', path: '/api/executions', tag: 'executions', auth: 'user', summary: 'Your execution rows (every attempt), newest first', query: executionsQuery, responses: { 200: '{ executions }', 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND (subscription)' } },
+  { method: 'get', path: '/api/executions', tag: 'executions', auth: 'user', summary: 'Your execution rows (every attempt), newest first', query: executionsQuery, responses: { 200: '{ executions }', 400: 'VALIDATION_FAILED', 404: 'SUBSCRIPTION_NOT_FOUND' } },
   { method: 'get', path: '/api/admin/executions', tag: 'admin', auth: 'admin', summary: 'Everyone\'s execution rows, newest first', query: executionsQuery.omit({ subscriptionId: true }), responses: { 200: '{ executions }', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN' } },
 ]);

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   ALREADY_SUBSCRIBED: { status: 409, meaning: 'you already hold a live subscription to this strategy' },
   SUBSCRIPTION_CANCELLED: { status: 409, meaning: 'a cancelled subscription cannot be changed' },
   NO_KEYS: { status: 409, meaning: 'the subscription has no API keys stored' },
+  KEY_DECRYPT_FAILED: { status: 409, meaning: 'stored API keys cannot be decrypted with this server keys: store them again' },
   SIGNAL_STALE: { status: 409, meaning: 'the signal is older than the strategy allows (maxLagSeconds)' },
   PRICE_OUT_OF_BAND: { status: 409, meaning: 'an OPEN price too far from the reference exchange price' },
   NO_OPEN_TRADE: { status: 409, meaning: 'no open trade to close (or the named trade is closed)' },
@@ -72,7 +73,6 @@ export const ERROR_CODES = {
   // the server's own failures (never caused by the request)
   INTERNAL: { status: 500, meaning: 'a bug or an outage; the log has the details (never the response)' },
   CONFIG_INVALID: { status: 500, meaning: 'a configured value is unusable' },
-  KEY_DECRYPT_FAILED: { status: 500, meaning: 'a stored secret cannot be decrypted with the configured keys' },
   CHART_FIXTURE_INVALID: { status: 500, meaning: 'a recorded candle file is malformed' },
 } as const satisfies Record<string, CodeInfo>;
 

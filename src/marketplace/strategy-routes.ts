@@ -13,7 +13,7 @@ import { parseBody, uuidParam } from '../http/validate.js';
 import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
-import { AppError, forbidden, notFound } from '../lib/errors.js';
+import { forbidden, notFound } from '../lib/errors.js';
 import { PAIR_RE, signalSchema, toSignal } from '../signals/index.js';
 import { publicReadCors } from './cors.js';
 import { trackRecordDetail, trackRecords } from './track-record.js';
@@ -66,7 +66,7 @@ export function strategyRoutes(deps: {
   r.get('/api/strategies/:id', wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'strategy');
     const s = await prisma.strategy.findUnique({ where: { id }, include: { author: { select: { email: true } } } });
-    if (!s) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    if (!s) throw notFound('strategy');
     const extra = await statsFor([id]);
     const open = await prisma.trade.findMany({ where: { strategyId: id, status: 'ACTIVE' }, orderBy: { openSeq: 'asc' } });
     const record = await trackRecordDetail(prisma, id);
@@ -82,7 +82,7 @@ export function strategyRoutes(deps: {
   r.get('/api/strategies/:id/signals', wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'strategy');
     const q = parseBody(signalsQuery, req.query);
-    if (!(await prisma.strategy.count({ where: { id } }))) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    if (!(await prisma.strategy.count({ where: { id } }))) throw notFound('strategy');
     const rows = q.afterSeq !== undefined
       ? await prisma.signal.findMany({ where: { strategyId: id, seq: { gt: BigInt(q.afterSeq) } }, orderBy: { seq: 'asc' }, take: q.limit })
       : (await prisma.signal.findMany({ where: { strategyId: id }, orderBy: { seq: 'desc' }, take: q.limit })).reverse();
@@ -94,7 +94,7 @@ export function strategyRoutes(deps: {
   r.get('/api/strategies/:id/verify', wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'strategy');
     const report = await verifyStrategy(prisma, id, (await statsFor([id]))(id).stats, { tolerancePct: deps.priceBandPercent });
-    if (!report) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    if (!report) throw notFound('strategy');
     res.set('Cache-Control', 'no-store').json(report);
   }));
 
@@ -132,7 +132,7 @@ export function strategyRoutes(deps: {
     const id = uuidParam(req.params.id, 'strategy');
     const user = currentUser(req);
     const s = await prisma.strategy.findUnique({ where: { id }, select: { authorId: true } });
-    if (!s) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    if (!s) throw notFound('strategy');
     if (s.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may rotate its secret');
     const secret = newSecret();
     await prisma.strategy.update({ where: { id }, data: { webhookSecretHash: sha256Hex(secret) } });
@@ -148,10 +148,10 @@ export function strategyRoutes(deps: {
 
 describeRoutes([
   { method: 'get', path: '/api/strategies', tag: 'strategies', auth: 'public', summary: 'Strategies, newest 500 first, with subscribers and stats (trades, win rate, total/avg PnL %, max drawdown, Sharpe, Sortino)', responses: { 200: '{ strategies }' } },
-  { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, open trades (declared and market entry price)', responses: { 200: 'the strategy', 404: 'NOT_FOUND' } },
-  { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: { description: 'signals in ascending seq, each with its declared price and marketPrice (null: not verified); lastSeq to pass as the next afterSeq', schema: z.object({ signals: z.array(signalSchema), lastSeq: z.number().int() }) }, 400: 'VALIDATION_FAILED', 404: 'NOT_FOUND' } },
-  { method: 'get', path: '/api/strategies/:id/verify', tag: 'strategies', auth: 'public', summary: 'Recomputes the hash chain and the stats from the raw signals', responses: { 200: '{ ok, chain: { ok, problems }, recomputed, published, statsMatch }', 404: 'NOT_FOUND' } },
+  { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, open trades (declared and market entry price)', responses: { 200: 'the strategy', 404: 'STRATEGY_NOT_FOUND' } },
+  { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: { description: 'signals in ascending seq, each with its declared price and marketPrice (null: not verified); lastSeq to pass as the next afterSeq', schema: z.object({ signals: z.array(signalSchema), lastSeq: z.number().int() }) }, 400: 'VALIDATION_FAILED', 404: 'STRATEGY_NOT_FOUND' } },
+  { method: 'get', path: '/api/strategies/:id/verify', tag: 'strategies', auth: 'public', summary: 'Recomputes the hash chain and the stats from the raw signals', responses: { 200: '{ ok, chain: { ok, problems }, recomputed, published, statsMatch }', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'post', path: '/api/strategies', tag: 'strategies', auth: 'author', summary: 'Create a strategy; the answer carries its webhookSecret, shown this once', body: createSchema, responses: { 201: 'the strategy with webhookSecret and webhookUrl', 400: 'VALIDATION_FAILED', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' } },
-  { method: 'patch', path: '/api/strategies/:id', tag: 'strategies', auth: 'author', summary: 'Change name, description, pairs or maxLagSeconds (its author only)', body: patchSchema, responses: { 200: 'the strategy', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' } },
-  { method: 'post', path: '/api/strategies/:id/webhook-secret', tag: 'strategies', auth: 'author', summary: 'Rotate the webhook secret (shown once); the old one stops working at once', responses: { 200: '{ webhookSecret }', 403: 'FORBIDDEN', 404: 'NOT_FOUND' } },
+  { method: 'patch', path: '/api/strategies/:id', tag: 'strategies', auth: 'author', summary: 'Change name, description, pairs or maxLagSeconds (its author only)', body: patchSchema, responses: { 200: 'the strategy', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND' } },
+  { method: 'post', path: '/api/strategies/:id/webhook-secret', tag: 'strategies', auth: 'author', summary: 'Rotate the webhook secret (shown once); the old one stops working at once', responses: { 200: '{ webhookSecret }', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND' } },
 ]);

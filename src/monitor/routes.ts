@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { uuidParam } from '../http/validate.js';
 import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
-import { AppError } from '../lib/errors.js';
+import { notFound } from '../lib/errors.js';
 import { openTradesOfStrategy } from './trade-store.js';
 import type { WatchedTrade } from './trigger-book.js';
 
@@ -40,7 +40,7 @@ export function monitorRoutes(deps: { pool: pg.Pool; prices: PriceLookup; exchan
   r.get('/api/monitor/strategies/:id/open-trades', wrap(async (req, res) => {
     const id = uuidParam(req.params.id, 'strategy');
     const trades = await openTradesOfStrategy(deps.pool, id);
-    if (!trades) throw new AppError('NOT_FOUND', 'strategy not found', 404);
+    if (!trades) throw notFound('strategy');
     const prices = await deps.prices([...new Set(trades.map((t) => t.pair))]);
     res.json({
       strategyId: id, exchange: deps.exchange,
@@ -51,5 +51,5 @@ export function monitorRoutes(deps: { pool: pg.Pool; prices: PriceLookup; exchan
 }
 
 describeRoutes([
-  { method: 'get', path: '/api/monitor/strategies/:id/open-trades', tag: 'monitor', auth: 'public', summary: 'Open trades with lastPrice, priceAt, distanceToStopLossPct, distanceToTakeProfitPct, monitored', responses: { 200: '{ strategyId, exchange, trades }', 404: 'NOT_FOUND' } },
+  { method: 'get', path: '/api/monitor/strategies/:id/open-trades', tag: 'monitor', auth: 'public', summary: 'Open trades with lastPrice, priceAt, distanceToStopLossPct, distanceToTakeProfitPct, monitored', responses: { 200: '{ strategyId, exchange, trades }', 404: 'STRATEGY_NOT_FOUND' } },
 ]);

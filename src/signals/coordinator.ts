@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
-import { AppError } from '../lib/errors.js';
+import { AppError, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { signalHash } from './repository.js';
 import { closeStatement, commitBatch, lockAndRead, openStatement, rawToActive, rawToCompleted, rawToSignal, type ItemState, type RawSignal, type SignalRowInput } from './sql.js';
@@ -230,7 +230,7 @@ export class SignalCoordinator {
     return batch.map(({ input, source, opts }): Decision => {
       try {
         const strategy = strategies.get(input.strategyId);
-        if (!strategy) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+        if (!strategy) throw notFound('strategy');
         if (input.timestamp !== undefined && Date.now() - input.timestamp > strategy.maxLagSeconds * 1000) {
           throw new AppError('SIGNAL_STALE', `signal timestamp is older than the strategy's maxLagSeconds (${strategy.maxLagSeconds}s)`, 409);
         }

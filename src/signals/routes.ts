@@ -16,9 +16,9 @@ import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { z } from 'zod';
 import { describeRoutes } from '../http/openapi.js';
-import { uuidParam } from '../http/validate.js';
+import { uuidField, uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
-import { AppError, forbidden } from '../lib/errors.js';
+import { AppError, forbidden, notFound } from '../lib/errors.js';
 import { safeEqual, sha256Hex } from '../lib/crypto.js';
 import type { SignalCoordinator, AcceptResult } from './coordinator.js';
 import type { ReferenceMarket } from './reference.js';
@@ -49,9 +49,9 @@ export function signalRoutes(deps: {
 
   r.post('/api/signals', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
     const user = currentUser(req);
-    const strategyId = uuidParam(req.body?.strategyId, 'strategy');
+    const strategyId = uuidField(req.body?.strategyId, 'strategyId');
     const { rows: [strategy] } = await pool.query<{ authorId: string | null }>('SELECT "authorId" FROM "Strategy" WHERE id = $1', [strategyId]);
-    if (!strategy) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+    if (!strategy) throw notFound('strategy');
     if (strategy.authorId !== user.id && user.role !== 'ADMIN') throw forbidden('only the strategy author may publish its signals');
     const result = await coordinator.accept(parseSignalInput(strategyId, req.body), 'api');
     replay(res, result).status(result.duplicate ? 200 : 201).json(result.signal);
@@ -140,7 +140,7 @@ async function checkWebhookSecret(pool: pg.Pool, cache: WebhookSecretCache, stra
   if (stored === undefined) {
     const { rows: [strategy] } = await pool.query<{ webhookSecretHash: string | null }>('SELECT "webhookSecretHash" FROM "Strategy" WHERE id = $1', [strategyId]);
     if (!strategy) {
-      if (!autoCreate) throw new AppError('STRATEGY_NOT_FOUND', 'strategy not found', 404);
+      if (!autoCreate) throw notFound('strategy');
       if (secret.length < 16) throw new AppError('WEBHOOK_SECRET_INVALID', 'a new strategy needs a secret of at least 16 characters', 401);
       return { name: `TradingView ${strategyId.slice(0, 8)}`, webhookSecretHash: sha256Hex(secret) };
     }
@@ -193,12 +193,12 @@ describeRoutes([
     method: 'post', path: '/api/signals', tag: 'signals', auth: 'author', summary: 'Publish a signal on your strategy',
     description: 'An OPEN must be on one of the strategy\'s pairs; the price is checked against the reference market (409 PRICE_OUT_OF_BAND). A repeat with the same idempotencyKey answers 200 with the original and `Idempotent-Replayed: true`.',
     body: signalBodySchema.extend({ strategyId: z.string().uuid() }),
-    responses: { 200: { description: 'the original signal (a repeat)', schema: signalSchema }, 201: { description: 'the signal', schema: signalSchema }, 400: 'SIGNAL_INVALID, PAIR_NOT_IN_STRATEGY, PAIR_NOT_LISTED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND', 409: 'PRICE_OUT_OF_BAND, a conflicting position state' },
+    responses: { 200: { description: 'the original signal (a repeat)', schema: signalSchema }, 201: { description: 'the signal', schema: signalSchema }, 400: 'VALIDATION_FAILED (strategyId), SIGNAL_INVALID, PAIR_NOT_IN_STRATEGY, PAIR_NOT_LISTED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND', 409: 'PRICE_OUT_OF_BAND, a conflicting position state' },
   },
   {
     method: 'post', path: '/api/webhooks/tradingview/:strategyId', tag: 'signals', auth: 'webhook-secret', summary: 'TradingView alert (or our own signal fields) with the strategy\'s webhook secret',
     description: 'A reversal (long → short) answers `{ signals: [close, open] }`. Wrong secrets are limited per client address (429).',
     body: z.union([signalBodySchema.extend({ secret: z.string().optional() }), tradingViewBody]),
-    responses: { 202: { description: 'the signal, or { signals: [close, open] } for a reversal', schema: z.union([signalSchema, z.object({ signals: z.array(signalSchema) })]) }, 400: 'SIGNAL_INVALID', 401: 'a wrong secret', 404: 'an unknown strategy', 409: 'stale alert or PRICE_OUT_OF_BAND', 429: 'RATE_LIMITED' },
+    responses: { 202: { description: 'the signal, or { signals: [close, open] } for a reversal', schema: z.union([signalSchema, z.object({ signals: z.array(signalSchema) })]) }, 400: 'SIGNAL_INVALID', 401: 'WEBHOOK_SECRET_INVALID', 404: 'STRATEGY_NOT_FOUND', 409: 'stale alert or PRICE_OUT_OF_BAND', 429: 'RATE_LIMITED' },
   },
 ]);
