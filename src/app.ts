@@ -20,6 +20,7 @@ import { listenOwnPort } from './http/metrics-server.js';
 import { budgetEvents, createVenueBudget } from './exchange/index.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { logRedisState } from './lib/redis-state.js';
 import { executionRouter, executorComponent } from './execution/index.js';
 import { authRoutes, loginLimiters, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
@@ -50,7 +51,11 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     await bus.start();
     cleanup.push(() => bus.stop());
     const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
-    if (redis) { redis.on('error', () => {}); cleanup.push(async () => { await redis.quit().catch(() => {}); }); }
+    if (redis) {
+      // One warning when Redis goes away and one line when it is back, not one per reconnect attempt.
+      const detach = logRedisState(redis, log, { name: 'app' });
+      cleanup.push(async () => { detach(); await redis.quit().catch(() => {}); });
+    }
 
     const keyring = new Keyring(config.keyEncryptionKey, config.previousEncryptionKeys);
     const exchangeBudget = createVenueBudget({

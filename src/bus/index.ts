@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
+import { logRedisState } from '../lib/redis-state.js';
 
 export type Handler = (message: unknown) => void | Promise<void>;
 
@@ -34,6 +35,8 @@ export const TOPICS = {
   webhookSecretChanged: 'strategy.webhook-secret-changed',
   /** A strategy's name, description, pairs or maxLagSeconds were edited: { strategyId }. */
   strategyChanged: 'strategy.changed',
+  /** A strategy bot was created, edited, enabled, disabled or deleted: { strategyId, botId }; capturers reload their targets. */
+  botsChanged: 'bots.changed',
   /** Outbox rows were queued (src/notifications): delivery loops in every process claim at once. */
   notificationQueued: 'notification.queued',
 } as const;
@@ -86,6 +89,7 @@ export class RedisBus implements Bus {
   private readonly channels = new Set<string>();
   private readonly reconnectHandlers = new Set<() => void>();
   private stopped = false;
+  private readonly detach: (() => void)[];
   private readyOnce = false;
 
   constructor(url: string, private readonly log: Logger, private readonly prefix = 'sm:') {
@@ -93,7 +97,8 @@ export class RedisBus implements Bus {
     const opts = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
     this.pub = new Redis(url, opts);
     this.sub = new Redis(url, opts);
-    for (const c of [this.pub, this.sub]) c.on('error', (err) => { if (!this.stopped) log.warn({ err: err.message }, 'redis connection error'); });
+    // One warning per outage and connection, not one per reconnect attempt (stop() detaches them).
+    this.detach = [logRedisState(this.pub, log, { name: 'bus-pub' }), logRedisState(this.sub, log, { name: 'bus-sub' })];
     this.sub.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
       const topic = channel.toString().slice(this.prefix.length);
       let message: unknown;
@@ -138,6 +143,7 @@ export class RedisBus implements Bus {
   async stop() {
     if (this.stopped) return;
     this.stopped = true;
+    for (const d of this.detach) d();
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
   }
 }
