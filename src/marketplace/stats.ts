@@ -71,3 +71,21 @@ export function equityCurve(trades: { closedAt: Date | string; pnlPct: number }[
     return { time: typeof t.closedAt === 'string' ? t.closedAt : t.closedAt.toISOString(), equity: round(equity) };
   });
 }
+
+/** Compounded return of the trades closed in one UTC calendar month. */
+export interface MonthlyReturn { year: number; month: number; returnPct: number; trades: number }
+
+/** Monthly returns (UTC months with at least one closed trade), oldest first, from trades in close order. */
+export function monthlyReturns(trades: { closedAt: Date | string; pnlPct: number }[]): MonthlyReturn[] {
+  const months = new Map<string, { year: number; month: number; equity: number; trades: number }>();
+  for (const t of trades) {
+    const d = new Date(t.closedAt);
+    const key = `${d.getUTCFullYear()}-${d.getUTCMonth()}`;
+    const m = months.get(key) ?? { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, equity: 1, trades: 0 };
+    m.equity *= 1 + t.pnlPct / 100;
+    m.trades++;
+    months.set(key, m);
+  }
+  return [...months.values()].sort((a, b) => a.year - b.year || a.month - b.month)
+    .map((m) => ({ year: m.year, month: m.month, returnPct: round((m.equity - 1) * 100), trades: m.trades }));
+}

@@ -16,6 +16,10 @@ import { sha256Hex } from '../lib/crypto.js';
 import { forbidden, notFound } from '../lib/errors.js';
 import { PAIR_RE, signalSchema, toSignal } from '../signals/index.js';
 import { publicReadCors } from './cors.js';
+import { listQuery, listStrategies, PERIODS, SORT_COLUMNS } from './listing.js';
+import { openTradeView, strategyTradeRoutes, type CurrentPrices } from './strategy-trades.js';
+
+export type { CurrentPrices } from './strategy-trades.js';
 import { trackRecordDetail, trackRecords } from './track-record.js';
 import { verifyStrategy } from './verify.js';
 
@@ -45,6 +49,8 @@ const authorName = (email: string | undefined) => (email ? email.split('@')[0] :
  */
 export function strategyRoutes(deps: {
   prisma: PrismaClient; tokens: TokenService; bus?: Bus; priceBandPercent?: number;
+  /** The reference market's current prices, for the unrealised PnL of open trades (absent: "price unavailable"). */
+  prices?: CurrentPrices;
   /** Called with the strategy id once its webhook secret is rotated, before the answer (this process's cache). */
   onSecretRotated?: (strategyId: string) => void;
 }): Router {
@@ -57,10 +63,10 @@ export function strategyRoutes(deps: {
   const view = (s: { id: string; name: string; description: string; pairs: string[]; createdAt: Date; maxLagSeconds: number; author: { email: string } | null }) =>
     ({ id: s.id, name: s.name, description: s.description, author: authorName(s.author?.email), pairs: s.pairs, maxLagSeconds: s.maxLagSeconds, createdAt: s.createdAt });
 
-  r.get('/api/strategies', wrap(async (_req, res) => {
-    const list = await prisma.strategy.findMany({ include: { author: { select: { email: true } } }, orderBy: { createdAt: 'desc' }, take: 500 });
-    const extra = await statsFor(list.map((s) => s.id));
-    res.json({ strategies: list.map((s) => ({ ...view(s), ...extra(s.id) })) });
+  r.get('/api/strategies', wrap(async (req, res) => {
+    const q = parseBody(listQuery, req.query);
+    const load = async (ids: string[]) => (await prisma.strategy.findMany({ where: { id: { in: ids } }, include: { author: { select: { email: true } } } })).map(view);
+    res.json(await listStrategies(prisma, q, load));
   }));
 
   r.get('/api/strategies/:id', wrap(async (req, res) => {
@@ -72,10 +78,7 @@ export function strategyRoutes(deps: {
     const record = await trackRecordDetail(prisma, id);
     res.json({
       ...view(s), ...extra(id), ...record,
-      openTrades: open.map((t) => ({
-        id: t.id, pair: t.pair, direction: t.direction, entryPrice: Number(t.entryPrice), entryMarketPrice: t.entryMarketPrice && Number(t.entryMarketPrice),
-        priceVerified: t.entryMarketPrice !== null, stopLoss: t.stopLoss && Number(t.stopLoss), takeProfit: t.takeProfit && Number(t.takeProfit), openedAt: t.openedAt,
-      })),
+      openTrades: open.map((t) => openTradeView(t, deps.prices)),
     });
   }));
 
@@ -143,12 +146,18 @@ export function strategyRoutes(deps: {
     res.json({ webhookSecret: secret });
   }));
 
+  r.use(strategyTradeRoutes({ prisma }));
   return r;
 }
 
 describeRoutes([
-  { method: 'get', path: '/api/strategies', tag: 'strategies', auth: 'public', summary: 'Strategies, newest 500 first, with subscribers and stats (trades, win rate, total/avg PnL %, max drawdown, Sharpe, Sortino)', responses: { 200: '{ strategies }' } },
-  { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, open trades (declared and market entry price)', responses: { 200: 'the strategy', 404: 'STRATEGY_NOT_FOUND' } },
+  {
+    method: 'get', path: '/api/strategies', tag: 'strategies', auth: 'public', query: listQuery,
+    summary: 'Strategies page by page: filter, search, sort on any column; each with subscribers, stats, period return and sparkline',
+    description: `Sort columns: ${SORT_COLUMNS.join(', ')}. Periods: ${Object.keys(PERIODS).join(', ')}. Every figure is computed at the reference market's prices from closed trades with verified prices (declared prices never count). periodReturnPct compounds the trades closed in the period (null without any verified trade); sparkline holds 31 equity points (100 = the period's start) at equal steps across it. Unknown parameters are a 400.`,
+    responses: { 200: '{ strategies, total, page, limit, pages, sort, order, period }', 400: 'VALIDATION_FAILED' },
+  },
+  { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, monthlyReturns (UTC months, at market prices), the latest 100 closed trades, open trades (declared and market entry price; unrealisedPnlPct from the reference price feed, null with unrealisedStatus PRICE_UNAVAILABLE or ENTRY_NOT_VERIFIED)', responses: { 200: 'the strategy', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: { description: 'signals in ascending seq, each with its declared price and marketPrice (null: not verified); lastSeq to pass as the next afterSeq', schema: z.object({ signals: z.array(signalSchema), lastSeq: z.number().int() }) }, 400: 'VALIDATION_FAILED', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'get', path: '/api/strategies/:id/verify', tag: 'strategies', auth: 'public', summary: 'Recomputes the hash chain and the stats from the raw signals', responses: { 200: '{ ok, chain: { ok, problems }, recomputed, published, statsMatch }', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'post', path: '/api/strategies', tag: 'strategies', auth: 'author', summary: 'Create a strategy; the answer carries its webhookSecret, shown this once', body: createSchema, responses: { 201: 'the strategy with webhookSecret and webhookUrl', 400: 'VALIDATION_FAILED', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' } },

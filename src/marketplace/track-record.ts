@@ -10,9 +10,9 @@
  * verified": an author cannot build a record from prices of their own choosing. The declared prices stay
  * visible beside the market prices in the trade lists.
  */
-import type { Prisma, PrismaClient } from '@prisma/client';
+import type { Prisma, PrismaClient, Trade } from '@prisma/client';
 import { pnlPct, type Direction } from '../signals/index.js';
-import { equityCurve, trackStats, type EquityPoint, type TrackStats } from './stats.js';
+import { equityCurve, monthlyReturns, trackStats, type EquityPoint, type MonthlyReturn, type TrackStats } from './stats.js';
 
 /** Shown with every track record. */
 export const TRACK_RECORD_BASIS = 'Live results from published signals at the reference market\'s prices (not a backtest)';
@@ -55,6 +55,8 @@ export interface ClosedTradeView {
   declaredPnlPct: number | null;
   verified: boolean;
   closeReason: string | null; openedAt: string; closedAt: string;
+  /** closedAt - openedAt, in seconds. */
+  durationSeconds: number;
 }
 
 /** PnL % of a trade at market prices, or null when either leg has no market price. */
@@ -98,11 +100,24 @@ export async function trackRecords(prisma: PrismaClient, ids: string[]): Promise
   };
 }
 
+/** A completed trade row as the strategy page lists it. */
+export function closedTradeView(t: Trade): ClosedTradeView {
+  const pnl = marketPnlPct(t);
+  return {
+    id: t.id, pair: t.pair, direction: t.direction,
+    entryPrice: num(t.entryPrice)!, entryMarketPrice: num(t.entryMarketPrice), exitPrice: num(t.exitPrice)!, exitMarketPrice: num(t.exitMarketPrice),
+    pnlPct: pnl, declaredPnlPct: num(t.pnlPct), verified: pnl !== null,
+    closeReason: t.closeReason, openedAt: t.openedAt.toISOString(), closedAt: t.closedAt!.toISOString(),
+    durationSeconds: Math.round((t.closedAt!.getTime() - t.openedAt.getTime()) / 1000),
+  };
+}
+
 /**
- * The equity curve of the verified trades (100 = start, compounded, market prices), the most recent
- * closed trades (verified or not, declared beside market prices) and the first signal's date of one strategy.
+ * The equity curve and the monthly returns of the verified trades (100 = start, compounded, market
+ * prices), the most recent closed trades (verified or not, declared beside market prices) and the first
+ * signal's date of one strategy.
  */
-export async function trackRecordDetail(prisma: PrismaClient, id: string): Promise<{ basis: string; firstSignalAt: string | null; equityCurve: EquityPoint[]; closedTrades: ClosedTradeView[] }> {
+export async function trackRecordDetail(prisma: PrismaClient, id: string): Promise<{ basis: string; firstSignalAt: string | null; equityCurve: EquityPoint[]; monthlyReturns: MonthlyReturn[]; closedTrades: ClosedTradeView[] }> {
   const [trades, recent, first] = await Promise.all([
     prisma.trade.findMany({ where: { strategyId: id, status: 'COMPLETED', entryMarketPrice: { not: null }, exitMarketPrice: { not: null } }, orderBy: { closeSeq: 'asc' }, select: { closedAt: true, direction: true, entryMarketPrice: true, exitMarketPrice: true } }),
     prisma.trade.findMany({ where: { strategyId: id, status: 'COMPLETED' }, orderBy: { closeSeq: 'desc' }, take: RECENT_CLOSED }),
@@ -113,14 +128,7 @@ export async function trackRecordDetail(prisma: PrismaClient, id: string): Promi
     basis: TRACK_RECORD_BASIS,
     firstSignalAt: first?.createdAt.toISOString() ?? null,
     equityCurve: equityCurve(points),
-    closedTrades: recent.map((t) => {
-      const pnl = marketPnlPct(t);
-      return {
-        id: t.id, pair: t.pair, direction: t.direction,
-        entryPrice: num(t.entryPrice)!, entryMarketPrice: num(t.entryMarketPrice), exitPrice: num(t.exitPrice)!, exitMarketPrice: num(t.exitMarketPrice),
-        pnlPct: pnl, declaredPnlPct: num(t.pnlPct), verified: pnl !== null,
-        closeReason: t.closeReason, openedAt: t.openedAt.toISOString(), closedAt: t.closedAt!.toISOString(),
-      };
-    }),
+    monthlyReturns: monthlyReturns(points),
+    closedTrades: recent.map(closedTradeView),
   };
 }
