@@ -60,7 +60,8 @@ async function main() {
   try {
     await building;
   } catch (err) {
-    log.fatal({ err: (err as Error).message }, 'start-up failed');
+    // The whole error (type, message, stack, cause) under `err`: the stack says which part failed.
+    log.fatal({ err }, 'start-up failed');
     if (err instanceof DataDirInUseError) process.stderr.write(`start-up refused: ${err.message}\n`);
     exitAfterFlush(1);
   }
