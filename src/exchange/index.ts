@@ -2,7 +2,7 @@
  * Exchange module: ccxt trading adapter, its error family, cross-process key throttle, the per-venue
  * request budget every ccxt instance spends (budget.ts), origin override.
  */
-export { ExchangeClients, classifyCcxtError, type TradingClient, type ExchangeOrder, type MarketRules, type OrderRequest, type VenueQuote } from './trading-client.js';
+export { ExchangeClients, classifyCcxtError, type TradingClient, type ExchangeOrder, type MarketRules, type OrderRequest, type ProtectiveRequest, type VenueQuote } from './trading-client.js';
 export { createTickerSource, type TickerQuote, type TickerSource } from './ticker-feed.js';
 export { createMarketListSource, type MarketListSource } from './reference-markets.js';
 export { createPublicMarketData, type OhlcvCandle, type PublicMarketData } from './public-client.js';

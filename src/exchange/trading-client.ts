@@ -61,6 +61,18 @@ export interface OrderRequest {
   takeProfitPrice?: number;
 }
 
+/** The protective sell of a whole position: a stop loss, a take profit, or both (one resting order). */
+export interface ProtectiveRequest {
+  symbol: string;
+  /** Base quantity, already rounded with amountToPrecision. */
+  amount: number;
+  stopLoss: number | null;
+  takeProfit: number | null;
+  clientOrderId: string;
+  /** A stop-limit's limit lies this many percent beyond its trigger (EXECUTOR_STOP_LIMIT_OFFSET_PERCENT). */
+  stopLimitOffsetPercent: number;
+}
+
 /** Per-key trading operations. Throws ExchangeError. */
 export interface TradingClient {
   rules(symbol: string): MarketRules;
@@ -83,6 +95,16 @@ export interface TradingClient {
   fetchOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
   /** Cancels by clientOrderId; null when there is nothing open to cancel. */
   cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
+  /**
+   * Rests the protective sell after an entry in the venue's own form (Binance: a market stop where the
+   * symbol lists one, else a stop-limit; both levels as one OCO list). The answer sums every leg. Only
+   * where protectiveOrders. `signedAt` as for createOrder.
+   */
+  placeProtective(req: ProtectiveRequest, signedAt: number): Promise<ExchangeOrder>;
+  /** The protective order (or list) with this clientOrderId, summed over its legs; null when none. */
+  findProtective(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
+  /** Cancels what is still open of it and answers what it had filled; null when the venue has none. */
+  cancelProtective(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
   freeBalance(asset: string): Promise<number>;
   /** Minimum ms between requests for one key, from ccxt's rateLimit. */
   readonly minIntervalMs: number;
@@ -306,6 +328,31 @@ class CcxtTradingClient implements TradingClient {
       if (err instanceof ExchangeError && err.kind === 'notFound') return null;
       throw err;
     }
+  }
+
+  async placeProtective(req: ProtectiveRequest, signedAt: number): Promise<ExchangeOrder> {
+    if (!this.dialect.protectiveOrders) throw new ExchangeError('rejected', `${this.dialect.id} spot has no protective orders`, 'NotSupported');
+    const p = this.dialect.protective;
+    if (!p) {
+      const trigger = req.stopLoss !== null ? { stopLossPrice: req.stopLoss } : { takeProfitPrice: req.takeProfit ?? undefined };
+      return this.createOrder({ symbol: req.symbol, side: 'sell', amount: req.amount, clientOrderId: req.clientOrderId, ...trigger }, signedAt);
+    }
+    const spec = { ...req, venueId: this.dialect.venueClientId(req.clientOrderId) };
+    return toOrder(await this.as(() => p.place(this.ex, spec), signedAt), req.clientOrderId);
+  }
+
+  async findProtective(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    const p = this.dialect.protective;
+    if (!p) return this.fetchOrder(symbol, clientOrderId);
+    const o = await this.as(() => p.find(this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
+    return o ? toOrder(o, clientOrderId) : null;
+  }
+
+  async cancelProtective(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    const p = this.dialect.protective;
+    if (!p) return (await this.cancelOrder(symbol, clientOrderId)) ?? this.fetchOrder(symbol, clientOrderId);
+    const o = await this.as(() => p.cancel(this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
+    return o ? toOrder(o, clientOrderId) : null;
   }
 
   async freeBalance(asset: string): Promise<number> {

@@ -4,7 +4,7 @@
  * only where none can be had, the signal's price, and the row says so). Balances are a fixed simulated
  * quote balance; no order leaves the process. Amounts are rounded down to 8 decimals; no minimums.
  */
-import type { ExchangeOrder, MarketRules, OrderRequest, TradingClient } from '../exchange/index.js';
+import type { ExchangeOrder, MarketRules, OrderRequest, ProtectiveRequest, TradingClient } from '../exchange/index.js';
 
 export class PaperClient implements TradingClient {
   readonly minIntervalMs = 0;
@@ -27,6 +27,14 @@ export class PaperClient implements TradingClient {
     return { id: `paper-${req.clientOrderId}`, clientOrderId: req.clientOrderId, status: raw.status, filled, amount: req.amount, average: protective ? null : this.fillPrice, fees: [], raw };
   }
 
+  /** A resting protective order (or list): nothing fills in paper mode until the CLOSE. */
+  async placeProtective(req: ProtectiveRequest): Promise<ExchangeOrder> {
+    const raw = { paper: true, clientOrderId: req.clientOrderId, side: 'sell', amount: req.amount, status: 'open', stopLoss: req.stopLoss, takeProfit: req.takeProfit };
+    return { id: `paper-${req.clientOrderId}`, clientOrderId: req.clientOrderId, status: 'open', filled: 0, amount: req.amount, average: null, fees: [], raw };
+  }
+
+  async findProtective(): Promise<ExchangeOrder | null> { return null; }
+  async cancelProtective(): Promise<ExchangeOrder | null> { return null; }
   async fetchOrder(): Promise<ExchangeOrder | null> { return null; }
   async cancelOrder(): Promise<ExchangeOrder | null> { return null; }
   async freeBalance(): Promise<number> { return this.quoteBalance; }

@@ -2,9 +2,9 @@
  * JobRunner: executes one claimed intent as a list of steps and returns its Outcome.
  * OPEN (spot long): refusals (status, closeOnly, daily loss, short, position) → the venue's price →
  * PRICE_MOVED (further than the subscription's maxSlippagePercent from the signal's price) → size →
- * minimums → entry buy (quote-sized where the venue offers it) → persist legs → protective stop-loss /
- * take-profit sell. CLOSE: cancel the protective order → sell what the position still holds, whatever
- * the price. Sizes and minimums use the venue's own price, never the signal's: the declared price only
+ * minimums → entry buy (quote-sized where the venue offers it) → persist legs → protective sell (stop
+ * loss, take profit, or both as one order list where the venue has one). CLOSE: cancel the protective
+ * order (counting what it filled) → sell what the position still holds, whatever the price. Sizes and minimums use the venue's own price, never the signal's: the declared price only
  * decides whether an entry is still worth making. Before any order of a row that was claimed before
  * (attempts > 1: a previous attempt may have reached the exchange), the order is looked up by its
  * clientOrderId; a found order is recorded, never resent. Keys are decrypted here and nowhere else.
@@ -32,6 +32,8 @@ export interface RunnerDeps {
   paperBalance: number;
   recvWindowMs: number;
   maxAttempts: number;
+  /** A stop-limit's limit price lies this many percent below its trigger (EXECUTOR_STOP_LIMIT_OFFSET_PERCENT; default 0.5). */
+  stopLimitOffsetPercent?: number;
 }
 
 type Sub = NonNullable<JobData['sub']>;
@@ -165,7 +167,8 @@ export class JobRunner {
   private async lookup(r: Run, leg: Leg, symbol: string): Promise<LegRecord | null> {
     if (r.job.legs[leg]) return r.job.legs[leg]!;
     if (r.job.attempts <= 1) return null;
-    const found = await this.call(r, () => r.client.fetchOrder(symbol, this.cid(r, leg)));
+    const cid = this.cid(r, leg);
+    const found = await this.call(r, () => (leg === 'protect' ? r.client.findProtective(symbol, cid) : r.client.fetchOrder(symbol, cid)));
     if (found) return this.record(r, leg, found, 'found by clientOrderId');
     this.history(r.job, leg, 'lookup: not on the exchange');
     return null;
@@ -173,9 +176,13 @@ export class JobRunner {
 
   /** Sends the leg's order once; the lease must outlive the request's recvWindow. */
   private async place(r: Run, leg: Leg, req: Omit<OrderRequest, 'clientOrderId'>): Promise<LegRecord> {
+    return this.send(r, leg, (cid, signedAt) => r.client.createOrder({ ...req, clientOrderId: cid }, signedAt));
+  }
+
+  private async send(r: Run, leg: Leg, f: (cid: string, signedAt: number) => Promise<ExchangeOrder>): Promise<LegRecord> {
     if (r.job.leaseUntil - Date.now() < this.d.recvWindowMs + LEASE_MARGIN_MS) throw new LeaseLost();
     const signedAt = Date.now();
-    const order = await this.call(r, () => r.client.createOrder({ ...req, clientOrderId: this.cid(r, leg) }, signedAt));
+    const order = await this.call(r, () => f(this.cid(r, leg), signedAt));
     return this.record(r, leg, order, 'placed');
   }
 
@@ -231,23 +238,27 @@ export class JobRunner {
       if (err.kind === 'auth') await this.markKeysInvalid(job.subscriptionId);
       this.history(job, 'protect', 'failed', err.message);
       const failure = { error: err.message, ccxt: err.ccxtClass, response: err.response };
-      return { status: 'PARTIAL', ...done, error: `PROTECT_FAILED: entry filled, ${sl !== null ? 'stop-loss' : 'take-profit'} order failed: ${err.message}`, response: { entry: entry.response, protect: failure, ...prices }, position: opened(null) };
+      return { status: 'PARTIAL', ...done, error: `PROTECT_FAILED: entry filled, ${[sl !== null ? 'stop-loss' : '', tp !== null ? 'take-profit' : ''].filter(Boolean).join(' + ')} order failed: ${err.message}`, response: { entry: entry.response, protect: failure, ...prices }, position: opened(null) };
     }
   }
 
   /**
-   * The protective sell after an entry: a spot STOP_LOSS at the signal's stop loss, else a TAKE_PROFIT.
-   * Spot balances allow one resting sell of the whole quantity, so with both levels the stop loss wins
-   * (the strategy's CLOSE takes the profit).
+   * The protective sell after an entry, of the whole quantity held, in the venue's form (TradingClient.
+   * placeProtective): on Binance a market stop where the symbol lists STOP_LOSS, else a stop-limit; both
+   * levels as one OCO list (spot balances allow one resting sell of the quantity, and the list's legs
+   * share it). The entry's legs are saved first, so a crash here never re-buys.
    */
   private async protect(r: Run, filled: number, sl: number | null, tp: number | null): Promise<LegRecord> {
     const { job, client } = r;
     if (!job.legs.protect && !(await this.d.store.saveLegs(job))) throw new LeaseLost();
     const found = await this.lookup(r, 'protect', job.pair);
     if (found) return found;
-    const amount = client.amountToPrecision(job.pair, filled);
-    const trigger = sl !== null ? { stopLossPrice: client.priceToPrecision(job.pair, sl) } : { takeProfitPrice: client.priceToPrecision(job.pair, tp!) };
-    return this.place(r, 'protect', { symbol: job.pair, side: 'sell', amount, ...trigger });
+    const req = {
+      symbol: job.pair, amount: client.amountToPrecision(job.pair, filled),
+      stopLoss: sl !== null ? client.priceToPrecision(job.pair, sl) : null, takeProfit: tp !== null ? client.priceToPrecision(job.pair, tp) : null,
+      stopLimitOffsetPercent: this.d.stopLimitOffsetPercent ?? 0.5,
+    };
+    return this.send(r, 'protect', (clientOrderId, signedAt) => client.placeProtective({ ...req, clientOrderId }, signedAt));
   }
 
   /**
@@ -329,9 +340,9 @@ export class JobRunner {
     return `PRICE_UNVERIFIED: paper fill at the signal's declared price ${ref.price}; the venue's price could not be fetched`;
   }
 
-  /** Cancels the resting protective order (idempotent) and records what it had filled. */
+  /** Cancels the resting protective order or list (idempotent) and records what it had filled. */
   private async cancelProtect(r: Run, protectCid: string): Promise<void> {
-    const o = (await this.call(r, () => r.client.cancelOrder(r.job.pair, protectCid))) ?? (await this.call(r, () => r.client.fetchOrder(r.job.pair, protectCid)));
+    const o = await this.call(r, () => r.client.cancelProtective(r.job.pair, protectCid));
     r.job.legs.cancel = { filled: o?.filled ?? 0, average: o?.average ?? null, response: o?.raw ?? null };
     this.history(r.job, 'cancel', o ? `protective order ${o.status}` : 'no protective order on the exchange');
     if (!(await this.d.store.saveLegs(r.job))) throw new LeaseLost();

@@ -1,9 +1,11 @@
 /**
  * Binance spot: `newClientOrderId` (≤ 36 of [A-Za-z0-9_-], unique among OPEN orders only), lookups by
- * `origClientOrderId`, STOP_LOSS / TAKE_PROFIT orders where the symbol lists them, quote-sized market
+ * `origClientOrderId`, protective sells from the symbol's `orderTypes` (binance-protective.ts: market
+ * stop where listed, else stop-limit; an OCO list for stop loss + take profit), quote-sized market
  * buys (`quoteOrderQty`). ccxt maps every answer we branch on to the right class.
  */
 import ccxt from 'ccxt';
+import { binanceProtective } from './binance-protective.js';
 import type { VenueDialect } from './types.js';
 
 export const binance: VenueDialect = {
@@ -13,6 +15,7 @@ export const binance: VenueDialect = {
   venueClientId: (ourId) => ourId,
   createReportsFill: true,
   protectiveOrders: true,
+  protective: binanceProtective,
   async findByClientId(ex, symbol, venueId) {
     try {
       return await ex.fetchOrder('', symbol, { clientOrderId: venueId }) as unknown as Record<string, unknown>;

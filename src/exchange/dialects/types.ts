@@ -32,6 +32,11 @@ export interface VenueDialect {
   readonly createReportsFill: boolean;
   /** Whether the venue can rest a spot stop-loss / take-profit order placed through ccxt. */
   readonly protectiveOrders: boolean;
+  /**
+   * How the venue rests, finds and cancels the protective sell after an entry (where protectiveOrders).
+   * Absent: one plain stop order through ccxt's createOrder (stopLossPrice / takeProfitPrice).
+   */
+  readonly protective?: ProtectiveDialect;
   /** Finds the order with this venue client id (open or recent history), null when the venue has none. Throws ccxt errors. */
   findByClientId(ex: Exchange, symbol: string, venueId: string): Promise<CcxtOrder | null>;
   /** Cancels by venue client id; null when nothing is open to cancel. Throws ccxt errors. */
@@ -41,6 +46,31 @@ export interface VenueDialect {
    * is BadRequest in ccxt; its "not found" is ExchangeError); undefined = use the generic mapping.
    */
   classify?(err: unknown, message: string): ExchangeErrorKind | undefined;
+}
+
+/** The protective sell after an entry, in venue terms. */
+export interface ProtectiveSpec {
+  symbol: string;
+  /** Base quantity held (rounded by the caller). */
+  amount: number;
+  stopLoss: number | null;
+  takeProfit: number | null;
+  /** The venue client id of the order (or of the order list) for our stored protect id. */
+  venueId: string;
+  /** A stop-limit's limit price lies this many percent beyond its trigger (below it, for a sell). */
+  stopLimitOffsetPercent: number;
+}
+
+/**
+ * A protective order that may be one order or a list of legs (an OCO). Each method answers one
+ * ccxt-shaped order: `filled`/`average` over all legs, `status` 'open' while any leg can still execute.
+ */
+export interface ProtectiveDialect {
+  place(ex: Exchange, spec: ProtectiveSpec): Promise<CcxtOrder>;
+  /** null when the venue has neither an order nor a list with this id. */
+  find(ex: Exchange, symbol: string, venueId: string): Promise<CcxtOrder | null>;
+  /** Cancels what is still open and answers what it had filled; null when the venue has nothing with this id. */
+  cancel(ex: Exchange, symbol: string, venueId: string): Promise<CcxtOrder | null>;
 }
 
 /** The JSON `code` of a venue answer embedded in a ccxt error message (`mexc {"code":-2013,...}`). */

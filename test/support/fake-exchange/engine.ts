@@ -6,8 +6,9 @@
  */
 import { Errors } from './errors.js';
 import { minUnits, mul, toUnits } from './decimal.js';
-import { buildMarket, marketIdOf, type Market, type MarketSpec } from './markets.js';
+import { buildMarket, checkOrderTypeListed, marketIdOf, type Market, type MarketSpec } from './markets.js';
 import { applyFilters, isMarketLike, isStopType, parseOrderRequest, type OrderDraft } from './order-request.js';
+import type { OrderListRecord } from './oco.js';
 import type { Account, BalanceEntry, DuplicateMode, OrderRecord, Params } from './types.js';
 
 /** True while an order can still execute or be cancelled. */
@@ -29,6 +30,8 @@ function isTriggered(o: Pick<OrderRecord, 'type' | 'side' | 'stopPrice'>, last: 
 export class Engine {
   readonly markets = new Map<string, Market>();
   readonly accounts = new Map<string, Account>();
+  /** OCO order lists of every account (oco.ts). */
+  readonly lists: OrderListRecord[] = [];
   duplicateMode: DuplicateMode = 'strict';
   /** Commission as a fraction of the received asset (0 by default). */
   commissionRate = 0n;
@@ -96,6 +99,7 @@ export class Engine {
     if (m.status !== 'TRADING') {
       throw Errors.marketClosed();
     }
+    checkOrderTypeListed(m, request.type);
     this.checkDuplicate(account, request.clientOrderId);
     const d = applyFilters(m, request);
     this.checkPlacementRules(m, d);
@@ -106,7 +110,8 @@ export class Engine {
     return order;
   }
 
-  private checkDuplicate(account: Account, clientOrderId: string): void {
+  /** -2010 "Duplicate order sent." when the id clashes (open orders only in 'binance' mode). */
+  checkDuplicate(account: Account, clientOrderId: string): void {
     const clash =
       this.duplicateMode === 'strict'
         ? account.usedClientIds.has(clientOrderId)
@@ -116,7 +121,7 @@ export class Engine {
     }
   }
 
-  private checkPlacementRules(m: Market, d: OrderDraft): void {
+  checkPlacementRules(m: Market, d: OrderDraft): void {
     if (isStopType(d.type) && isTriggered(d, m.price)) {
       throw Errors.wouldTrigger();
     }
@@ -125,11 +130,14 @@ export class Engine {
     }
   }
 
-  /** Locks the funds the order needs (-2010 when free balance is short) and builds the record. */
-  private reserve(account: Account, m: Market, d: OrderDraft): OrderRecord {
+  /**
+   * Locks the funds the order needs (-2010 when free balance is short) and builds the record. `lock`
+   * false: the second leg of an order list, whose funds the first leg holds for both.
+   */
+  reserve(account: Account, m: Market, d: OrderDraft, orderListId = -1, lock = true): OrderRecord {
     const reference = isMarketLike(d.type) ? (d.stopPrice > 0n ? d.stopPrice : m.price) : d.price;
     const asset = d.side === 'BUY' ? m.quote : m.base;
-    const amount = d.side === 'BUY' ? mul(d.quantity, reference) : d.quantity;
+    const amount = !lock ? 0n : d.side === 'BUY' ? mul(d.quantity, reference) : d.quantity;
     const entry = this.balance(account, asset);
     if (entry.free < amount) {
       throw Errors.insufficientBalance();
@@ -139,6 +147,7 @@ export class Engine {
     const now = this.now();
     return {
       orderId: this.nextOrderId++,
+      orderListId,
       clientOrderId: d.clientOrderId,
       apiKey: account.apiKey,
       symbol: m.id,
@@ -169,7 +178,8 @@ export class Engine {
     m.low24h = m.price < m.low24h ? m.price : m.low24h;
     for (const account of this.accounts.values()) {
       for (const order of account.orders.filter((o) => o.symbol === m.id && isOpen(o))) {
-        this.work(account, m, order, false);
+        // A list leg that executed expires its sibling (checked here: the filter ran before).
+        if (isOpen(order)) this.work(account, m, order, false);
       }
     }
   }
@@ -184,6 +194,7 @@ export class Engine {
       o.isWorking = true;
       o.workingTime = this.now();
       taker = true;
+      this.expireSiblings(account, m, o);
     }
     const remaining = o.origQty - o.executedQty;
     if (isMarketLike(o.type)) {
@@ -192,6 +203,7 @@ export class Engine {
     }
     const marketable = o.side === 'BUY' ? m.price <= o.price : m.price >= o.price;
     if (marketable) {
+      this.expireSiblings(account, m, o);
       this.fill(account, m, o, remaining, taker ? m.price : o.price, !taker);
     } else if (taker && (o.timeInForce === 'IOC' || o.timeInForce === 'FOK')) {
       this.release(account, m, o, 'EXPIRED');
@@ -244,6 +256,21 @@ export class Engine {
     o.updateTime = this.now();
   }
 
+  /**
+   * One leg of an order list executes: Binance expires the other legs (OCO), which frees the funds they
+   * held for the whole list to the executing leg.
+   */
+  private expireSiblings(account: Account, m: Market, o: OrderRecord): void {
+    if (o.orderListId < 0) return;
+    for (const sib of account.orders) {
+      if (sib.orderListId !== o.orderListId || sib === o || !isOpen(sib)) continue;
+      // The list's funds stay locked, now for the leg that executes.
+      o.reserved += sib.reserved;
+      sib.reserved = 0n;
+      this.release(account, m, sib, 'EXPIRED');
+    }
+  }
+
   /** Finds an order by orderId or origClientOrderId (latest wins); -2013 when absent. */
   findOrder(account: Account, p: Params): OrderRecord {
     if (p.symbol === undefined || p.symbol === '') {
@@ -276,7 +303,11 @@ export class Engine {
     if (!isOpen(order)) {
       throw Errors.unknownOrderCancel();
     }
-    this.release(account, this.market(order.symbol), order, 'CANCELED');
+    // "Canceling an individual order from an order list will cancel the entire order list." (rest-api.md)
+    const m = this.market(order.symbol);
+    for (const o of account.orders) {
+      if (o === order || (order.orderListId >= 0 && o.orderListId === order.orderListId && isOpen(o))) this.release(account, m, o, 'CANCELED');
+    }
     return order;
   }
 }

@@ -2,7 +2,7 @@
  * Spot market definitions for the fake exchange and the Binance filters
  * (PRICE_FILTER, LOT_SIZE, NOTIONAL) they imply.
  */
-import { Errors } from './errors.js';
+import { BinanceError, Errors } from './errors.js';
 import { formatUnits, mul, toUnits } from './decimal.js';
 
 /** A spot market as a test configures it (decimals as strings or numbers). */
@@ -27,6 +27,13 @@ export interface MarketSpec {
    * `quoteOrderQty` is refused, as Binance does for such symbols (errors.md, -2010 messages).
    */
   quoteOrderQtyMarketAllowed?: boolean;
+  /**
+   * exchangeInfo `orderTypes` (default all seven). Real BTCUSDT lists only LIMIT, LIMIT_MAKER, MARKET,
+   * STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT (BTCUSDT_ORDER_TYPES); an unlisted type is refused with -2010.
+   */
+  orderTypes?: readonly string[];
+  /** exchangeInfo `ocoAllowed` (default true). */
+  ocoAllowed?: boolean;
 }
 
 /** A market in internal units. */
@@ -43,6 +50,8 @@ export interface Market {
   maxPrice: bigint;
   minNotional: bigint;
   quoteOrderQtyMarketAllowed: boolean;
+  orderTypes: readonly string[];
+  ocoAllowed: boolean;
   price: bigint;
   /** 24h statistics: open is the initial price, high/low follow setPrice. */
   open24h: bigint;
@@ -60,6 +69,24 @@ export const SPOT_ORDER_TYPES = [
   'TAKE_PROFIT',
   'TAKE_PROFIT_LIMIT',
 ] as const;
+
+/** What Binance's real BTCUSDT (and most spot symbols) list: no market stops. */
+export const BTCUSDT_ORDER_TYPES = ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'] as const;
+
+/** Binance's -2010 message for a type the symbol does not list (errors.md, messages of -2010 NEW_ORDER_REJECTED). */
+const UNSUPPORTED: Record<string, string> = {
+  MARKET: 'Market orders are not supported for this symbol.',
+  STOP_LOSS: 'Stop loss orders are not supported for this symbol.',
+  STOP_LOSS_LIMIT: 'Stop loss limit orders are not supported for this symbol.',
+  TAKE_PROFIT: 'Take profit orders are not supported for this symbol.',
+  TAKE_PROFIT_LIMIT: 'Take profit limit orders are not supported for this symbol.',
+};
+
+/** Throws Binance's -2010 when the symbol's `orderTypes` does not list `type`. */
+export function checkOrderTypeListed(m: Market, type: string): void {
+  if (m.orderTypes.includes(type)) return;
+  throw new BinanceError(400, -2010, UNSUPPORTED[type] ?? 'Unsupported order combination');
+}
 
 /** Markets served unless the test replaces or extends them. */
 export const DEFAULT_MARKETS: readonly MarketSpec[] = [
@@ -90,6 +117,8 @@ export function buildMarket(spec: MarketSpec): Market {
     maxPrice: toUnits(spec.maxPrice ?? '1000000'),
     minNotional: toUnits(spec.minNotional),
     quoteOrderQtyMarketAllowed: spec.quoteOrderQtyMarketAllowed ?? true,
+    orderTypes: [...(spec.orderTypes ?? SPOT_ORDER_TYPES)],
+    ocoAllowed: spec.ocoAllowed ?? true,
     price,
     open24h: price,
     high24h: price,
@@ -109,9 +138,9 @@ export function exchangeInfoSymbol(m: Market): Record<string, unknown> {
     quoteAssetPrecision: 8,
     baseCommissionPrecision: 8,
     quoteCommissionPrecision: 8,
-    orderTypes: [...SPOT_ORDER_TYPES],
+    orderTypes: [...m.orderTypes],
     icebergAllowed: true,
-    ocoAllowed: true,
+    ocoAllowed: m.ocoAllowed,
     otoAllowed: true,
     quoteOrderQtyMarketAllowed: m.quoteOrderQtyMarketAllowed,
     allowTrailingStop: true,

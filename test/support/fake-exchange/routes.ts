@@ -4,6 +4,7 @@ import { isOpen, type Engine } from './engine.js';
 import { respTypeOf } from './order-request.js';
 import { bookTicker, depth, klines, priceTicker, selectMarkets, ticker24h, type Candle } from './market-data.js';
 import { exchangeInfoSymbol } from './markets.js';
+import { cancelList, placeOco, queryList } from './oco.js';
 import { accountJson, cancelJson, newOrderJson, orderJson, tradesJson } from './views.js';
 import type { Account, Params } from './types.js';
 
@@ -115,6 +116,17 @@ function orderRoutes(s: ExchangeState): Record<string, Route> {
         return newOrderJson(order, respTypeOf(c.params));
       },
     },
+    'POST /api/v3/orderList/oco': {
+      signed: true,
+      weight: w(1),
+      handle: (c) => {
+        const account = accountOf(c);
+        checkOrderTypeFailures(s, account, { ...c.params, type: 'OCO' });
+        return placeOco(s.engine, account, c.params, c.now);
+      },
+    },
+    'GET /api/v3/orderList': { signed: true, weight: w(4), handle: (c) => queryList(s.engine, accountOf(c), c.params) },
+    'DELETE /api/v3/orderList': { signed: true, weight: w(1), handle: (c) => cancelList(s.engine, accountOf(c), c.params, c.now) },
     'GET /api/v3/order': { signed: true, weight: w(4), handle: (c) => orderJson(s.engine.findOrder(accountOf(c), c.params)) },
     'DELETE /api/v3/order': {
       signed: true,

@@ -26,6 +26,8 @@ export interface FillRecord {
 /** An accepted order, as the fake keeps it. */
 export interface OrderRecord {
   orderId: number;
+  /** The order list (OCO) this order is a leg of; -1 for a single order. */
+  orderListId: number;
   clientOrderId: string;
   apiKey: string;
   symbol: string;
@@ -62,6 +64,8 @@ export interface Account {
 export interface OrderSnapshot {
   apiKey: string;
   orderId: number;
+  /** -1 unless the order is a leg of an order list (OCO). */
+  orderListId: number;
   clientOrderId: string;
   symbol: string;
   side: 'BUY' | 'SELL';

@@ -7,7 +7,7 @@ export function orderJson(o: OrderRecord): Record<string, unknown> {
   return {
     symbol: o.symbol,
     orderId: o.orderId,
-    orderListId: -1,
+    orderListId: o.orderListId,
     clientOrderId: o.clientOrderId,
     price: f(o.price),
     origQty: f(o.origQty),
@@ -40,7 +40,7 @@ function fillJson(fill: FillRecord): Record<string, unknown> {
 
 /** POST /api/v3/order response for newOrderRespType ACK, RESULT or FULL. */
 export function newOrderJson(o: OrderRecord, respType: 'ACK' | 'RESULT' | 'FULL'): Record<string, unknown> {
-  const ack = { symbol: o.symbol, orderId: o.orderId, orderListId: -1, clientOrderId: o.clientOrderId, transactTime: o.time };
+  const ack = { symbol: o.symbol, orderId: o.orderId, orderListId: o.orderListId, clientOrderId: o.clientOrderId, transactTime: o.time };
   if (respType === 'ACK') {
     return ack;
   }
@@ -72,7 +72,7 @@ export function cancelJson(o: OrderRecord, cancelClientId: string): Record<strin
     symbol: o.symbol,
     origClientOrderId: o.clientOrderId,
     orderId: o.orderId,
-    orderListId: -1,
+    orderListId: o.orderListId,
     clientOrderId: cancelClientId,
     transactTime: o.updateTime,
     price: full.price,
@@ -135,6 +135,7 @@ export function snapshot(o: OrderRecord): OrderSnapshot {
   return {
     apiKey: o.apiKey,
     orderId: o.orderId,
+    orderListId: o.orderListId,
     clientOrderId: o.clientOrderId,
     symbol: o.symbol,
     side: o.side,

@@ -1,0 +1,136 @@
+/**
+ * Protective orders on Binance spot, through the executor, the real ccxt and the fake Binance, whose
+ * symbols list order types as the real ones do: ETH/USDT here lists only LIMIT, LIMIT_MAKER, MARKET,
+ * STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT (like real BTCUSDT), SOL/USDT all seven.
+ * SL + TP → one OCO list; SL only → STOP_LOSS where listed, else STOP_LOSS_LIMIT 0.5 % below; an unclear
+ * failure after the list was placed → found by its list client id, never placed twice; CLOSE cancels the
+ * list (counting a leg's fill) and sells the rest.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { App } from '../src/app.js';
+import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { FakeBinance } from './support/fake-exchange.js';
+import { BTCUSDT_ORDER_TYPES } from './support/fake-exchange/markets.js';
+
+const LIVE_ENV = (origin: string) => ({
+  ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: origin, EXCHANGE_TIMEOUT_MS: '800',
+  EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
+});
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('protective orders on Binance spot (order types per symbol, OCO lists)', function () {
+  this.timeout(30_000);
+  const fake = new FakeBinance({
+    duplicateClientIdMode: 'binance',
+    markets: [{ base: 'ETH', quote: 'USDT', price: '3000', tickSize: '0.01', stepSize: '0.0001', minQty: '0.0001', maxQty: '9000', minNotional: '5', orderTypes: BTCUSDT_ORDER_TYPES }],
+  });
+  let app: App;
+
+  before(async () => { app = await startTestApp(LIVE_ENV(await fake.start())); });
+  after(async () => { await app?.stop(); await fake.stop(); });
+  beforeEach(() => { fake.clearFaults(); fake.setPrice('ETH/USDT', 3000); fake.setPrice('SOL/USDT', 150); });
+
+  async function subscribe(strategyId: string) {
+    const user = await registerUser(app);
+    const apiKey = `key-${randomUUID()}`;
+    const apiSecret = `secret-${randomUUID()}`;
+    fake.addAccount(apiKey, apiSecret, { USDT: 10_000 });
+    const r = await client(app).post('/api/subscriptions', { strategyId, exchange: 'binance', sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret }, user.token);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return { user, apiKey, subId: r.body.id as string };
+  }
+  const signal = (strategyId: string, body: Record<string, unknown>) =>
+    app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, ...body } as never, 'api').then((r) => r.signal);
+  const finalRow = (subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
+    const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
+    return row && row.status !== 'PENDING' ? row : null;
+  });
+  const shape = (apiKey: string) => fake.orders(apiKey).map((o) => [o.type, o.side, o.status, o.orderListId >= 0 ? 'list' : '-']);
+  const position = (subId: string, pair = 'ETH/USDT') => app.db.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: subId, pair } } });
+  const historyOf = (row: { legs: unknown }) => ((row.legs as { history?: { outcome: string }[] }).history ?? []).map((h) => h.outcome);
+
+  it('on a symbol listing only stop-limit types, SL + TP rest as one OCO list (SUCCESS); a CLOSE cancels the list and sells', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sub = await subscribe(strategyId);
+    const open = await signal(strategyId, { stopLoss: 2800, takeProfit: 3300 });
+    const row = await finalRow(sub.subId, open.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    assert.deepEqual(shape(sub.apiKey), [['MARKET', 'BUY', 'FILLED', '-'], ['STOP_LOSS_LIMIT', 'SELL', 'NEW', 'list'], ['LIMIT_MAKER', 'SELL', 'NEW', 'list']]);
+    const [, stop, tp] = fake.orders(sub.apiKey);
+    assert.equal(stop!.orderListId, tp!.orderListId);
+    assert.deepEqual([stop!.stopPrice, stop!.price, tp!.price], ['2800.00000000', '2786.00000000', '3300.00000000']);
+    assert.equal(stop!.origQty, '0.03330000');
+    assert.equal(fake.balances(sub.apiKey).ETH!.locked, '0.03330000');
+    const pos = await position(sub.subId);
+    assert.equal(pos?.protectClientOrderId, (row.legs as { protect: { clientOrderId: string } }).protect.clientOrderId);
+
+    fake.setPrice('ETH/USDT', 2900);
+    const close = await signal(strategyId, { action: 'CLOSE', price: 2900 });
+    const closed = await finalRow(sub.subId, close.id);
+    assert.equal(closed.status, 'SUCCESS', closed.error ?? '');
+    assert.deepEqual(shape(sub.apiKey), [['MARKET', 'BUY', 'FILLED', '-'], ['STOP_LOSS_LIMIT', 'SELL', 'CANCELED', 'list'], ['LIMIT_MAKER', 'SELL', 'CANCELED', 'list'], ['MARKET', 'SELL', 'FILLED', '-']]);
+    assert.equal(fake.orders(sub.apiKey)[3]!.origQty, '0.03330000');
+    assert.ok(Math.abs(Number(closed.realisedPnl) - (2900 - 3000) * 0.0333) < 1e-9, String(closed.realisedPnl));
+    assert.equal(await position(sub.subId), null);
+    assert.equal(fake.balances(sub.apiKey).ETH!.free, '0.00000000');
+  });
+
+  it('SL only: a market STOP_LOSS where the symbol lists it, else a STOP_LOSS_LIMIT 0.5 % below the trigger', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sol = await subscribe(strategyId);
+    const s1 = await app.coordinator.accept({ strategyId, pair: 'SOL/USDT', action: 'OPEN', direction: 'LONG', price: 150, stopLoss: 140 } as never, 'api').then((r) => r.signal);
+    assert.equal((await finalRow(sol.subId, s1.id)).status, 'SUCCESS');
+    const eth = await subscribe(strategyId);
+    const s2 = await signal(strategyId, { stopLoss: 2800 });
+    const row = await finalRow(eth.subId, s2.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    const solStop = fake.orders(sol.apiKey)[1]!;
+    assert.deepEqual([solStop.type, solStop.stopPrice, solStop.price], ['STOP_LOSS', '140.00000000', '0.00000000']);
+    const ethStop = fake.orders(eth.apiKey)[1]!;
+    assert.deepEqual([ethStop.type, ethStop.stopPrice, ethStop.price, ethStop.orderListId], ['STOP_LOSS_LIMIT', '2800.00000000', '2786.00000000', -1]);
+    // The stop-limit fires when the price falls through it and sells at or above its limit.
+    fake.setPrice('ETH/USDT', 2790);
+    assert.equal(fake.orders(eth.apiKey)[1]!.status, 'FILLED');
+  });
+
+  it('when the list is placed and the answer times out, finds it by its list client id and does not place it twice', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sub = await subscribe(strategyId);
+    fake.resetCounters();
+    fake.injectFault({ kind: 'placeThenTimeout', how: 'hang' }, { path: '/api/v3/orderList/oco', method: 'POST', apiKey: sub.apiKey, times: 1 });
+    const open = await signal(strategyId, { stopLoss: 2800, takeProfit: 3300 });
+    const row = await finalRow(sub.subId, open.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    assert.ok(row.attempts >= 2);
+    assert.equal(fake.requestCount('/api/v3/orderList/oco', 'POST'), 1);
+    assert.deepEqual(shape(sub.apiKey), [['MARKET', 'BUY', 'FILLED', '-'], ['STOP_LOSS_LIMIT', 'SELL', 'NEW', 'list'], ['LIMIT_MAKER', 'SELL', 'NEW', 'list']]);
+    assert.ok(historyOf(row).includes('found by clientOrderId'), historyOf(row).join(', '));
+    assert.ok((await position(sub.subId))?.protectClientOrderId);
+  });
+
+  it('a CLOSE after the take-profit leg filled counts that fill in the PnL and sells nothing more', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sub = await subscribe(strategyId);
+    const open = await signal(strategyId, { stopLoss: 2800, takeProfit: 3300 });
+    assert.equal((await finalRow(sub.subId, open.id)).status, 'SUCCESS');
+    fake.setPrice('ETH/USDT', 3310);
+    // One leg executing expires the other (OCO), on the exchange's own.
+    assert.deepEqual(shape(sub.apiKey).slice(1), [['STOP_LOSS_LIMIT', 'SELL', 'EXPIRED', 'list'], ['LIMIT_MAKER', 'SELL', 'FILLED', 'list']]);
+    const close = await signal(strategyId, { action: 'CLOSE', price: 3310 });
+    const row = await finalRow(sub.subId, close.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    assert.equal(fake.orders(sub.apiKey).length, 3, 'no further sell');
+    assert.ok(Math.abs(Number(row.realisedPnl) - (3300 - 3000) * 0.0333) < 1e-9, String(row.realisedPnl));
+    assert.equal(await position(sub.subId), null);
+  });
+});
