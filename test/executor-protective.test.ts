@@ -2,7 +2,7 @@
  * Protective orders on Binance spot, through the executor, the real ccxt and the fake Binance, whose
  * symbols list order types as the real ones do: ETH/USDT here lists only LIMIT, LIMIT_MAKER, MARKET,
  * STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT (like real BTCUSDT), SOL/USDT all seven.
- * SL + TP → one OCO list; SL only → STOP_LOSS where listed, else STOP_LOSS_LIMIT 0.5 % below; an unclear
+ * SL + TP → one OCO list; SL only → STOP_LOSS where listed, else STOP_LOSS_LIMIT EXECUTOR_STOP_LIMIT_OFFSET_PERCENT (1 here) below; an unclear
  * failure after the list was placed → found by its list client id, never placed twice; CLOSE cancels the
  * list (counting a leg's fill) and sells the rest.
  */
@@ -16,6 +16,7 @@ import { BTCUSDT_ORDER_TYPES } from './support/fake-exchange/markets.js';
 const LIVE_ENV = (origin: string) => ({
   ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: origin, EXCHANGE_TIMEOUT_MS: '800',
   EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
+  EXECUTOR_STOP_LIMIT_OFFSET_PERCENT: '1',
 });
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
@@ -68,7 +69,7 @@ describe('protective orders on Binance spot (order types per symbol, OCO lists)'
     assert.deepEqual(shape(sub.apiKey), [['MARKET', 'BUY', 'FILLED', '-'], ['STOP_LOSS_LIMIT', 'SELL', 'NEW', 'list'], ['LIMIT_MAKER', 'SELL', 'NEW', 'list']]);
     const [, stop, tp] = fake.orders(sub.apiKey);
     assert.equal(stop!.orderListId, tp!.orderListId);
-    assert.deepEqual([stop!.stopPrice, stop!.price, tp!.price], ['2800.00000000', '2786.00000000', '3300.00000000']);
+    assert.deepEqual([stop!.stopPrice, stop!.price, tp!.price], ['2800.00000000', '2772.00000000', '3300.00000000']);
     assert.equal(stop!.origQty, '0.03330000');
     assert.equal(fake.balances(sub.apiKey).ETH!.locked, '0.03330000');
     const pos = await position(sub.subId);
@@ -85,7 +86,7 @@ describe('protective orders on Binance spot (order types per symbol, OCO lists)'
     assert.equal(fake.balances(sub.apiKey).ETH!.free, '0.00000000');
   });
 
-  it('SL only: a market STOP_LOSS where the symbol lists it, else a STOP_LOSS_LIMIT 0.5 % below the trigger', async () => {
+  it('SL only: a market STOP_LOSS where the symbol lists it, else a STOP_LOSS_LIMIT EXECUTOR_STOP_LIMIT_OFFSET_PERCENT (1 here) below the trigger', async () => {
     const { strategyId } = await seedStrategy(app);
     const sol = await subscribe(strategyId);
     const s1 = await app.coordinator.accept({ strategyId, pair: 'SOL/USDT', action: 'OPEN', direction: 'LONG', price: 150, stopLoss: 140 } as never, 'api').then((r) => r.signal);
@@ -97,9 +98,9 @@ describe('protective orders on Binance spot (order types per symbol, OCO lists)'
     const solStop = fake.orders(sol.apiKey)[1]!;
     assert.deepEqual([solStop.type, solStop.stopPrice, solStop.price], ['STOP_LOSS', '140.00000000', '0.00000000']);
     const ethStop = fake.orders(eth.apiKey)[1]!;
-    assert.deepEqual([ethStop.type, ethStop.stopPrice, ethStop.price, ethStop.orderListId], ['STOP_LOSS_LIMIT', '2800.00000000', '2786.00000000', -1]);
+    assert.deepEqual([ethStop.type, ethStop.stopPrice, ethStop.price, ethStop.orderListId], ['STOP_LOSS_LIMIT', '2800.00000000', '2772.00000000', -1]);
     // The stop-limit fires when the price falls through it and sells at or above its limit.
-    fake.setPrice('ETH/USDT', 2790);
+    fake.setPrice('ETH/USDT', 2780);
     assert.equal(fake.orders(eth.apiKey)[1]!.status, 'FILLED');
   });
 

@@ -63,6 +63,8 @@ const schema = z.object({
   EXECUTOR_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   EXECUTOR_POLL_MS: z.coerce.number().int().min(50).default(1000),
   EXECUTOR_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
+  /** Binance spot stop-limit protective sells: the limit lies this many percent below the trigger. */
+  EXECUTOR_STOP_LIMIT_OFFSET_PERCENT: z.coerce.number().min(0.01).max(10).default(0.5),
   EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   EXCHANGE_RECV_WINDOW_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   EXCHANGE_BUDGET_PERCENT: z.coerce.number().positive().max(100).default(80),
@@ -177,6 +179,11 @@ export interface Config {
   readonly executorMaxAttempts: number;
   readonly executorPollMs: number;
   readonly executorRetryBaseMs: number;
+  /**
+   * Where a symbol lists no market stop (Binance BTCUSDT: STOP_LOSS_LIMIT only), a protective stop is a
+   * stop-limit whose limit lies this many percent below its trigger (EXECUTOR_STOP_LIMIT_OFFSET_PERCENT, 0.5).
+   */
+  readonly executorStopLimitOffsetPercent: number;
   /** ccxt request timeout (ms). */
   readonly exchangeTimeoutMs: number;
   /** Binance recvWindow (ms): a signed order arriving later than this is refused by the exchange. */
@@ -323,6 +330,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     executorMaxAttempts: c.EXECUTOR_MAX_ATTEMPTS,
     executorPollMs: c.EXECUTOR_POLL_MS,
     executorRetryBaseMs: c.EXECUTOR_RETRY_BASE_MS,
+    executorStopLimitOffsetPercent: c.EXECUTOR_STOP_LIMIT_OFFSET_PERCENT,
     exchangeTimeoutMs: c.EXCHANGE_TIMEOUT_MS,
     exchangeRecvWindowMs: c.EXCHANGE_RECV_WINDOW_MS,
     exchangeBudget: Object.freeze({

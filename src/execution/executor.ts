@@ -36,6 +36,8 @@ export interface ExecutorOptions {
   maxAttempts: number;
   pollMs: number;
   retryBaseMs: number;
+  /** Stop-limit protective sells: limit this many percent below the trigger (default 0.5). */
+  stopLimitOffsetPercent?: number;
   exchangeTimeoutMs: number;
   recvWindowMs: number;
   paperBalance: number;
@@ -81,7 +83,7 @@ export class SubscriptionExecutor {
       : { maxAgeMs: PRICE_MAX_AGE_MS, failureMemoryMs: 0 });
     this.runner = new JobRunner({
       pool: deps.pool, keyring: deps.keyring, clients, prices, throttle: deps.throttle, store: this.store, mode: opts.mode,
-      paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts,
+      paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts, stopLimitOffsetPercent: opts.stopLimitOffsetPercent,
     });
   }
 

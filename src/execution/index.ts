@@ -23,6 +23,7 @@ export function executorComponent(ctx: AppContext): Component & { executor: Subs
     mode: c.tradingMode, exchangeUrls: c.exchangeUrls, concurrencyPerExchange: c.executorConcurrency, leaseMs: c.executorLeaseMs,
     maxAttempts: c.executorMaxAttempts, pollMs: c.executorPollMs, retryBaseMs: c.executorRetryBaseMs,
     exchangeTimeoutMs: c.exchangeTimeoutMs, recvWindowMs: c.exchangeRecvWindowMs, paperBalance: c.paperBalance,
+    stopLimitOffsetPercent: c.executorStopLimitOffsetPercent,
   });
   return {
     name: 'executor', executor,
