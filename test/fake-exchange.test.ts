@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeBinance, localBinance } from './support/fake-exchange.js';
-import { pointCcxtAt } from '../src/exchange/local-origin.js';
+import { redirectCcxtTo } from '../src/exchange/local-origin.js';
 
 type Binance = ReturnType<typeof localBinance>;
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -311,12 +311,14 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
       assert.ok(Number(response.headers.get('x-mbx-used-weight-1m')) >= 3);
     });
 
-    it('pointCcxtAt rewrites every API URL to the origin, keeping paths', () => {
-      const ex = pointCcxtAt(new ccxt.binance(), 'http://127.0.0.1:9/ignored');
+    it('redirectCcxtTo keeps ccxt\'s real URLs while every request reaches the origin', async () => {
+      const ex = redirectCcxtTo(new ccxt.binance(), origin);
       const api = ex.urls.api as Record<string, string>;
-      assert.equal(api.public, 'http://127.0.0.1:9/api/v3');
-      assert.equal(api.sapi, 'http://127.0.0.1:9/sapi/v1');
-      assert.ok(Object.values(api).every((url) => url.startsWith('http://127.0.0.1:9/')));
+      assert.equal(api.public, 'https://api.binance.com/api/v3');
+      assert.equal(api.sapi, 'https://api.binance.com/sapi/v1');
+      fake.resetCounters();
+      assert.equal(typeof await ex.fetchTime(), 'number');
+      assert.equal(fake.requestCount('/api/v3/time', 'GET'), 1);
     });
   });
 });

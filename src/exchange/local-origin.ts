@@ -1,18 +1,22 @@
 /**
- * Redirects a ccxt exchange instance to another origin (scheme://host:port),
- * e.g. a local fake exchange in tests or a relay configured through
- * `EXCHANGE_URL_<ID>` in production (read by src/config, never here). ccxt's own signing, parsing and error
- * mapping keep running unchanged; only the origin of each REST URL changes.
+ * Sends a ccxt instance's REST requests to another origin (scheme://host:port): a local fake exchange in
+ * tests, or a relay configured through `EXCHANGE_URL_<ID>` (read by src/config, never here).
+ *
+ * It works as ccxt's `fetchImplementation` (a user-supplied one is kept by ccxt 4.5.84's
+ * `loadFetchImplementation`), not by rewriting `exchange.urls`: ccxt signs, sends and judges each request
+ * with its real URL, and only the socket goes elsewhere. That matters for the error mapping: Binance picks
+ * its spot / futures error tables by the request URL's real host (`getExceptionsByUrl` looks for
+ * `https://api.binance.com/`, `https://fapi.binance.com/`, …), so with rewritten URLs -2019, -2022,
+ * -4116 and -4164 would become a plain ExchangeError instead of InsufficientFunds / InvalidOrder.
+ * ccxt's `proxyUrl` does not help: it rewrites the URL before the error handler sees it.
  */
 
-/** Minimal shape of a ccxt exchange needed here (avoids importing ccxt types). */
-export interface HasApiUrls {
-  urls: { api?: unknown; [key: string]: unknown };
-}
+/** The fetch ccxt calls: (url, init) → a WHATWG Response (status, statusText, headers, text()). */
+export type FetchImplementation = (url: string, init?: RequestInit) => Promise<Response>;
 
 /**
- * Normalises an origin given as `http://host:port` (a trailing path or slash is
- * dropped) and rejects anything that is not an absolute http(s) URL.
+ * Normalises an origin given as `http://host:port` (a trailing path or slash is dropped) and rejects
+ * anything that is not an absolute http(s) URL.
  */
 export function normaliseOrigin(origin: string): string {
   const parsed = new URL(origin);
@@ -28,37 +32,22 @@ export function replaceOrigin(url: string, origin: string): string {
   return normaliseOrigin(origin) + parsed.pathname + parsed.search + parsed.hash;
 }
 
-function rewriteTree(node: unknown, origin: string): unknown {
-  if (typeof node === 'string') {
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(node) ? replaceOrigin(node, origin) : node;
-  }
-  if (Array.isArray(node)) {
-    return node.map((item) => rewriteTree(item, origin));
-  }
-  if (node !== null && typeof node === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-      out[key] = rewriteTree(value, origin);
-    }
-    return out;
-  }
-  return node;
+/**
+ * A `fetchImplementation` that sends every request to `origin`, keeping path and query
+ * (`https://api.binance.com/api/v3/order?…` → `http://127.0.0.1:4000/api/v3/order?…`).
+ * ccxt adds node-style `timeout`/`agent` keys to `init` for a user-supplied fetch; Node's fetch ignores
+ * them, and ccxt's own abort signal still enforces the timeout (→ RequestTimeout).
+ */
+export function redirectFetch(origin: string): FetchImplementation {
+  const target = normaliseOrigin(origin);
+  return (url, init) => fetch(replaceOrigin(url, target), init);
 }
 
 /**
- * Rewrites, recursively, every absolute URL string in `exchange.urls.api` so it
- * points at `origin`, keeping its path (`https://api.binance.com/api/v3` →
- * `http://127.0.0.1:4000/api/v3`). Mutates and returns the exchange.
- *
- * Note for Binance: ccxt picks its market-type-specific error tables by URL
- * prefix (`https://api.binance.com/` → `exceptions.spot`); after this rewrite
- * only the shared `exceptions.exact`/`broad` tables apply. For the codes the
- * spot API returns on order placement and auth (-1013, -1021, -1022, -2010,
- * -2011, -2013, -2015) both tables agree.
+ * Installs `redirectFetch(origin)` on an instance created elsewhere (test helpers); must run before its
+ * first request (ccxt resolves its fetch once). Mutates and returns the exchange; its `urls` stay real.
  */
-export function pointCcxtAt<T extends HasApiUrls>(exchange: T, origin: string): T {
-  const normalised = normaliseOrigin(origin);
-  exchange.urls.api = rewriteTree(exchange.urls.api, normalised);
+export function redirectCcxtTo<T extends { fetchImplementation?: unknown }>(exchange: T, origin: string): T {
+  exchange.fetchImplementation = redirectFetch(origin);
   return exchange;
 }
-

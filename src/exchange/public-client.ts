@@ -1,17 +1,16 @@
 /**
  * Public market data through ccxt (no API keys): OHLCV candles for chart pages.
- * One ccxt instance per exchange id, created on first use, spot only (no sapi/fapi/dapi calls while
- * loading markets), pointed at `EXCHANGE_URL_<ID>` when configured (tests, sandboxes).
+ * One ccxt instance per exchange id, created on first use by the factory (spot, the venue's options, budget,
+ * `EXCHANGE_URL_<ID>` origin, the process's shared market list).
  * Vocabulary: an OhlcvCandle has `time` in unix SECONDS (candle open), like lightweight-charts.
- * ccxt errors are converted here, and only here, to AppError:
- *   EXCHANGE_UNKNOWN (400), EXCHANGE_BAD_SYMBOL (400), EXCHANGE_TEMPORARY (503), EXCHANGE_BUSY (503: the
- *   venue's request budget for non-order calls is spent or the venue asked us to back off; nothing was sent).
+ * Failures are ExchangeError (errors.ts): EXCHANGE_UNKNOWN (400), EXCHANGE_BAD_SYMBOL (400), EXCHANGE_TEMPORARY
+ * (503), EXCHANGE_BUSY (503: the venue's request budget for non-order calls is spent or the venue asked us to
+ * back off; nothing was sent).
  */
-import ccxt from 'ccxt';
-import { AppError } from '../lib/errors.js';
-import { ExchangeBusy, type VenueBudget } from './budget.js';
-import { attachBudget } from './budgeted-ccxt.js';
-import { pointCcxtAt } from './local-origin.js';
+import ccxt, { type Exchange } from 'ccxt';
+import type { VenueBudget } from './budget.js';
+import { CcxtFactory } from './ccxt-factory.js';
+import { readFailure, unknownVenue } from './errors.js';
 
 /** One candle; `time` is the candle open time in unix seconds. */
 export interface OhlcvCandle { time: number; open: number; high: number; low: number; close: number; volume: number }
@@ -27,34 +26,26 @@ export interface PublicMarketData {
   close(): Promise<void>;
 }
 
-/** Options that keep ccxt.binance (and friends) on spot endpoints while loading markets. */
-const SPOT_ONLY = { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false } as const;
-
 /** Minimum time between two market-list reloads caused by unknown symbols, per exchange. */
 const MARKET_RELOAD_MS = 5000;
 
-type CcxtExchange = InstanceType<typeof ccxt.Exchange>;
-
 /**
  * Creates the public market-data client.
- * @param opts.exchangeUrls lower-case exchange id → origin replacing every ccxt API origin (config.exchangeUrls)
+ * @param opts.exchangeUrls lower-case exchange id → origin every request of it goes to (config.exchangeUrls)
  * @param opts.timeoutMs ccxt request timeout, ms (default 5000)
  * @param opts.budget the app's per-venue request budget; chart reads are non-order traffic
  */
 export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs?: number; budget?: VenueBudget }): PublicMarketData {
-  const instances = new Map<string, CcxtExchange>();
+  const factory = new CcxtFactory({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.timeoutMs ?? 5000, budget: opts.budget });
+  const instances = new Map<string, Exchange>();
   const reloadedAt = new Map<string, number>();
 
-  function instance(exchangeId: string): CcxtExchange {
+  function instance(exchangeId: string): Exchange {
     const id = exchangeId.toLowerCase();
     let ex = instances.get(id);
     if (ex) return ex;
-    const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
-    if (!(ccxt.exchanges as string[]).includes(id) || typeof Ctor !== 'function') throw new AppError('EXCHANGE_UNKNOWN', `unknown exchange "${exchangeId}"`, 400);
-    ex = new Ctor({ enableRateLimit: true, timeout: opts.timeoutMs ?? 5000, options: { ...SPOT_ONLY } });
-    const origin = opts.exchangeUrls[id];
-    if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
-    attachBudget(ex, { budget: opts.budget, exchangeId: id, origin, traffic: 'other' });
+    ex = factory.create(id, { traffic: 'other' });
+    if (!ex) throw unknownVenue(exchangeId);
     instances.set(id, ex);
     return ex;
   }
@@ -73,21 +64,12 @@ export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<str
         });
         return rows.map((r) => ({ time: Math.floor(Number(r[0]) / 1000), open: Number(r[1]), high: Number(r[2]), low: Number(r[3]), close: Number(r[4]), volume: Number(r[5] ?? 0) }));
       } catch (err) {
-        throw convert(err, exchangeId, pair);
+        throw readFailure(err, exchangeId, `candles of ${pair}`);
       }
     },
     async close() {
-      for (const ex of instances.values()) await (ex.close?.() ?? Promise.resolve()).catch(() => {});
       instances.clear();
+      await factory.close();
     },
   };
-}
-
-function convert(err: unknown, exchangeId: string, pair: string): AppError {
-  if (err instanceof AppError && !(err instanceof ExchangeBusy)) return err;
-  if (err instanceof ccxt.BadSymbol || err instanceof ccxt.BadRequest) {
-    return new AppError('EXCHANGE_BAD_SYMBOL', `${exchangeId} has no market ${pair} (or refused the request)`, 400, { cause: err });
-  }
-  if (err instanceof ExchangeBusy) return new AppError('EXCHANGE_BUSY', err.message, 503, { cause: err, details: { retryAfterSeconds: Math.ceil(err.retryAfterMs / 1000) } });
-  return new AppError('EXCHANGE_TEMPORARY', `${exchangeId} market data unavailable: ${(err as Error).message?.slice(0, 200)}`, 503, { cause: err });
 }

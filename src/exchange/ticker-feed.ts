@@ -1,15 +1,15 @@
 /**
  * Batched public tickers through ccxt, for the trade monitor: one `fetchTickers(pairs)` request per
  * exchange answers every pair at once (Binance spot: GET /api/v3/ticker/24hr?symbols=[…]).
- * Spot only (no sapi/fapi/dapi while loading markets), pointed at `EXCHANGE_URL_<ID>` when configured.
+ * Instances come from the factory (spot, the venue's options, budget, `EXCHANGE_URL_<ID>` origin, the
+ * process's shared market list).
  * Vocabulary: a TickerQuote has the last trade price and the exchange's rolling 24 h high/low.
- * ccxt errors are converted here to AppError: EXCHANGE_UNKNOWN (400), EXCHANGE_TEMPORARY (503).
+ * Failures are ExchangeError (errors.ts): EXCHANGE_UNKNOWN (400), EXCHANGE_TEMPORARY (503), EXCHANGE_BUSY (503).
  */
-import ccxt from 'ccxt';
-import { AppError } from '../lib/errors.js';
+import type { Exchange } from 'ccxt';
 import type { VenueBudget } from './budget.js';
-import { attachBudget } from './budgeted-ccxt.js';
-import { pointCcxtAt } from './local-origin.js';
+import { CcxtFactory } from './ccxt-factory.js';
+import { readFailure, unknownVenue } from './errors.js';
 
 /** One pair's ticker. Prices in quote currency; `at` is the exchange timestamp (ms) or our receive time. */
 export interface TickerQuote { last: number; high24h: number | null; low24h: number | null; at: number }
@@ -29,40 +29,32 @@ export interface TickerSource {
   close(): Promise<void>;
 }
 
-/** Options that keep ccxt.binance (and friends) on spot endpoints while loading markets. */
-const SPOT_ONLY = { defaultType: 'spot', fetchMarkets: { types: ['spot'] }, fetchCurrencies: false, fetchMargins: false } as const;
-
-type CcxtExchange = InstanceType<typeof ccxt.Exchange>;
-
 /**
  * Creates the batched ticker source.
- * @param opts.exchangeUrls lower-case exchange id → origin replacing every ccxt API origin (config.exchangeUrls)
+ * @param opts.exchangeUrls lower-case exchange id → origin every request of it goes to (config.exchangeUrls)
  * @param opts.timeoutMs ccxt request timeout, ms
  * @param opts.marketReloadMs least time between two market-list reloads caused by unknown pairs, ms
  * @param opts.budget the app's per-venue request budget; ticker polls are 'prices' traffic (above test-keys and charts, below orders)
  */
 export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; marketReloadMs: number; budget?: VenueBudget }): TickerSource {
-  const instances = new Map<string, CcxtExchange>();
+  const factory = new CcxtFactory({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.timeoutMs, budget: opts.budget });
+  const instances = new Map<string, Exchange>();
   const reloadedAt = new Map<string, number>();
 
-  function instance(exchangeId: string): CcxtExchange {
+  function instance(exchangeId: string): Exchange {
     const id = exchangeId.toLowerCase();
     let ex = instances.get(id);
     if (ex) return ex;
-    const Ctor = (ccxt as unknown as Record<string, new (o: object) => CcxtExchange>)[id];
-    if (!(ccxt.exchanges as string[]).includes(id) || typeof Ctor !== 'function') throw new AppError('EXCHANGE_UNKNOWN', `unknown exchange "${exchangeId}"`, 400);
     // Our own loop paces the requests (one per interval); the shared budget only holds them back when the
     // venue's non-order share is spent (a skipped poll is retried on the next interval).
-    ex = new Ctor({ enableRateLimit: false, timeout: opts.timeoutMs, options: { ...SPOT_ONLY } });
-    const origin = opts.exchangeUrls[id];
-    if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
-    attachBudget(ex, { budget: opts.budget, exchangeId: id, origin, traffic: 'prices', maxWaitMs: 0 });
+    ex = factory.create(id, { traffic: 'prices', maxWaitMs: 0 });
+    if (!ex) throw unknownVenue(exchangeId);
     instances.set(id, ex);
     return ex;
   }
 
   /** Splits pairs into listed / unlisted, reloading the market list (throttled) when some are unlisted. */
-  async function listed(ex: CcxtExchange, pairs: readonly string[]): Promise<{ known: string[]; unknown: string[] }> {
+  async function listed(ex: Exchange, pairs: readonly string[]): Promise<{ known: string[]; unknown: string[] }> {
     await ex.loadMarkets();
     const split = () => ({ known: pairs.filter((p) => ex.markets?.[p]), unknown: pairs.filter((p) => !ex.markets?.[p]) });
     let r = split();
@@ -90,19 +82,14 @@ export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string,
         }
         return { quotes, unknown };
       } catch (err) {
-        throw convert(err, exchangeId);
+        throw readFailure(err, exchangeId, 'tickers');
       }
     },
     async close() {
-      for (const ex of instances.values()) await (ex.close?.() ?? Promise.resolve()).catch(() => {});
       instances.clear();
+      await factory.close();
     },
   };
 }
 
 const num = (v: unknown) => (v === undefined || v === null || !Number.isFinite(Number(v)) ? null : Number(v));
-
-function convert(err: unknown, exchangeId: string): AppError {
-  if (err instanceof AppError) return err;
-  return new AppError('EXCHANGE_TEMPORARY', `${exchangeId} tickers unavailable: ${(err as Error).message?.slice(0, 200)}`, 503, { cause: err });
-}

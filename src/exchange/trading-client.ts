@@ -1,20 +1,20 @@
 /**
- * Trading client: the only file that talks to ccxt for orders. One ccxt instance per exchange loads
- * the markets once and serves every key: constructing a ccxt.binance costs ~6 ms, too much per job.
+ * Trading client: the only file that talks to ccxt for orders. One ccxt instance per exchange (built by
+ * ccxt-factory.ts, which shares one market list per venue in the process) serves every key: constructing a
+ * ccxt.binance costs ~6 ms, too much per job.
  * Its `apiKey`/`secret` are getters reading the calling job's credentials from an AsyncLocalStorage,
  * and `nonce()` returns the job's pinned timestamp while an order is being signed, so concurrent jobs
- * never see each other's keys. ccxt errors become ExchangeError here, nowhere else.
+ * never see each other's keys. ccxt errors become ExchangeError through errors.ts.
  *
  * Vocabulary: clientOrderId = our deterministic stored id (src/execution/ids.ts); the venue's dialect
  * (dialects/) maps it to the id the venue accepts and finds orders by it, so callers never see venue
  * ids or venue names; rules = a market's precision and minimums.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import ccxt, { type Exchange } from 'ccxt';
-import { ExchangeError, type ExchangeErrorKind } from './errors.js';
-import { pointCcxtAt } from './local-origin.js';
+import type { Exchange } from 'ccxt';
+import { classifyCcxtError, ExchangeError } from './errors.js';
 import type { Traffic, VenueBudget } from './budget.js';
-import { attachBudget } from './budgeted-ccxt.js';
+import { CcxtFactory } from './ccxt-factory.js';
 import { dialectFor, type VenueDialect } from './dialects/index.js';
 import { sleep } from './dialects/types.js';
 
@@ -141,25 +141,8 @@ function scopeCredentials(ex: Exchange): void {
   Object.defineProperty(ex, 'nonce', { value: () => scope.getStore()?.signedAt ?? nonce(), configurable: true, writable: true });
 }
 
-/**
- * Maps a ccxt exception to our family; the venue's dialect decides first where its codes say more than
- * ccxt's class. Anything unknown is treated as unclear (temporary: look the order up before resending).
- * A stale timestamp (InvalidNonce) is temporary too: the venue refused it, and the lookup proves it.
- */
-export function classifyCcxtError(err: unknown, dialect?: VenueDialect): ExchangeError {
-  if (err instanceof ExchangeError) return err;
-  const e = err as Error;
-  const msg = String(e?.message ?? err).slice(0, 1000);
-  const cls = e?.constructor?.name ?? 'Error';
-  const kind: ExchangeErrorKind = dialect?.classify?.(err, msg) ?? (
-    err instanceof ccxt.AuthenticationError || err instanceof ccxt.PermissionDenied || err instanceof ccxt.AccountSuspended ? 'auth'
-      : err instanceof ccxt.OrderNotFound ? 'notFound'
-        : err instanceof ccxt.NetworkError || err instanceof ccxt.OperationFailed ? 'temporary'
-          : err instanceof ccxt.InsufficientFunds || err instanceof ccxt.InvalidOrder || err instanceof ccxt.BadRequest
-            || err instanceof ccxt.BadSymbol || err instanceof ccxt.ArgumentsRequired || err instanceof ccxt.NotSupported ? 'rejected'
-            : 'temporary');
-  return new ExchangeError(kind, msg, cls, msg, err);
-}
+/** ccxt errors become ExchangeError in errors.ts (one vocabulary for every exchange call). */
+export { classifyCcxtError };
 
 function feesOf(o: Record<string, unknown>): { currency: string; cost: number }[] {
   const list = (Array.isArray(o.fees) && o.fees.length ? o.fees : o.fee ? [o.fee] : []) as { currency?: unknown; cost?: unknown }[];
@@ -182,41 +165,56 @@ async function converted<T>(f: () => Promise<T>, dialect?: VenueDialect): Promis
 const CONFIRM_MS = 2000;
 const CONFIRM_EVERY_MS = 150;
 
-/** Owns one market-loaded ccxt instance per exchange and hands out per-key clients. */
+/**
+ * Owns one ccxt instance per exchange (built by the factory: budget, timeouts, origin, shared market list)
+ * and hands out per-key clients.
+ */
 export class ExchangeClients {
-  private readonly bases = new Map<string, { ex: Exchange; dialect: VenueDialect; loadedAt: number; loading?: Promise<void> }>();
+  private readonly factory: CcxtFactory;
+  private readonly bases = new Map<string, { ex: Exchange; dialect: VenueDialect }>();
 
-  constructor(private readonly opts: ExchangeClientOptions) {}
-
-  /** Whether the exchange's markets are loaded and within their TTL (ensureMarkets would return at once). */
-  marketsFresh(exchangeId: string): boolean {
-    const b = this.bases.get(exchangeId);
-    return !!b?.loadedAt && Date.now() - b.loadedAt < (this.opts.marketsTtlMs ?? 3_600_000);
+  constructor(private readonly opts: ExchangeClientOptions) {
+    this.factory = new CcxtFactory({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.timeoutMs, recvWindowMs: opts.recvWindowMs, marketsTtlMs: opts.marketsTtlMs, budget: opts.budget });
   }
 
-  /** Loads (or refreshes) the exchange's markets; throws ExchangeError (temporary) when it cannot. */
+  private base(exchangeId: string): { ex: Exchange; dialect: VenueDialect } {
+    const known = this.bases.get(exchangeId);
+    if (known) return known;
+    const dialect = dialectFor(exchangeId);
+    const traffic = this.opts.traffic ?? 'other';
+    // An order waits for budget before it is signed, yet its timestamp is pinned earlier (signedAt): half the
+    // recvWindow leaves the other half for the trip.
+    const ex = dialect && this.factory.create(exchangeId, { traffic, maxWaitMs: traffic === 'order' ? Math.floor(this.opts.recvWindowMs / 2) : undefined });
+    if (!dialect || !ex) throw new ExchangeError('rejected', `unsupported exchange ${exchangeId}`, 'NotSupported');
+    scopeCredentials(ex);
+    // ccxt calls loadMarkets() inside every method; a market reload started there (the shared list's background
+    // refresh) must not sign with the key of the job that happened to trigger it.
+    const shared = ex.loadMarkets.bind(ex);
+    ex.loadMarkets = (reload?: boolean, params?: object) => scope.run({ apiKey: '', secret: '' }, () => shared(reload, params));
+    const b = { ex, dialect };
+    this.bases.set(exchangeId, b);
+    return b;
+  }
+
+  /** Whether the exchange's market list is loaded in this instance (ensureMarkets would return at once). */
+  marketsFresh(exchangeId: string): boolean {
+    const b = this.bases.get(exchangeId);
+    return !!b && this.factory.marketsLoaded(b.ex);
+  }
+
+  /**
+   * Loads the exchange's markets (once per process and venue; an old list is refreshed in the background).
+   * Throws ExchangeError: rejected for a venue without a dialect, temporary when the list cannot be loaded.
+   */
   async ensureMarkets(exchangeId: string): Promise<void> {
-    let base = this.bases.get(exchangeId);
-    if (!base) {
-      const Ctor = (ccxt as unknown as Record<string, new (c: object) => Exchange>)[exchangeId];
-      const dialect = dialectFor(exchangeId);
-      if (!Ctor || !dialect) throw new ExchangeError('rejected', `unsupported exchange ${exchangeId}`, 'NotSupported');
-      const ex = new Ctor({ enableRateLimit: false, timeout: this.opts.timeoutMs, options: { ...dialect.ccxtOptions, recvWindow: this.opts.recvWindowMs } });
-      dialect.configure?.(ex);
-      const origin = this.opts.exchangeUrls[exchangeId];
-      if (origin) pointCcxtAt(ex as unknown as { urls: { api?: unknown } }, origin);
-      const traffic = this.opts.traffic ?? 'other';
-      // An order waits for budget before it is signed, yet its timestamp is pinned earlier (signedAt): half the
-      // recvWindow leaves the other half for the trip.
-      attachBudget(ex, { budget: this.opts.budget, exchangeId, origin, traffic, maxWaitMs: traffic === 'order' ? Math.floor(this.opts.recvWindowMs / 2) : undefined });
-      scopeCredentials(ex);
-      base = { ex, dialect, loadedAt: 0 };
-      this.bases.set(exchangeId, base);
-    }
-    const b = base;
-    if (b.loadedAt && Date.now() - b.loadedAt < (this.opts.marketsTtlMs ?? 3_600_000)) return;
-    b.loading ??= converted(async () => { await b.ex.loadMarkets(b.loadedAt > 0); b.loadedAt = Date.now(); }, b.dialect).finally(() => { b.loading = undefined; });
-    await b.loading;
+    const b = this.base(exchangeId);
+    await converted(() => b.ex.loadMarkets(), b.dialect);
+  }
+
+  /** Closes the instances and drops the market lists they loaded. */
+  async close(): Promise<void> {
+    this.bases.clear();
+    await this.factory.close();
   }
 
   /**
@@ -234,7 +232,7 @@ export class ExchangeClients {
   /** A client for one API key (call ensureMarkets first). The key material lives only in this object. */
   forKey(exchangeId: string, apiKey: string, secret: string): TradingClient {
     const base = this.bases.get(exchangeId);
-    if (!base?.loadedAt) throw new ExchangeError('temporary', `markets of ${exchangeId} not loaded`, 'NotLoaded');
+    if (!base || !this.marketsFresh(exchangeId)) throw new ExchangeError('temporary', `markets of ${exchangeId} not loaded`, 'NotLoaded');
     return new CcxtTradingClient(base.ex, base.dialect, { apiKey, secret });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Fake Binance SPOT exchange for tests: a node:http server that the real
- * `ccxt.binance` talks to (after `pointCcxtAt(exchange, origin)`), enforcing
+ * `ccxt.binance` talks to (after `redirectCcxtTo(exchange, origin)`), enforcing
  * Binance's auth, filters, balances and error bodies. Implementation in
  * ./fake-exchange/*.ts.
  *

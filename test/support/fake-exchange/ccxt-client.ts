@@ -1,6 +1,6 @@
 /** A real `ccxt.binance` wired to a FakeBinance origin, spot only. */
 import ccxt from 'ccxt';
-import { pointCcxtAt } from '../../../src/exchange/local-origin.js';
+import { redirectCcxtTo } from '../../../src/exchange/local-origin.js';
 
 /** Options of localBinance. */
 export interface LocalBinanceOptions {
@@ -32,5 +32,5 @@ export function localBinance(origin: string, opts: LocalBinanceOptions = {}): In
     timeout: opts.timeout ?? 3000,
     options: { ...SPOT_ONLY_OPTIONS, ...opts.options },
   });
-  return pointCcxtAt(exchange, origin);
+  return redirectCcxtTo(exchange, origin);
 }

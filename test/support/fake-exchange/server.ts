@@ -42,7 +42,7 @@ export interface FakeBinanceStats {
 
 /**
  * A fake Binance SPOT REST API for tests, spoken to by the real `ccxt.binance`
- * (point it here with `pointCcxtAt`). Enforces Binance's auth, filters,
+ * (point it here with `redirectCcxtTo`). Enforces Binance's auth, filters,
  * balances and error bodies; supports fault injection and counts requests.
  */
 export class FakeBinance {

@@ -1,6 +1,6 @@
 /** Real `ccxt.mexc` / `ccxt.bybit` instances wired to a FakeMexc / FakeBybit origin. */
 import ccxt from 'ccxt';
-import { pointCcxtAt } from '../../../../src/exchange/local-origin.js';
+import { redirectCcxtTo } from '../../../../src/exchange/local-origin.js';
 
 /** Options of localMexc / localBybit. */
 export interface LocalVenueOptions {
@@ -21,7 +21,7 @@ export function localMexc(origin: string, opts: LocalVenueOptions = {}): Instanc
     timeout: opts.timeout ?? 3000,
     options: { ...opts.options },
   });
-  return pointCcxtAt(exchange, origin);
+  return redirectCcxtTo(exchange, origin);
 }
 
 /**
@@ -37,5 +37,5 @@ export function localBybit(origin: string, opts: LocalVenueOptions = {}): Instan
     timeout: opts.timeout ?? 3000,
     options: { defaultType: 'spot', enableUnifiedAccount: true, enableUnifiedMargin: false, ...opts.options },
   });
-  return pointCcxtAt(exchange, origin);
+  return redirectCcxtTo(exchange, origin);
 }
