@@ -1,0 +1,258 @@
+/**
+ * Exchange-side futures operations (USDⓈ-margined linear perpetuals) for one API key, through ccxt only:
+ * leverage and margin mode made idempotent, position-mode detection, market entries, reduce-only closes,
+ * reduce-only stop-loss / take-profit orders under our deterministic client ids, lookups, cancels, positions.
+ * The venue specifics live in the futures dialects (dialects/binance-futures.ts, dialects/bybit-linear.ts);
+ * ccxt errors become ExchangeError here (classifyCcxtError with the dialect's codes).
+ *
+ * The ccxt instance is built elsewhere (the futures profile of ccxt-factory.ts: Binance `binanceusdm`, Bybit
+ * `bybit` with the linear category) with this key's credentials; its markets must be loaded.
+ */
+import { createHash } from 'node:crypto';
+import type { Exchange } from 'ccxt';
+import { ExchangeError } from './errors.js';
+import { classifyCcxtError } from './trading-client.js';
+import { binanceFutures } from './dialects/binance-futures.js';
+import { bybitLinear } from './dialects/bybit-linear.js';
+import type { CcxtOrder } from './dialects/types.js';
+import type { FuturesDialect, FuturesMarginMode, PositionMode } from './dialects/futures-types.js';
+
+export type { FuturesMarginMode, PositionMode } from './dialects/futures-types.js';
+export type PositionSide = 'long' | 'short';
+
+const DIALECTS: Readonly<Record<string, FuturesDialect>> = { binance: binanceFutures, bybit: bybitLinear };
+
+/** The futures dialect of a venue, or undefined where we trade no futures. */
+export function futuresDialectFor(venue: string): FuturesDialect | undefined {
+  return Object.prototype.hasOwnProperty.call(DIALECTS, venue) ? DIALECTS[venue] : undefined;
+}
+
+/** An order as the venue reports it. */
+export interface FuturesOrder {
+  id: string;
+  /** Our stored client id. */
+  clientOrderId: string;
+  /** ccxt's unified status: open, closed, canceled, expired, rejected. */
+  status: string;
+  filled: number;
+  amount: number;
+  average: number | null;
+  triggerPrice: number | null;
+  reduceOnly: boolean | null;
+  raw: unknown;
+}
+
+/** An open position (never a flat one). */
+export interface FuturesPosition {
+  symbol: string;
+  side: PositionSide;
+  contracts: number;
+  entryPrice: number | null;
+  markPrice: number | null;
+  unrealizedPnl: number;
+  liquidationPrice: number | null;
+  /** Whether the account holds it in hedge mode. */
+  hedged: boolean;
+  raw: unknown;
+}
+
+/** A stop-loss or take-profit resting as a reduce-only conditional market order. */
+export interface ProtectiveOrder {
+  symbol: string;
+  /** Side of the position it protects. */
+  positionSide: PositionSide;
+  kind: 'stopLoss' | 'takeProfit';
+  triggerPrice: number;
+  /** Base quantity (the position's size). */
+  amount: number;
+  clientOrderId: string;
+}
+
+/** Remembers settings already applied, per venue, key and symbol, so repeated entries cost no requests. */
+export class FuturesSettingsCache {
+  private readonly done = new Map<string, string>();
+  constructor(private readonly max = 10_000) {}
+  has(key: string, value: string): boolean {
+    return this.done.get(key) === value;
+  }
+  set(key: string, value: string): void {
+    if (this.done.size >= this.max) this.done.delete(this.done.keys().next().value as string);
+    this.done.set(key, value);
+  }
+  /** Forgets everything about one key scope (e.g. after the venue refused an order on settings grounds). */
+  forget(prefix: string): void {
+    for (const k of [...this.done.keys()]) if (k.startsWith(prefix)) this.done.delete(k);
+  }
+}
+
+/** The process-wide cache used when none is passed. */
+export const sharedFuturesSettings = new FuturesSettingsCache();
+
+/** Our stored ids ('sm' + 34 hex) are legal on both venues as they are; anything else is refused before sending. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,36}$/;
+const opposite = (side: PositionSide): 'buy' | 'sell' => (side === 'long' ? 'sell' : 'buy');
+const num = (v: unknown): number | null => (v === undefined || v === null || !Number.isFinite(Number(v)) ? null : Number(v));
+
+function toOrder(o: CcxtOrder, ourId: string): FuturesOrder {
+  return {
+    id: String(o.id ?? ''), clientOrderId: ourId, status: String(o.status ?? ''), filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0),
+    average: num(o.average), triggerPrice: num(o.triggerPrice), reduceOnly: typeof o.reduceOnly === 'boolean' ? o.reduceOnly : null, raw: o.info ?? o,
+  };
+}
+
+export interface FuturesOperationsOptions {
+  /** Settings already applied (default: the process-wide cache). */
+  settings?: FuturesSettingsCache;
+  /** Whether hedge-mode accounts are traded (positionSide / positionIdx sent); false refuses them. Default true. */
+  allowHedgeMode?: boolean;
+  /** How long a detected position mode is trusted, ms (default 5 min): the user may switch it on the venue. */
+  positionModeTtlMs?: number;
+}
+
+/** Futures operations of one API key on one venue. Every method throws ExchangeError. */
+export class FuturesOperations {
+  private readonly dialect: FuturesDialect;
+  private readonly settings: FuturesSettingsCache;
+  private readonly scope: string;
+  private readonly modes = new Map<string, { mode: PositionMode; at: number }>();
+
+  /** @param ex a ccxt instance with this key's credentials, @param venue our venue id, @param apiKey only hashed, for the cache */
+  constructor(private readonly ex: Exchange, venue: string, apiKey: string, private readonly opts: FuturesOperationsOptions = {}) {
+    const dialect = futuresDialectFor(venue);
+    if (!dialect) throw new ExchangeError('rejected', `no futures trading on ${venue}`, 'NotSupported');
+    this.dialect = dialect;
+    this.settings = opts.settings ?? sharedFuturesSettings;
+    this.scope = `${venue}:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}:`;
+  }
+
+  private async call<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw classifyCcxtError(err, this.dialect);
+    }
+  }
+
+  /**
+   * Makes the symbol's leverage and margin mode what is asked, idempotently: "already set" answers are success,
+   * and what was applied is remembered, so later calls for the same key and symbol send nothing. On Bybit the
+   * margin mode is one setting for the whole account (switching fails while anything is open there).
+   */
+  async ensureLeverageAndMargin(symbol: string, leverage: number, marginMode: FuturesMarginMode): Promise<{ requests: number }> {
+    if (!Number.isInteger(leverage) || leverage < 1 || leverage > 125) throw new ExchangeError('rejected', `leverage ${leverage} is not an integer from 1 to 125`, 'BadRequest');
+    let requests = 0;
+    const marginKey = this.scope + (this.dialect.accountWideMarginMode ? '*' : symbol) + ':margin';
+    if (!this.settings.has(marginKey, marginMode)) {
+      await this.call(() => this.dialect.setMarginMode(this.ex, symbol, marginMode));
+      this.settings.set(marginKey, marginMode);
+      requests += 1;
+    }
+    const leverageKey = `${this.scope}${symbol}:leverage`;
+    if (!this.settings.has(leverageKey, String(leverage))) {
+      await this.call(() => this.dialect.setLeverage(this.ex, symbol, leverage));
+      this.settings.set(leverageKey, String(leverage));
+      requests += 1;
+    }
+    return { requests };
+  }
+
+  /** Forgets the remembered settings of this key (call after the venue refused an order on margin or mode grounds). */
+  forgetSettings(): void {
+    this.settings.forget(this.scope);
+    this.modes.clear();
+  }
+
+  /** The account's position mode for the symbol (cached for positionModeTtlMs). */
+  async positionMode(symbol: string): Promise<PositionMode> {
+    const hit = this.modes.get(symbol);
+    if (hit && Date.now() - hit.at < (this.opts.positionModeTtlMs ?? 300_000)) return hit.mode;
+    const mode = await this.call(() => this.dialect.positionMode(this.ex, symbol));
+    this.modes.set(symbol, { mode, at: Date.now() });
+    return mode;
+  }
+
+  /**
+   * The ccxt params that put an order on the right position: {} in one-way mode; `hedged: true` in hedge mode
+   * (ccxt then sends Binance positionSide LONG/SHORT without reduceOnly, Bybit positionIdx 1/2). Refuses a
+   * hedge-mode account when allowHedgeMode is false.
+   */
+  async positionParams(symbol: string): Promise<Record<string, unknown>> {
+    const mode = await this.positionMode(symbol);
+    if (mode === 'oneWay') return {};
+    if (this.opts.allowHedgeMode === false) {
+      throw new ExchangeError('rejected', `the ${this.dialect.id} account is in hedge mode; switch it to one-way mode to trade ${symbol}`, 'HedgeModeRefused');
+    }
+    return { hedged: true };
+  }
+
+  private venueId(ourId: string): string {
+    if (!CLIENT_ID.test(ourId)) throw new ExchangeError('rejected', `client id ${ourId} is not 1-36 of [A-Za-z0-9_-]`, 'BadRequest');
+    return ourId;
+  }
+
+  /** Opens (or adds to) a position with a market order. */
+  async openPosition(symbol: string, side: PositionSide, amount: number, clientOrderId: string): Promise<FuturesOrder> {
+    const params = { ...(await this.positionParams(symbol)), clientOrderId: this.venueId(clientOrderId) };
+    const o = await this.call(() => this.ex.createOrder(symbol, 'market', side === 'long' ? 'buy' : 'sell', amount, undefined, params));
+    return toOrder(o as unknown as CcxtOrder, clientOrderId);
+  }
+
+  /**
+   * Closes up to `amount` of a position with a reduce-only market order; null when the venue says there is
+   * nothing to reduce (the position is already closed, e.g. its stop fired first).
+   */
+  async closePosition(symbol: string, side: PositionSide, amount: number, clientOrderId: string): Promise<FuturesOrder | null> {
+    const params = { ...(await this.positionParams(symbol)), reduceOnly: true, clientOrderId: this.venueId(clientOrderId) };
+    try {
+      const o = await this.call(() => this.ex.createOrder(symbol, 'market', opposite(side), amount, undefined, params));
+      return toOrder(o as unknown as CcxtOrder, clientOrderId);
+    } catch (err) {
+      if (err instanceof ExchangeError && this.dialect.nothingToReduce(err.message)) return null;
+      throw err;
+    }
+  }
+
+  /** Rests a reduce-only stop-loss or take-profit (conditional market order) under our client id. */
+  async placeProtective(p: ProtectiveOrder): Promise<FuturesOrder> {
+    const trigger = p.kind === 'stopLoss' ? { stopLossPrice: p.triggerPrice } : { takeProfitPrice: p.triggerPrice };
+    const params = { ...(await this.positionParams(p.symbol)), ...trigger, reduceOnly: true, clientOrderId: this.venueId(p.clientOrderId) };
+    const o = await this.call(() => this.ex.createOrder(p.symbol, 'market', opposite(p.positionSide), p.amount, undefined, params));
+    return toOrder(o as unknown as CcxtOrder, p.clientOrderId);
+  }
+
+  /** A market order by our client id; null when the venue has none. */
+  async findOrder(symbol: string, clientOrderId: string): Promise<FuturesOrder | null> {
+    const o = await this.call(() => this.dialect.findOrder(this.ex, symbol, this.venueId(clientOrderId)));
+    return o ? toOrder(o, clientOrderId) : null;
+  }
+
+  /**
+   * A protective order by our client id; null when the venue has none. When it fired, `filled`/`average`
+   * are those of the market order it became (on Binance a separate order, looked up by its actualOrderId).
+   */
+  async findProtective(symbol: string, clientOrderId: string): Promise<FuturesOrder | null> {
+    const o = await this.call(() => this.dialect.findConditional(this.ex, symbol, this.venueId(clientOrderId)));
+    if (!o) return null;
+    const order = toOrder(o, clientOrderId);
+    if (order.status !== 'closed' || order.filled > 0) return order;
+    const fill = await this.call(() => this.dialect.fillOfTriggered(this.ex, symbol, o));
+    return fill ? { ...order, filled: Number(fill.filled ?? 0), average: num(fill.average) } : order;
+  }
+
+  /** Cancels a protective order by our client id; null when nothing is open to cancel. */
+  async cancelProtective(symbol: string, clientOrderId: string): Promise<FuturesOrder | null> {
+    const o = await this.call(() => this.dialect.cancelConditional(this.ex, symbol, this.venueId(clientOrderId)));
+    return o ? toOrder(o, clientOrderId) : null;
+  }
+
+  /** Open positions (flat slots left out), of the given symbols or all. */
+  async fetchPositions(symbols?: string[]): Promise<FuturesPosition[]> {
+    const rows = await this.call(() => (symbols && symbols.length === 1 ? this.ex.fetchPositions(symbols) : this.ex.fetchPositions()));
+    return rows
+      .filter((p) => Number(p.contracts ?? 0) > 0 && (!symbols || symbols.includes(String(p.symbol))))
+      .map((p) => ({
+        symbol: String(p.symbol), side: p.side === 'short' ? 'short' : 'long', contracts: Number(p.contracts), entryPrice: num(p.entryPrice),
+        markPrice: num(p.markPrice), unrealizedPnl: Number(p.unrealizedPnl ?? 0), liquidationPrice: num(p.liquidationPrice), hedged: p.hedged === true, raw: p.info,
+      }));
+  }
+}
