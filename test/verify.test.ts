@@ -141,6 +141,6 @@ describe('track record verification (GET /api/strategies/:id/verify)', function 
     }
     assert.equal((await api.get(`/api/strategies/${strategyId}/verify`)).body.ok, true);
     assert.equal((await api.get(`/api/strategies/${randomUUID()}/verify`)).status, 404);
-    assert.equal((await api.get('/api/strategies/nope/verify')).body.error.code, 'NOT_FOUND');
+    assert.equal((await api.get('/api/strategies/nope/verify')).body.error.code, 'STRATEGY_NOT_FOUND');
   });
 });
