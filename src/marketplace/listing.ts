@@ -10,6 +10,8 @@
  * page shows; the SQL keys only order and filter. A trade losing 100 % or more (a SHORT whose price
  * more than doubled) is clamped to a near-zero equity factor in the sort key, where the logarithm
  * would be undefined.
+ * The aggregate is MATERIALIZED: computed once and joined, never re-run per strategy row when the
+ * planner underestimates it (seen right after a bulk insert, before ANALYZE: 23 s instead of 0.5 s).
  * Nulls (no trades: no win rate, no Sharpe) sort last in both directions; ties are broken by id, so
  * pages never repeat or skip a strategy while the data stands still.
  */
@@ -33,7 +35,7 @@ const days = z.coerce.number().int().min(0).max(36_500);
 export const listQuery = z.object({
   sort: z.enum(SORT_COLUMNS).default('created').describe('column to sort by; nulls (no trades) always last, ties by id'),
   order: z.enum(['asc', 'desc']).optional().describe('default: asc for name, author and pairs; desc otherwise'),
-  q: z.string().trim().min(1).max(100).optional().describe('search in name, description and author name (case-insensitive substring)'),
+  q: z.string().trim().max(100).optional().describe('search in name, description and author name (case-insensitive substring; empty: no search)'),
   pair: z.string().trim().toUpperCase().regex(PAIR_RE, 'must look like BASE/QUOTE').optional().describe('strategies that list this pair or have traded it'),
   minTrades: z.coerce.number().int().min(0).max(1_000_000).optional().describe('at least this many closed trades with verified prices'),
   minAgeDays: days.optional().describe('created at least this many days ago'),
@@ -79,7 +81,7 @@ function tradeAggregates(since: Date | null): Prisma.Sql {
     tc AS (SELECT sid, seq, at, p, lg, sum(lg) OVER (PARTITION BY sid ORDER BY seq) AS c
       FROM (SELECT tp.*, ln(greatest(1 + p / 100, 1e-12)) AS lg FROM tp) x),
     td AS (SELECT tc.*, greatest(0, max(c) OVER (PARTITION BY sid ORDER BY seq)) AS peak FROM tc),
-    a AS (SELECT sid, count(*)::int AS n, (count(*) FILTER (WHERE p > 0))::int AS wins, sum(lg) AS slg, avg(p) AS avgp,
+    a AS MATERIALIZED (SELECT sid, count(*)::int AS n, (count(*) FILTER (WHERE p > 0))::int AS wins, sum(lg) AS slg, avg(p) AS avgp,
       stddev_samp(p) AS sd, sqrt(sum(least(p, 0) ^ 2) / count(*)) AS dsd, max(1 - exp(c - peak)) AS mdd,
       coalesce(sum(lg) FILTER (WHERE ${inPeriod}), 0) AS plg
       FROM td GROUP BY sid)`;
@@ -101,8 +103,8 @@ function whereClause(q: ListQuery, now: number): Prisma.Sql {
   return conds.length ? Prisma.sql`WHERE ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
 }
 
-/** WITH … FROM … for the aggregates a statement needs (trade stats, signal counts, subscriber counts). */
-function source(need: { trades: boolean; signals: boolean; subs: boolean }, since: Date | null): Prisma.Sql {
+/** WITH … and FROM … for the aggregates a statement needs (trade stats, signal counts, subscriber counts). */
+function source(need: { trades: boolean; signals: boolean; subs: boolean }, since: Date | null): { withs: Prisma.Sql; from: Prisma.Sql } {
   const ctes: Prisma.Sql[] = [];
   const joins: Prisma.Sql[] = [Prisma.sql`LEFT JOIN "User" u ON u.id = s."authorId"`];
   if (need.trades) { ctes.push(tradeAggregates(since)); joins.push(Prisma.sql`LEFT JOIN a ON a.sid = s.id`); }
@@ -115,7 +117,7 @@ function source(need: { trades: boolean; signals: boolean; subs: boolean }, sinc
     joins.push(Prisma.sql`LEFT JOIN sub ON sub.sid = s.id`);
   }
   const withs = ctes.length ? Prisma.sql`WITH ${Prisma.join(ctes, ', ')}` : Prisma.empty;
-  return Prisma.sql`${withs} FROM "Strategy" s ${Prisma.join(joins, ' ')}`;
+  return { withs, from: Prisma.sql`FROM "Strategy" s ${Prisma.join(joins, ' ')}` };
 }
 
 /** Start of the period window (null: the whole history). */
@@ -130,13 +132,13 @@ export async function pageOfIds(prisma: PrismaClient, q: ListQuery, now: number)
   const statSort = !['created', 'name', 'author', 'pairs', 'verifiedShare', 'subscribers'].includes(q.sort);
   const filterNeedsTrades = Boolean(q.minTrades);
   const order = q.order ?? (TEXT_SORTS.has(q.sort) ? 'asc' : 'desc');
-  const pageSrc = source({ trades: statSort || filterNeedsTrades, signals: q.sort === 'verifiedShare', subs: q.sort === 'subscribers' }, since);
-  const countSrc = source({ trades: filterNeedsTrades, signals: false, subs: false }, since);
+  const p = source({ trades: statSort || filterNeedsTrades, signals: q.sort === 'verifiedShare', subs: q.sort === 'subscribers' }, since);
+  const c = source({ trades: filterNeedsTrades, signals: false, subs: false }, since);
   const where = whereClause(q, now);
   const orderBy = Prisma.raw(`${SORT_SQL[q.sort]} ${order === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, s.id ASC`);
   const [rows, count] = await Promise.all([
-    prisma.$queryRaw<{ id: string }[]>`SELECT s.id::text AS id ${pageSrc} ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
-    prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n ${countSrc} ${where}`,
+    prisma.$queryRaw<{ id: string }[]>`${p.withs} SELECT s.id::text AS id ${p.from} ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
+    prisma.$queryRaw<{ n: number }[]>`${c.withs} SELECT count(*)::int AS n ${c.from} ${where}`,
   ]);
   return { ids: rows.map((r) => r.id), total: Number(count[0]?.n ?? 0) };
 }
