@@ -5,7 +5,9 @@
  * Resilience: every visit is bounded (CAPTURE_PAGE_TIMEOUT_MS); any failure (timeout, page error,
  * Chromium crash or kill) is one log line and one metric, and that target is simply visited again at
  * its next tick; targets run independently (at most CAPTURE_CONCURRENCY pages at once), so a hung
- * target never blocks the others. Targets come from CAPTURE_TARGETS_FILE, re-read when it changes.
+ * target never blocks the others. Targets come from CAPTURE_TARGETS_FILE, re-read when it changes, merged
+ * with the enabled strategy bots (`bots`: TradingBot rows, re-read on the same period and whenever the bus
+ * announces a bot change), whose captures, failures and latest screenshot are recorded on the bot.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,6 +26,16 @@ import { readTargetsFile, targetUrl, type CaptureTarget } from './targets.js';
 
 interface TargetState { target: CaptureTarget; cursor: MarkerCursor; timer?: NodeJS.Timeout; removed: boolean }
 
+/** Strategy bots as capture targets, and where their outcomes are recorded (src/capture/bot-store.ts). */
+export interface BotSource {
+  targets(): Promise<CaptureTarget[]>;
+  /** A visit read the page; `screenshot` is the evidence file name when new markers were captured. */
+  captured(botId: string, screenshot: string | undefined): Promise<void>;
+  failed(botId: string, reason: string, message: string): Promise<void>;
+  /** `n` markers became new signals. */
+  signalled(botId: string, n: number): Promise<void>;
+}
+
 /** A failure whose reason is known where it happens. */
 class CaptureFailure extends Error {
   constructor(readonly reason: FailureReason, message: string) { super(message); }
@@ -35,6 +47,8 @@ export class Capturer {
   private readonly slots: Slots;
   private reloadTimer?: NodeJS.Timeout;
   private fileText: string | undefined;
+  private fileTargets: CaptureTarget[] = [];
+  private reloading: Promise<void> = Promise.resolve();
   private stopped = false;
   private lastOkAt: string | null = null;
 
@@ -48,6 +62,8 @@ export class Capturer {
     /** Origin of our chart pages (resolved at visit time: the server may start after us). */
     baseUrl: () => string;
     extractors: Readonly<Record<string, Extractor>>;
+    /** Strategy bots (TradingBot rows); absent: the file's targets only. */
+    bots?: BotSource;
   }) {
     this.slots = new Slots(deps.settings.concurrency);
   }
@@ -79,26 +95,48 @@ export class Capturer {
     return { ok: true, targets: this.states.size, browserPid: this.deps.browser.pid() ?? null, lastOkAt: this.lastOkAt };
   }
 
-  /** Re-reads the targets file; when its text changed, adds, replaces and removes targets. */
-  async reload(): Promise<void> {
+  /**
+   * Re-reads the targets file (parsed again only when its text changed) and the enabled bots, then adds,
+   * replaces and removes targets. Calls are serialised (the timer and a bus message may overlap).
+   */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadOnce()).catch((err) => {
+      this.deps.log.error({ err: (err as Error).message }, 'reloading capture targets failed; keeping the current ones');
+    });
+    return this.reloading;
+  }
+
+  private async reloadOnce(): Promise<void> {
     const read = await readTargetsFile(this.deps.settings.targetsFile, Object.keys(this.deps.extractors));
-    if (this.stopped || read.text === this.fileText) return;
-    this.fileText = read.text;
-    for (const e of read.errors) this.deps.log.error({ file: this.deps.settings.targetsFile, problem: e }, 'capture target ignored');
-    const wanted = new Map(read.targets.map((t) => [t.id, t]));
+    if (this.stopped) return;
+    if (read.text !== this.fileText) {
+      this.fileText = read.text;
+      this.fileTargets = read.targets;
+      for (const e of read.errors) this.deps.log.error({ file: this.deps.settings.targetsFile, problem: e }, 'capture target ignored');
+    }
+    const bots = this.deps.bots ? await this.deps.bots.targets() : [];
+    if (this.stopped) return;
+    const wanted = new Map([...this.fileTargets, ...bots].map((t) => [t.id, t]));
+    if (this.apply(wanted)) this.deps.log.info({ targets: this.states.size, bots: bots.length, file: this.deps.settings.targetsFile }, 'capture targets loaded');
+  }
+
+  /** Makes the running targets exactly `wanted`; true when anything changed. */
+  private apply(wanted: Map<string, CaptureTarget>): boolean {
+    let changed = false;
     for (const [id, s] of this.states) {
-      if (!wanted.has(id)) { s.removed = true; clearTimeout(s.timer); this.states.delete(id); }
+      if (!wanted.has(id)) { s.removed = true; clearTimeout(s.timer); this.states.delete(id); changed = true; }
     }
     for (const t of wanted.values()) {
       const old = this.states.get(t.id);
       if (old && JSON.stringify(old.target) === JSON.stringify(t)) continue;
+      changed = true;
       const sameSeries = old && old.target.strategyId === t.strategyId && old.target.pair === t.pair && old.target.timeframe === t.timeframe;
       if (old) { old.removed = true; clearTimeout(old.timer); }
       const state: TargetState = { target: t, cursor: sameSeries ? old.cursor : startCursor(Date.now(), t.backfillSeconds ?? this.deps.settings.backfillSeconds), removed: false };
       this.states.set(t.id, state);
       this.schedule(state, 0);
     }
-    this.deps.log.info({ targets: this.states.size, file: this.deps.settings.targetsFile }, 'capture targets loaded');
+    return changed;
   }
 
   private schedule(state: TargetState, delayMs: number): void {
@@ -125,11 +163,15 @@ export class Capturer {
       // Outer bound: page work is already bounded, this also covers a browser that stops answering.
       ({ fresh, png } = await withTimeout(this.deps.browser.withPage((page) => this.capture(page, state)), this.deps.settings.pageTimeoutMs + 5000));
     } catch (err) {
+      if (state.removed) return; // dropped meanwhile (e.g. a bot disabled): nothing is recorded
       const reason = classify(err);
       this.deps.metrics.failed(t.id, reason, seconds());
       this.deps.log.warn({ target: t.id, strategyId: t.strategyId, reason, err: (err as Error).message?.slice(0, 300) }, 'capture failed');
+      this.record(t, (b) => b.failed(t.botId!, reason, String((err as Error).message ?? err)));
       return;
     }
+    // Dropped while the page was open (a bot disabled or deleted, a target removed): its markers are not published.
+    if (state.removed) return;
     let evidence: string | undefined;
     if (fresh.length && png) {
       try {
@@ -137,12 +179,21 @@ export class Capturer {
       } catch (err) {
         this.deps.metrics.failed(t.id, 'evidence', seconds());
         this.deps.log.error({ target: t.id, err: (err as Error).message }, 'capture failed: saving the screenshot failed');
+        this.record(t, (b) => b.failed(t.botId!, 'evidence', 'saving the screenshot failed'));
         return;
       }
     }
     this.deps.metrics.ok(t.id, seconds());
     this.lastOkAt = new Date().toISOString();
-    await this.submit(state, fresh, evidence);
+    this.record(t, (b) => b.captured(t.botId!, evidence ? path.basename(evidence) : undefined));
+    const accepted = await this.submit(state, fresh, evidence);
+    if (accepted) this.record(t, (b) => b.signalled(t.botId!, accepted));
+  }
+
+  /** Records an outcome on the target's bot (bot targets only); a failing write is logged, never thrown. */
+  private record(t: CaptureTarget, write: (bots: BotSource) => Promise<void>): void {
+    if (!t.botId || !this.deps.bots) return;
+    write(this.deps.bots).catch((err) => this.deps.log.warn({ target: t.id, err: (err as Error).message }, 'recording the bot outcome failed'));
   }
 
   /** Opens the page, reads the markers, and screenshots the chart when some are new. */
@@ -186,28 +237,35 @@ export class Capturer {
     return `/evidence/${file}`;
   }
 
-  /** Hands new markers to the coordinator in time order; a refusal (4xx) is final, anything else is retried next visit. */
-  private async submit(state: TargetState, fresh: Marker[], evidence: string | undefined): Promise<void> {
+  /**
+   * Hands new markers to the coordinator in time order; a refusal (4xx) is final, anything else is retried next visit.
+   * @returns how many became new signals
+   */
+  private async submit(state: TargetState, fresh: Marker[], evidence: string | undefined): Promise<number> {
     const t = state.target;
+    let accepted = 0;
     const opts = t.autoCreate ? { autoCreate: { name: t.name ?? `${t.strategy} ${t.pair} ${t.timeframe}` } } : {};
     for (const m of fresh) {
       const fields = { target: t.id, strategyId: t.strategyId, pair: t.pair, markerTime: m.time, side: m.side };
       try {
         const r = await this.deps.coordinator.accept(markerSignal(t, m, evidence), 'capture', opts);
         this.deps.metrics.signal(t.id, r.duplicate ? 'duplicate' : 'accepted');
+        if (!r.duplicate) accepted++;
         this.deps.log.debug({ ...fields, signalId: r.signal.id, duplicate: r.duplicate }, 'captured marker submitted');
       } catch (err) {
         if (err instanceof AppError && err.status < 500) {
           this.deps.metrics.signal(t.id, 'refused');
           this.deps.log.warn({ ...fields, code: err.code, reason: err.message }, 'captured marker refused; not retried');
+          this.record(t, (b) => b.failed(t.botId!, 'refused', `signal refused: ${err.code}: ${err.message}`));
         } else {
           this.deps.metrics.signal(t.id, 'error');
           this.deps.log.error({ ...fields, err: (err as Error).message }, 'submitting captured marker failed; retrying on the next visit');
-          return; // later markers wait: signals keep their time order
+          return accepted; // later markers wait: signals keep their time order
         }
       }
       state.cursor.lastHandled = m.time;
     }
+    return accepted;
   }
 }
 

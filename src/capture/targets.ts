@@ -40,8 +40,10 @@ const targetSchema = z.object({
 
 /** One validated capture target. */
 export type CaptureTarget = z.output<typeof targetSchema> & {
-  /** Stable id for logs and metric labels: name, else strategyId/pair/timeframe. */
+  /** Stable id for logs and metric labels: name, else strategyId/pair/timeframe (a bot's: bot:<botId>:<pair>). */
   id: string;
+  /** Set for a strategy bot's target (TradingBot id; never from the file): its outcomes are recorded on the bot. */
+  botId?: string;
 };
 
 /** Result of reading a targets file: the valid targets and one message per invalid entry. */
