@@ -32,6 +32,16 @@ export async function subscribeForm(box, strategy) {
 
   const msg = el('div', { id: 'subscribe-msg' });
   const exchange = el('select', { id: 'sub-exchange' }, exchanges.map((x) => el('option', { value: x.id, disabled: !x.tested }, x.tested ? x.id : `${x.id} (untested, not available yet)`)));
+  // Where stops live: on the exchange (Binance) or only in the trade monitor's CLOSE (MEXC, Bybit spot).
+  const stopsNote = el('p', { class: 'muted', id: 'sub-stops-note' });
+  const showStops = () => {
+    const x = exchanges.find((e) => e.id === exchange.value);
+    stopsNote.textContent = !x?.tested ? '' : x.protectiveOrders
+      ? `${x.id} rests the signal's stop loss / take profit on the exchange after each entry.`
+      : `${x.id} has no exchange-side stops here: the trade monitor's CLOSE is the stop (it needs this server running).`;
+  };
+  exchange.addEventListener('change', showStops);
+  showStops();
   const allPairs = el('input', { type: 'checkbox', id: 'sub-all', checked: true });
   const pairBoxes = strategy.pairs.map((p) => el('label', {}, el('input', { type: 'checkbox', class: 'sub-pair', value: p }), ` ${p}`));
   const amount = el('input', { type: 'number', id: 'sub-amount', min: '1', step: 'any', value: '100', required: true });
@@ -41,7 +51,7 @@ export async function subscribeForm(box, strategy) {
 
   const form = el('form', { class: 'stack card', id: 'subscribe-form' },
     el('h2', {}, 'Subscribe'),
-    el('label', { for: 'sub-exchange' }, 'Exchange'), exchange,
+    el('label', { for: 'sub-exchange' }, 'Exchange'), exchange, stopsNote,
     el('label', {}, el('span', {}, allPairs, ' All pairs of this strategy')),
     pairBoxes.length ? el('div', { class: 'pairs' }, el('span', { class: 'muted' }, 'or only: '), pairBoxes) : '',
     el('label', { for: 'sub-amount' }, 'Order size per signal (quote currency, e.g. USDT)'), amount,

@@ -2,7 +2,8 @@
  * The signed-in user's side of the marketplace:
  *   GET  /api/me                              (any role) the user, the strategies they author, and the
  *                                             server's tradingMode (paper | live) for the site's banner
- *   GET  /api/exchanges                       (public) exchanges, tested or not
+ *   GET  /api/exchanges                       (public) exchanges, tested or not; for the tested ones whether
+ *                                             stop loss / take profit rest on the exchange (protectiveOrders)
  *   POST /api/subscriptions/:id/test-keys     (owner) fetchBalance with the stored keys; { ok, message };
  *                                             limited per user (429 RATE_LIMITED), budgeted per exchange
  *   GET  /api/me/execution-summary            (any role) per own subscription: counts by status, realised PnL
@@ -12,6 +13,7 @@ import { Router, type RequestHandler } from 'express';
 import type { PrismaClient } from '@prisma/client';
 import { currentUser, requireAuth, type TokenService } from '../http/auth.js';
 import { uuidParam } from '../http/validate.js';
+import { dialectFor } from '../exchange/index.js';
 import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import type { Keyring } from '../lib/crypto.js';
@@ -32,7 +34,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
   const auth = requireAuth(deps.tokens);
 
   r.get('/api/exchanges', (_req, res) => {
-    res.json({ exchanges: [...SUPPORTED_EXCHANGES.map((id) => ({ id, tested: true })), ...UNTESTED_EXCHANGES.map((id) => ({ id, tested: false }))] });
+    res.json({ exchanges: [...SUPPORTED_EXCHANGES.map((id) => ({ id, tested: true, protectiveOrders: dialectFor(id)?.protectiveOrders ?? false })), ...UNTESTED_EXCHANGES.map((id) => ({ id, tested: false }))] });
   });
 
   r.get('/api/me', auth, wrap(async (req, res) => {
@@ -72,7 +74,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
 }
 
 describeRoutes([
-  { method: 'get', path: '/api/exchanges', tag: 'account', auth: 'public', summary: 'Exchanges: the tested ones (selectable) and those listed as untested', responses: { 200: '{ exchanges: [{ id, tested }] }' } },
+  { method: 'get', path: '/api/exchanges', tag: 'account', auth: 'public', summary: 'Exchanges: the tested ones (selectable) and those listed as untested', responses: { 200: '{ exchanges: [{ id, tested, protectiveOrders? }] }' } },
   { method: 'get', path: '/api/me', tag: 'account', auth: 'user', summary: 'The signed-in user, the strategies they author and the trading mode (paper or live)', responses: { 200: '{ user, strategies, tradingMode }', 401: 'UNAUTHORIZED' } },
   { method: 'post', path: '/api/subscriptions/:id/test-keys', tag: 'subscriptions', auth: 'user', summary: 'Check the stored API keys with a balance request on the exchange (a refusal marks keysInvalid)', responses: { 200: '{ ok, message, free?, code? }', 404: 'NOT_FOUND', 409: 'NO_KEYS', 429: 'RATE_LIMITED' } },
   { method: 'get', path: '/api/me/execution-summary', tag: 'account', auth: 'user', summary: 'Per own subscription: execution counts by status and realised PnL (quote)', responses: { 200: '{ subscriptions }', 401: 'UNAUTHORIZED' } },

@@ -9,7 +9,15 @@
  * - Market buy by cost: ccxt sends the quote amount as `qty` (quote-denominated for spot market buys).
  * - Preset enableUnifiedAccount/enableUnifiedMargin so ccxt skips its query-api/account-info pre-calls.
  * - 10003/10004 bad key/sign → AuthenticationError; 10016 "Server error." → ExchangeError, outcome unknown.
- * - Spot TP/SL orders (orderFilter=tpslOrder) exist but are not used yet: the trade monitor's CLOSE is the stop.
+ * - No exchange-side stops yet (protectiveOrders false: the trade monitor's CLOSE is the stop). Bybit v5
+ *   spot has TP/SL orders, but through ccxt 4.5.84: a spot stopLossPrice becomes `orderFilter=tpslOrder`
+ *   with reduceOnly (the coins are locked when it is placed); stop loss and take profit together are
+ *   refused by ccxt itself (InvalidOrder), so at most one level could rest; a cancel must pass
+ *   `orderFilter: 'tpslOrder'` (ccxt sends 'Order' by default, which misses it, so a CLOSE could not free
+ *   the coins); and what a fired tpsl order becomes (same orderLinkId or a new order, which status, kept how
+ *   long in realtime/history) is not verified against Bybit, so neither a CLOSE nor a lookup after an
+ *   unclear failure could count its fill reliably. Until a fake reproduces that lifecycle from Bybit's own
+ *   answers, resting one would risk a CLOSE that sells coins a fired stop already sold.
  */
 import ccxt from 'ccxt';
 import type { CcxtOrder, VenueDialect } from './types.js';
