@@ -81,6 +81,9 @@ const schema = z.object({
   CAPTURE_BACKFILL_SECONDS: z.coerce.number().min(0).default(300),
   CHART_CANDLE_CACHE_MS: z.coerce.number().int().min(0).default(500),
   CHART_FIXTURES_DIR: z.string().optional(),
+  BOTS_PER_AUTHOR: z.coerce.number().int().min(0).max(1000).default(5),
+  BOT_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(86_400).default(30),
+  PUBLIC_BASE_URL: url(['http:', 'https:']).optional(),
   MONITOR_EXCHANGE: z.string().toLowerCase().default('binance'),
   MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(2000),
   MONITOR_SYNC_MS: z.coerce.number().int().min(50).default(5000),
@@ -216,7 +219,16 @@ export interface Config {
     readonly fixturesDir: string;
     /** ccxt ids chart pages may read candles from: CHART_EXCHANGES + MONITOR_EXCHANGE + every EXCHANGE_URL_<ID>. */
     readonly chartExchanges: readonly string[];
+    /** Strategy bots (TradingBot rows) one author may hold. */
+    readonly botsPerAuthor: number;
+    /** How often the capturer visits each pair of an enabled bot (seconds). */
+    readonly botIntervalSeconds: number;
   };
+  /**
+   * Public origin (and optional path prefix) of the site, e.g. https://signals.example.com, for the full webhook
+   * URL shown to authors. Unset: SITE_URL, else the request's own origin (behind a proxy: X-Forwarded-* as TRUST_PROXY allows).
+   */
+  readonly publicBaseUrl?: string;
   /** Trade monitor (src/monitor): closes open trades at their stop loss / take profit. */
   /** Outgoing notifications (src/notifications): channels, delivery loop, SSRF guard. */
   readonly notify: {
@@ -350,7 +362,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       candleCacheMs: c.CHART_CANDLE_CACHE_MS,
       fixturesDir: path.resolve(c.CHART_FIXTURES_DIR ?? path.join(c.DATA_DIR, 'fixtures')),
       chartExchanges: Object.freeze(chartExchanges),
+      botsPerAuthor: c.BOTS_PER_AUTHOR,
+      botIntervalSeconds: c.BOT_INTERVAL_SECONDS,
     }),
+    publicBaseUrl: (c.PUBLIC_BASE_URL ?? c.SITE_URL)?.replace(/\/+$/, ''),
     notify: Object.freeze({
       smtpUrl: c.SMTP_URL, smtpFrom: c.SMTP_FROM, telegramBotToken: c.TELEGRAM_BOT_TOKEN, telegramApiRoot: c.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
       allowPrivateTargets: c.NOTIFY_ALLOW_PRIVATE_TARGETS, pollMs: c.NOTIFY_POLL_MS, leaseMs: c.NOTIFY_LEASE_MS,

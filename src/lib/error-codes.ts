@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   STRATEGY_NOT_FOUND: { status: 404, meaning: 'no strategy with this id (also a malformed id in the path)' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, meaning: 'no subscription of yours with this id (also a malformed id in the path)' },
   CHART_FIXTURE_NOT_FOUND: { status: 404, meaning: 'no recorded candle file of this name' },
+  BOT_NOT_FOUND: { status: 404, meaning: 'no bot with this id on this strategy (also a malformed id in the path)' },
+  SCREENSHOT_NOT_FOUND: { status: 404, meaning: 'the bot has no screenshot yet' },
   // state conflicts
   EMAIL_TAKEN: { status: 409, meaning: 'an account with this email exists' },
   ALREADY_SUBSCRIBED: { status: 409, meaning: 'you already hold a live subscription to this strategy' },
@@ -47,6 +49,7 @@ export const ERROR_CODES = {
   TRADE_CONFLICT: { status: 409, meaning: 'an OPEN against an open trade in the other direction' },
   EMAIL_NOT_CONFIGURED: { status: 409, meaning: 'this server sends no email (no SMTP_URL)' },
   TELEGRAM_NOT_CONFIGURED: { status: 409, meaning: 'this server has no Telegram bot (no TELEGRAM_BOT_TOKEN)' },
+  BOT_LIMIT_REACHED: { status: 409, meaning: 'the author already holds BOTS_PER_AUTHOR bots: delete one first' },
   // signal content
   SIGNAL_INVALID: { status: 400, meaning: 'the signal body is malformed; details.field names the field' },
   PAIR_NOT_IN_STRATEGY: { status: 400, meaning: 'the pair is not one of the strategy pairs' },
@@ -84,6 +87,7 @@ export const isErrorCode = (code: unknown): code is ErrorCode => typeof code ===
 export const RESOURCE_NOT_FOUND = {
   strategy: 'STRATEGY_NOT_FOUND',
   subscription: 'SUBSCRIPTION_NOT_FOUND',
+  bot: 'BOT_NOT_FOUND',
 } as const satisfies Record<string, ErrorCode>;
 export type Resource = keyof typeof RESOURCE_NOT_FOUND;
 
