@@ -226,6 +226,18 @@ describe('the same miss is the same code and status on every route', function ()
     assert.equal(badSubscribe.body.error.code, 'VALIDATION_FAILED');
   });
 
+  it('a taken email is 409 EMAIL_TAKEN, also when two registrations of one address race (the unique index decides)', async () => {
+    const email = `race-${randomUUID().slice(0, 8)}@test.local`;
+    const body = { email, password: 'correct horse battery' };
+    const answers = await Promise.all([api.post('/api/auth/register', body), api.post('/api/auth/register', { ...body, email: ` ${email.toUpperCase()}` })]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], JSON.stringify(answers.map((a) => a.body)));
+    const refused = answers.find((a) => a.status === 409)!;
+    assert.equal(refused.body.error.code, 'EMAIL_TAKEN');
+    const again = await api.post('/api/auth/register', body);
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'EMAIL_TAKEN');
+  });
+
   it('an unknown route is NOT_FOUND, distinct from a missing resource', async () => {
     const r = await api.get(`/api/strategiez/${randomUUID()}`);
     assert.equal(r.status, 404);

@@ -8,9 +8,10 @@ import type { TokenService } from '../http/auth.js';
 import { createLimiter } from '../http/rate-limit.js';
 import { parseBody } from '../http/validate.js';
 import { describeRoutes } from '../http/openapi.js';
-import { AppError, isUniqueViolation } from '../lib/errors.js';
+import { AppError } from '../lib/errors.js';
 import { hashPassword, verifyLogin } from '../lib/password.js';
 import { wrap } from '../http/wrap.js';
+import { createAccount } from './accounts.js';
 
 export { BCRYPT_ROUNDS } from '../lib/password.js';
 
@@ -54,13 +55,8 @@ export function authRoutes(deps: { prisma: PrismaClient; tokens: TokenService; l
   r.post('/api/auth/register', ...deps.loginLimiters, wrap(async (req, res) => {
     const body = parseBody(registration, req.body);
     const passwordHash = await hashPassword(body.password);
-    try {
-      const user = await deps.prisma.user.create({ data: { email: body.email, passwordHash, role: body.role } });
-      res.status(201).json({ token: deps.tokens.sign({ id: user.id, role: user.role }), user: publicUser(user) });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('EMAIL_TAKEN', 'an account with this email exists', 409);
-      throw err;
-    }
+    const user = await createAccount(deps.prisma, { email: body.email, passwordHash, role: body.role });
+    res.status(201).json({ token: deps.tokens.sign({ id: user.id, role: user.role }), user: publicUser(user) });
   }));
 
   r.post('/api/auth/login', ...deps.loginLimiters, wrap(async (req, res) => {
