@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   ALREADY_SUBSCRIBED: { status: 409, meaning: 'you already hold a live subscription to this strategy' },
   SUBSCRIPTION_CANCELLED: { status: 409, meaning: 'a cancelled subscription cannot be changed' },
   NO_KEYS: { status: 409, meaning: 'the subscription has no API keys stored' },
-  KEY_DECRYPT_FAILED: { status: 409, meaning: 'stored API keys cannot be decrypted with this server keys: store them again' },
+  KEY_DECRYPT_FAILED: { status: 409, meaning: 'the stored API keys cannot be decrypted with the keys this server holds: store them again' },
   SIGNAL_STALE: { status: 409, meaning: 'the signal is older than the strategy allows (maxLagSeconds)' },
   PRICE_OUT_OF_BAND: { status: 409, meaning: 'an OPEN price too far from the reference exchange price' },
   NO_OPEN_TRADE: { status: 409, meaning: 'no open trade to close (or the named trade is closed)' },
@@ -52,7 +52,7 @@ export const ERROR_CODES = {
   BOT_LIMIT_REACHED: { status: 409, meaning: 'the author already holds BOTS_PER_AUTHOR bots: delete one first' },
   // signal content
   SIGNAL_INVALID: { status: 400, meaning: 'the signal body is malformed; details.field names the field' },
-  PAIR_NOT_IN_STRATEGY: { status: 400, meaning: 'the pair is not one of the strategy pairs' },
+  PAIR_NOT_IN_STRATEGY: { status: 400, meaning: 'the pair is not one the strategy declares' },
   PAIR_NOT_LISTED: { status: 400, meaning: 'the reference exchange lists no such market' },
   WEBHOOK_URL_REFUSED: { status: 400, meaning: 'the notification webhook URL is not allowed (not https, private address)' },
   // exchanges and charts
