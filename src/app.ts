@@ -1,7 +1,9 @@
 /**
  * Composition root: config → logger → database/bus → modules → HTTP server; `stop()` tears down in
  * reverse. main.ts and the tests build the app the same way (tests with port 0).
- * Long-lived parts implement Component; a new module registers one in `components` below.
+ * Long-lived parts implement Component. Each module's index exports factories taking only what they use;
+ * `moduleComponents` below builds them for this process's roles, and every module router reaches the HTTP
+ * server through its component (app.ts mounts only /health and /openapi.json itself).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,20 +16,20 @@ import { openDatabase } from './db/index.js';
 import { TokenService } from './http/auth.js';
 import { healthRoutes, type HealthCheck } from './http/health.js';
 import { openApiRoutes } from './http/openapi.js';
-import { createLimiter } from './http/rate-limit.js';
 import { createExpressApp } from './http/server.js';
 import { listenOwnPort } from './http/metrics-server.js';
-import { budgetEvents, createVenueBudget } from './exchange/index.js';
+import { budgetEvents, createKeyThrottle, createVenueBudget } from './exchange/index.js';
 import { Keyring } from './lib/crypto.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { logRedisState } from './lib/redis-state.js';
-import { executionRouter, executorComponent } from './execution/index.js';
-import { authRoutes, loginLimiters, marketplaceComponent, strategyRoutes, subscriptionRoutes } from './marketplace/index.js';
+import { executionApiComponent, executorComponent } from './execution/index.js';
+import { marketplaceComponent } from './marketplace/index.js';
 import { Metrics } from './metrics/index.js';
 import type { AppContext, Component } from './component.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { notificationComponents } from './notifications/index.js';
-import { badSecretKey, SignalCoordinator, SignalJsonStore, SignalReader, signalRoutes, WebhookSecretCache } from './signals/index.js';
+import { SignalCoordinator, SignalJsonStore, SignalReader, signalsApiComponent, WebhookSecretCache } from './signals/index.js';
+import { createSubscriptions, subscriptionsApiComponent } from './subscriptions/index.js';
 
 export type { AppContext, Component } from './component.js';
 
@@ -92,22 +94,13 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     let server: http.Server | undefined;
     let url = '';
     if (config.roles.has('api')) {
-      const webhookSecrets = new WebhookSecretCache();
       const app = createExpressApp({
         log, metrics, bodyLimit: config.bodyLimit, trustProxy: config.trustProxy,
         routers: [
           healthRoutes(checks, metrics, config.operatorNetworks),
           openApiRoutes(),
-          authRoutes({ prisma: db.prisma, tokens, loginLimiters: loginLimiters({ prefix: config.redisPrefix, redis, perEmailPerMinute: config.loginRateLimitPerMinute, perIpPerMinute: config.loginIpRateLimitPerMinute }) }),
-          strategyRoutes({ prisma: db.prisma, tokens, bus, priceBandPercent: config.priceBandPercent, onSecretRotated: (id) => webhookSecrets.drop(id) }),
-          subscriptionRoutes({ prisma: db.prisma, tokens, keyring, bus }),
+          // Observers of requests other routers answer (the authors' webhook-refusal digest) come first.
           ...components.flatMap((c) => c.earlyRouters ?? []),
-          signalRoutes({
-            pool: db.pool, bus, coordinator, tokens, autoCreateStrategies: config.autoCreateStrategies, reference, secrets: webhookSecrets,
-            // Two buckets: authenticated posts per strategy, wrong secrets per client IP (strangers never fill the first).
-            webhookLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook', perMinute: config.webhookRateLimitPerMinute, redis, key: (req) => `wh:${String(req.params.strategyId)}`, message: 'webhook rate limit for this strategy exceeded' }),
-            badSecretLimiter: createLimiter({ prefix: config.redisPrefix, name: 'webhook-bad-secret', perMinute: config.webhookBadSecretRateLimitPerMinute, redis, key: badSecretKey, message: 'too many webhook posts with a wrong secret from this address; try again in a minute' }),
-          }),
           ...components.flatMap((c) => c.routers ?? []),
         ],
       });
@@ -143,16 +136,34 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
   }
 }
 
-/** The modules' long-lived parts, by role. Each module adds its component here. */
-function moduleComponents(_ctx: AppContext): Component[] {
+/**
+ * The modules' long-lived parts for this process's roles, each factory handed only what it uses (the
+ * wiring is here and nowhere else). The subscriptions repository is shared: its routes, the executor's
+ * key access and the WebSocket routing table all go through it.
+ */
+function moduleComponents(ctx: AppContext): Component[] {
+  const { config, log, db, bus, redis, tokens, coordinator, reference } = ctx;
+  const { roles } = config;
+  const registry = ctx.metrics.registry;
+  const budget = ctx.exchangeBudget;
+  const subscriptions = createSubscriptions({ prisma: db.prisma, keyring: ctx.keyring, bus });
+  // One per-key throttle for orders and key tests (shared with other processes through Redis).
+  const throttle = createKeyThrottle(redis, config.redisPrefix);
+  const webhookSecrets = new WebhookSecretCache();
   const list: Component[] = [];
-  if (_ctx.config.roles.has('executor')) list.push(executorComponent(_ctx));
-  if (_ctx.config.roles.has('api')) list.push({ name: 'executions-api', start: async () => {}, stop: async () => {}, routers: [executionRouter(_ctx)] });
-  if (_ctx.config.roles.has('api')) list.push(chartPagesComponent(_ctx));
-  if (_ctx.config.roles.has('capturer')) list.push(capturerComponent(_ctx));
-  if (_ctx.config.roles.has('api')) list.push(distributionComponent(_ctx));
-  if (_ctx.config.roles.has('api')) list.push(marketplaceComponent(_ctx));
-  list.push(...monitorComponents(_ctx)); // the monitor for role monitor, its route for role api
-  list.push(...notificationComponents(_ctx)); // settings REST for role api, delivery for role notifier
+  if (roles.has('executor')) list.push(executorComponent({ config, log, registry, pool: db.pool, bus, throttle, budget, keys: subscriptions }));
+  if (roles.has('api')) list.push(executionApiComponent({ prisma: db.prisma, tokens }), chartPagesComponent({ config, budget }));
+  if (roles.has('capturer')) list.push(capturerComponent({ config, log, registry, coordinator }));
+  if (roles.has('api')) {
+    list.push(
+      distributionComponent({ config, log, registry, prisma: db.prisma, reader: ctx.reader, bus, tokens, subscriptions, redis }),
+      marketplaceComponent({ config, prisma: db.prisma, tokens, bus, redis, prices: reference, onSecretRotated: (id) => webhookSecrets.drop(id) }),
+      subscriptionsApiComponent({ config, subscriptions, tokens, budget, throttle, redis }),
+      signalsApiComponent({ config, pool: db.pool, bus, coordinator, tokens, reference, secrets: webhookSecrets, redis }),
+    );
+  }
+  // The monitor for role monitor, its route for role api; settings REST for role api, delivery for role notifier.
+  list.push(...monitorComponents({ config, log, registry, pool: db.pool, bus, redis, coordinator, reference, budget }));
+  list.push(...notificationComponents({ config, log, registry, db, bus, tokens, keyring: ctx.keyring }));
   return list;
 }

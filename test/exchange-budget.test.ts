@@ -10,7 +10,7 @@ import ccxt from 'ccxt';
 import { Redis } from 'ioredis';
 import type { App } from '../src/app.js';
 import { attachBudget, createVenueBudget, DEFAULT_BUDGET_SETTINGS, ExchangeBusy, keyScope, perKeyRate, type Traffic, type VenueBudget } from '../src/exchange/index.js';
-import { KeyChecker } from '../src/marketplace/index.js';
+import { KeyChecker } from '../src/subscriptions/index.js';
 import { rateLimitPause, venueRef } from '../src/exchange/budgeted-ccxt.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { TEST_REDIS_URL } from './support/env.js';

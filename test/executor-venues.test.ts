@@ -11,7 +11,7 @@ import { client, registerUser, seedStrategy, startTestApp } from './support/app.
 import { FakeBinance, FakeBybit, FakeMexc } from './support/fake-exchange.js';
 import ccxt from 'ccxt';
 import { classifyCcxtError, createVenueBudget, DEFAULT_BUDGET_SETTINGS, dialectFor } from '../src/exchange/index.js';
-import { KeyChecker } from '../src/marketplace/key-check.js';
+import { KeyChecker } from '../src/subscriptions/index.js';
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;

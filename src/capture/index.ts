@@ -7,8 +7,12 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { AppContext, Component } from '../component.js';
-import { createPublicMarketData } from '../exchange/index.js';
+import type { Registry } from 'prom-client';
+import type { Component } from '../component.js';
+import type { Config } from '../config/index.js';
+import { createPublicMarketData, type VenueBudget } from '../exchange/index.js';
+import type { Logger } from '../lib/logger.js';
+import type { SignalCoordinator } from '../signals/index.js';
 import { BrowserHost } from './browser.js';
 import { Capturer } from './capturer.js';
 import { ChartData } from './chart-data.js';
@@ -28,35 +32,39 @@ export * from './strategies/index.js';
 export const evidenceDir = (dataDir: string) => path.join(dataDir, 'evidence');
 
 /** Chart pages, their data API and /evidence (role api). */
-export function chartPagesComponent(ctx: AppContext): Component {
-  const market = createPublicMarketData({ exchangeUrls: ctx.config.exchangeUrls, budget: ctx.exchangeBudget });
-  const data = new ChartData({ market, cacheMs: ctx.config.capture.candleCacheMs, fixturesDir: ctx.config.capture.fixturesDir, exchanges: ctx.config.capture.chartExchanges });
+export function chartPagesComponent(deps: { config: Pick<Config, 'exchangeUrls' | 'capture' | 'dataDir'>; budget: VenueBudget }): Component {
+  const { config: c } = deps;
+  const market = createPublicMarketData({ exchangeUrls: c.exchangeUrls, budget: deps.budget });
+  const data = new ChartData({ market, cacheMs: c.capture.candleCacheMs, fixturesDir: c.capture.fixturesDir, exchanges: c.capture.chartExchanges });
   return {
     name: 'charts',
     async start() {},
     async stop() { await market.close(); },
-    routers: [chartRoutes({ data, evidenceDir: evidenceDir(ctx.config.dataDir) })],
+    routers: [chartRoutes({ data, evidenceDir: evidenceDir(c.dataDir) })],
   };
 }
 
 /** The Puppeteer capturer (role capturer): its own PM2 app, also inside `npm start`. */
-export function capturerComponent(ctx: AppContext): Component & { capturer: Capturer; browser: BrowserHost } {
-  const metrics = new CaptureMetrics(ctx.metrics.registry);
-  const settings = ctx.config.capture;
+export function capturerComponent(deps: {
+  config: Pick<Config, 'chromiumPath' | 'capture' | 'port' | 'dataDir'>; log: Logger; registry: Registry; coordinator: SignalCoordinator;
+}): Component & { capturer: Capturer; browser: BrowserHost } {
+  const { config: c, log } = deps;
+  const metrics = new CaptureMetrics(deps.registry);
+  const settings = c.capture;
   const browser = new BrowserHost({
-    chromiumPath: ctx.config.chromiumPath, recycleAfter: settings.recycleAfter,
-    protocolTimeoutMs: Math.max(10_000, settings.pageTimeoutMs * 2), log: ctx.log, metrics,
+    chromiumPath: c.chromiumPath, recycleAfter: settings.recycleAfter,
+    protocolTimeoutMs: Math.max(10_000, settings.pageTimeoutMs * 2), log, metrics,
   });
   let server: http.Server | undefined;
   const startedAt = Date.now();
   const baseUrl = () => {
     if (settings.baseUrl) return settings.baseUrl;
     const addr = server?.address() as AddressInfo | null | undefined;
-    return `http://127.0.0.1:${addr?.port ?? ctx.config.port}`;
+    return `http://127.0.0.1:${addr?.port ?? c.port}`;
   };
   const capturer = new Capturer({
-    settings, log: ctx.log.child({ component: 'capturer' }), metrics, coordinator: ctx.coordinator, browser,
-    evidenceDir: evidenceDir(ctx.config.dataDir), baseUrl, extractors: EXTRACTORS,
+    settings, log: log.child({ component: 'capturer' }), metrics, coordinator: deps.coordinator, browser,
+    evidenceDir: evidenceDir(c.dataDir), baseUrl, extractors: EXTRACTORS,
   });
   return {
     name: 'capturer',

@@ -15,6 +15,7 @@ import { TOPICS, type Bus } from '../bus/index.js';
 import { bearerToken, type AuthUser, type TokenService } from '../http/auth.js';
 import type { Logger } from '../lib/logger.js';
 import type { Signal, SignalReader } from '../signals/index.js';
+import type { SubscriptionFollows } from '../subscriptions/index.js';
 import { Connection } from './connection.js';
 import type { DistributionMetrics } from './metrics.js';
 import { CLOSE, frames, parseClientMessage, ProtocolError, textFrame, type ClientMessage } from './protocol.js';
@@ -39,6 +40,8 @@ export interface DistributorOptions {
 
 export interface DistributorDeps {
   prisma: PrismaClient;
+  /** The subscriptions module: which subscriptions follow signals (the routing table's source). */
+  subscriptions: SubscriptionFollows;
   reader: SignalReader;
   bus: Bus;
   tokens: TokenService;
@@ -75,7 +78,7 @@ export class SignalDistributor {
 
   constructor(private readonly deps: DistributorDeps) {
     this.log = deps.log.child({ module: 'distribution' });
-    this.index = new SubscriptionIndex(deps.prisma);
+    this.index = new SubscriptionIndex(deps.subscriptions);
     this.sequencer = new SignalSequencer({ prisma: deps.prisma, reader: deps.reader, bus: deps.bus, log: this.log, forward: (s) => this.fanOut(s), catchupIntervalMs: deps.options.catchupIntervalMs });
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: deps.options.maxMessageBytes, clientTracking: false });
   }

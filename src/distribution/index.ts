@@ -4,9 +4,17 @@
  * them to connections by strategy and pair, a connection tracks what it sent (no duplicates) and its
  * bounded buffer. See distributor.ts for the lifecycle and protocol.ts for the wire format.
  */
-import type { AppContext, Component } from '../component.js';
-import { currentUser } from '../http/auth.js';
+import type { PrismaClient } from '@prisma/client';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { Bus } from '../bus/index.js';
+import type { Component } from '../component.js';
+import type { Config } from '../config/index.js';
+import { currentUser, type TokenService } from '../http/auth.js';
 import { createLimiter } from '../http/rate-limit.js';
+import type { Logger } from '../lib/logger.js';
+import type { SignalReader } from '../signals/index.js';
+import type { SubscriptionFollows } from '../subscriptions/index.js';
 import { SignalDistributor } from './distributor.js';
 import { DistributionMetrics } from './metrics.js';
 import { LocalSocketCap, RedisSocketCap } from './socket-cap.js';
@@ -22,26 +30,30 @@ export { REPLAY_LIMIT } from './replay.js';
  * with POST /api/ws-ticket. Tickets and the per-user socket count live in Redis when REDIS_URL is set
  * (any worker redeems a ticket once; the cap counts every worker), else in this process.
  */
-export function distributionComponent(ctx: AppContext): Component & { distributor: SignalDistributor } {
+export function distributionComponent(deps: {
+  config: Pick<Config, 'ws' | 'redisPrefix'>; log: Logger; registry: Registry; prisma: PrismaClient; reader: SignalReader; bus: Bus; tokens: TokenService;
+  subscriptions: SubscriptionFollows; redis?: Redis;
+}): Component & { distributor: SignalDistributor } {
   let distributor: SignalDistributor;
-  const metrics = new DistributionMetrics(ctx.metrics.registry, () => distributor?.connected ?? 0);
-  const { ws, redisPrefix } = ctx.config;
-  const tickets = ctx.redis ? new RedisTicketStore(ctx.redis, redisPrefix, ws.ticketTtlMs) : new MemoryTicketStore(ws.ticketTtlMs);
-  const cap = ctx.redis
-    ? new RedisSocketCap({ redis: ctx.redis, prefix: redisPrefix, max: ws.maxSocketsPerUser, log: ctx.log.child({ module: 'distribution' }) })
+  const metrics = new DistributionMetrics(deps.registry, () => distributor?.connected ?? 0);
+  const { ws, redisPrefix } = deps.config;
+  const { redis } = deps;
+  const tickets = redis ? new RedisTicketStore(redis, redisPrefix, ws.ticketTtlMs) : new MemoryTicketStore(ws.ticketTtlMs);
+  const cap = redis
+    ? new RedisSocketCap({ redis, prefix: redisPrefix, max: ws.maxSocketsPerUser, log: deps.log.child({ module: 'distribution' }) })
     : new LocalSocketCap(ws.maxSocketsPerUser);
   distributor = new SignalDistributor({
-    prisma: ctx.db.prisma, reader: ctx.reader, bus: ctx.bus, tokens: ctx.tokens, log: ctx.log, metrics,
+    prisma: deps.prisma, subscriptions: deps.subscriptions, reader: deps.reader, bus: deps.bus, tokens: deps.tokens, log: deps.log, metrics,
     options: ws, tickets, cap,
   });
   const limiter = createLimiter({
-    prefix: redisPrefix, name: 'ws-ticket', perMinute: ws.ticketsPerMinute, redis: ctx.redis,
+    prefix: redisPrefix, name: 'ws-ticket', perMinute: ws.ticketsPerMinute, redis,
     key: (req) => `wst:${currentUser(req).id}`, message: 'too many WebSocket tickets; try again in a minute',
   });
   return {
     name: 'ws',
     distributor,
-    routers: [ticketRoutes({ tokens: ctx.tokens, tickets, limiter })],
+    routers: [ticketRoutes({ tokens: deps.tokens, tickets, limiter })],
     start: () => distributor.start(),
     stop: () => distributor.stop(),
     attach: (server) => distributor.attach(server),

@@ -6,14 +6,13 @@
  * index never keeps a snapshot older than the latest change it was told about.
  * `subscription.changed` travels on an at-most-once bus (a Redis outage drops it), so `resync()` also
  * reloads every connected user's routes in one query, periodically and when the bus reconnects.
+ * Which subscriptions count, and how they fold into pair filters, is the subscriptions module's matching
+ * rule (FOLLOWING, foldRoutes): the same rule the executor's intent writer applies in SQL.
  */
-import type { PrismaClient } from '@prisma/client';
+import { foldRoutes, type PairFilter, type SubscriptionFollows, type UserRoutes } from '../subscriptions/index.js';
 import type { Connection } from './connection.js';
 
-export type PairFilter = ReadonlySet<string> | null;
-
-/** A user's ACTIVE subscriptions folded per strategy (several subscriptions to one strategy unite). */
-export type UserRoutes = Map<string, PairFilter>;
+export type { PairFilter, UserRoutes } from '../subscriptions/index.js';
 
 export class SubscriptionIndex {
   private readonly byStrategy = new Map<string, Map<Connection, PairFilter>>();
@@ -23,7 +22,7 @@ export class SubscriptionIndex {
   /** Users with a connection being added (their changes must be versioned too). */
   private readonly loading = new Map<string, number>();
 
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly subscriptions: SubscriptionFollows) {}
 
   /** Connections that may receive signals of `strategyId`, with their pair filters. */
   targets(strategyId: string): ReadonlyMap<Connection, PairFilter> | undefined {
@@ -104,10 +103,7 @@ export class SubscriptionIndex {
     for (let i = 0; i < users.length; i += 1000) {
       const batch = users.slice(i, i + 1000);
       const versions = batch.map((u) => this.versions.get(u) ?? 0);
-      const subs = await this.prisma.subscription.findMany({
-        where: { userId: { in: batch }, status: 'ACTIVE' },
-        select: { userId: true, strategyId: true, allPairs: true, subscribedPairs: true },
-      });
+      const subs = await this.subscriptions.followedBy(batch);
       const byUser = new Map<string, typeof subs>();
       for (const s of subs) {
         let list = byUser.get(s.userId);
@@ -117,7 +113,7 @@ export class SubscriptionIndex {
       batch.forEach((userId, k) => {
         const conns = this.byUser.get(userId);
         if (!conns || (this.versions.get(userId) ?? 0) !== versions[k]) return;
-        const routes = fold(byUser.get(userId) ?? []);
+        const routes = foldRoutes(byUser.get(userId) ?? []);
         if (sameRoutes(this.routes.get(userId), routes)) return;
         corrected++;
         this.routes.set(userId, routes);
@@ -136,10 +132,7 @@ export class SubscriptionIndex {
   }
 
   private async load(userId: string): Promise<UserRoutes> {
-    return fold(await this.prisma.subscription.findMany({
-      where: { userId, status: 'ACTIVE' },
-      select: { strategyId: true, allPairs: true, subscribedPairs: true },
-    }));
+    return foldRoutes(await this.subscriptions.followedBy([userId]));
   }
 
   private place(conn: Connection, routes: UserRoutes): void {
@@ -158,17 +151,6 @@ export class SubscriptionIndex {
     if (m && !m.size) this.byStrategy.delete(strategyId);
     conn.strategies.delete(strategyId);
   }
-}
-
-/** A user's ACTIVE subscriptions as routes: several subscriptions to one strategy unite their pairs. */
-function fold(subs: { strategyId: string; allPairs: boolean; subscribedPairs: string[] }[]): UserRoutes {
-  const routes: UserRoutes = new Map();
-  for (const s of subs) {
-    const prev = routes.get(s.strategyId);
-    if (s.allPairs || prev === null) { routes.set(s.strategyId, null); continue; }
-    routes.set(s.strategyId, new Set([...(prev ?? []), ...s.subscribedPairs]));
-  }
-  return routes;
 }
 
 function sameRoutes(a: UserRoutes | undefined, b: UserRoutes): boolean {

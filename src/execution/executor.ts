@@ -11,8 +11,8 @@ import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
 import { TOPICS } from '../bus/index.js';
 import { ExchangeClients, ExchangeError, type KeyThrottle, type VenueBudget } from '../exchange/index.js';
-import type { Keyring } from '../lib/crypto.js';
 import type { Logger } from '../lib/logger.js';
+import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
 import type { ExecutorMetrics } from './metrics.js';
@@ -46,7 +46,8 @@ export interface ExecutorOptions {
 export interface ExecutorDeps {
   pool: pg.Pool;
   bus: Bus;
-  keyring: Keyring;
+  /** The subscriptions module's key access: opens sealed keys, marks refused ones. */
+  keys: SubscriptionKeys;
   throttle: KeyThrottle;
   /** The app's per-venue request budget; the executor's calls are its 'order' traffic. */
   budget?: VenueBudget;
@@ -82,7 +83,7 @@ export class SubscriptionExecutor {
       ? { maxAgeMs: PRICE_MAX_AGE_MS, waitMs: PAPER_PRICE_WAIT_MS, failureMemoryMs: PAPER_PRICE_FAILURE_MEMORY_MS }
       : { maxAgeMs: PRICE_MAX_AGE_MS, failureMemoryMs: 0 });
     this.runner = new JobRunner({
-      pool: deps.pool, keyring: deps.keyring, clients, prices, throttle: deps.throttle, store: this.store, mode: opts.mode,
+      pool: deps.pool, keys: deps.keys, clients, prices, throttle: deps.throttle, store: this.store, mode: opts.mode,
       paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts, stopLimitOffsetPercent: opts.stopLimitOffsetPercent,
     });
   }

@@ -1,9 +1,18 @@
 /**
  * Execution module: the SubscriptionExecutor component (durable intents, claims, orders via the
- * exchange module), its REST routes and metrics. `executorComponent(ctx)` is what app.ts registers.
+ * exchange module), its REST routes and metrics. app.ts builds `executorComponent` (role executor) and
+ * `executionApiComponent` (role api) from what each uses.
  */
-import type { AppContext, Component } from '../component.js';
-import { createKeyThrottle } from '../exchange/index.js';
+import type { PrismaClient } from '@prisma/client';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { Bus } from '../bus/index.js';
+import type { Component } from '../component.js';
+import type { Config } from '../config/index.js';
+import type { KeyThrottle, VenueBudget } from '../exchange/index.js';
+import type { TokenService } from '../http/auth.js';
+import type { Logger } from '../lib/logger.js';
+import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { SubscriptionExecutor } from './executor.js';
 import { ExecutorMetrics } from './metrics.js';
 import { executionRoutes } from './routes.js';
@@ -12,13 +21,21 @@ export { SubscriptionExecutor } from './executor.js';
 export { executionRoutes, executionView } from './routes.js';
 export { clientOrderId } from './ids.js';
 
-/** The executor as an app Component (routes are served by the api role's HTTP server). */
-export function executorComponent(ctx: AppContext): Component & { executor: SubscriptionExecutor } {
-  const c = ctx.config;
+type ExecutorConfig = Pick<Config, 'tradingMode' | 'exchangeUrls' | 'executorConcurrency' | 'executorLeaseMs' | 'executorMaxAttempts' | 'executorPollMs'
+  | 'executorRetryBaseMs' | 'exchangeTimeoutMs' | 'exchangeRecvWindowMs' | 'paperBalance' | 'executorStopLimitOffsetPercent'>;
+
+/**
+ * The executor as an app Component (role executor).
+ * @param deps.throttle the per-key throttle test-keys shares; @param deps.budget the app's per-venue request budget
+ * @param deps.keys the subscriptions module's key access (opens sealed keys, marks refused ones)
+ */
+export function executorComponent(deps: {
+  config: ExecutorConfig; log: Logger; registry: Registry; pool: pg.Pool; bus: Bus; throttle: KeyThrottle; budget: VenueBudget; keys: SubscriptionKeys;
+}): Component & { executor: SubscriptionExecutor } {
+  const c = deps.config;
   const executor = new SubscriptionExecutor({
-    pool: ctx.db.pool, bus: ctx.bus, keyring: ctx.keyring,
-    throttle: createKeyThrottle(ctx.redis, c.redisPrefix), budget: ctx.exchangeBudget, log: ctx.log.child({ module: 'executor' }),
-    metrics: (lag) => new ExecutorMetrics(ctx.metrics.registry, lag),
+    pool: deps.pool, bus: deps.bus, keys: deps.keys, throttle: deps.throttle, budget: deps.budget, log: deps.log.child({ module: 'executor' }),
+    metrics: (lag) => new ExecutorMetrics(deps.registry, lag),
   }, {
     mode: c.tradingMode, exchangeUrls: c.exchangeUrls, concurrencyPerExchange: c.executorConcurrency, leaseMs: c.executorLeaseMs,
     maxAttempts: c.executorMaxAttempts, pollMs: c.executorPollMs, retryBaseMs: c.executorRetryBaseMs,
@@ -33,7 +50,7 @@ export function executorComponent(ctx: AppContext): Component & { executor: Subs
   };
 }
 
-/** Execution history routes; served by any process with the api role. */
-export function executionRouter(ctx: AppContext) {
-  return executionRoutes({ prisma: ctx.db.prisma, tokens: ctx.tokens });
+/** Execution history routes (role api). */
+export function executionApiComponent(deps: { prisma: PrismaClient; tokens: TokenService }): Component {
+  return { name: 'executions-api', start: async () => {}, stop: async () => {}, routers: [executionRoutes(deps)] };
 }

@@ -4,23 +4,19 @@
  * the PENDING rows and advancing the cursor in one transaction. One process at a time advances it
  * (row lock, SKIP LOCKED); a crash rolls both back, and the next advance redoes them.
  *
- * Who gets a row: subscriptions of the signal's strategy that hold keys and are ACTIVE on that pair
- * (allPairs or listed); for a CLOSE also every subscription of the strategy that still holds a
- * position on the pair or has an unfinished row there, whatever its status or pair list
- * (leaving a strategy never strands a position).
+ * Who gets a row: the subscriptions module's matching rule (EXECUTES_SQL, stated in
+ * src/subscriptions/matching.ts): subscriptions of the signal's strategy that hold keys and are ACTIVE on
+ * that pair, and for a CLOSE also those still holding a position on the pair or an unfinished row there.
  */
 import type pg from 'pg';
+import { EXECUTES_SQL } from '../subscriptions/index.js';
 import { CLIENT_ORDER_ID_SQL } from './ids.js';
 
 const INSERT_SQL = `
 INSERT INTO "ExecutionLog" (id, "userId", "subscriptionId", "signalId", exchange, "orderType", "clientOrderId", status, seq, pair, action, "nextAttemptAt", "createdAt")
 SELECT gen_random_uuid(), sub."userId", sub.id, s.id, sub.exchange, 'market', ${CLIENT_ORDER_ID_SQL}, 'PENDING', s.seq, s.pair, s.action::text, now(), now()
 FROM "Signal" s JOIN "Subscription" sub ON sub."strategyId" = s."strategyId"
-WHERE s.seq > $1 AND s.seq <= $2 AND sub."hasKeys"
-  AND ((sub.status = 'ACTIVE' AND (sub."allPairs" OR s.pair = ANY(sub."subscribedPairs")))
-    OR (s.action = 'CLOSE' AND (
-      EXISTS (SELECT 1 FROM "Position" p WHERE p."subscriptionId" = sub.id AND p.pair = s.pair AND p.qty > 0)
-      OR EXISTS (SELECT 1 FROM "ExecutionLog" e WHERE e."subscriptionId" = sub.id AND e.pair = s.pair AND e.status = 'PENDING'))))
+WHERE s.seq > $1 AND s.seq <= $2 AND ${EXECUTES_SQL}
 ON CONFLICT DO NOTHING`;
 
 export class IntentWriter {

@@ -7,12 +7,13 @@
  * order (counting what it filled) → sell what the position still holds, whatever the price. Sizes and minimums use the venue's own price, never the signal's: the declared price only
  * decides whether an entry is still worth making. Before any order of a row that was claimed before
  * (attempts > 1: a previous attempt may have reached the exchange), the order is looked up by its
- * clientOrderId; a found order is recorded, never resent. Keys are decrypted here and nowhere else.
+ * clientOrderId; a found order is recorded, never resent. Keys are opened here (through the subscriptions
+ * module's repository, its only decryption of them besides test-keys) and never leave the run.
  * Throws ExchangeError (the executor decides: retry / fail / mark keys) or LeaseLost.
  */
 import type pg from 'pg';
 import { ExchangeError, type ExchangeClients, type ExchangeOrder, type KeyThrottle, type OrderRequest, type TradingClient } from '../exchange/index.js';
-import type { Keyring } from '../lib/crypto.js';
+import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { clientOrderId, keyScope, type Leg } from './ids.js';
 import type { JobStore } from './job-store.js';
 import { PaperClient } from './paper.js';
@@ -22,7 +23,8 @@ import type { VenuePrices, VenueQuote } from './venue-price.js';
 
 export interface RunnerDeps {
   pool: pg.Pool;
-  keyring: Keyring;
+  /** Opens the subscription's sealed keys; records keys the exchange refused (the subscriptions module). */
+  keys: SubscriptionKeys;
   clients: ExchangeClients;
   /** The venues' current prices (public tickers through `clients`). */
   prices: VenuePrices;
@@ -97,8 +99,7 @@ export class JobRunner {
     let apiKey: string;
     let secret: string;
     try {
-      apiKey = this.d.keyring.decrypt(sub.apiKeyEnc ?? '');
-      secret = this.d.keyring.decrypt(sub.apiSecretEnc ?? '');
+      ({ apiKey, secret } = this.d.keys.openKeys(sub));
     } catch {
       throw new KeysNotReadable();
     }
@@ -350,7 +351,7 @@ export class JobRunner {
 
   /** Stops further attempts for a subscription whose key the exchange refused. */
   async markKeysInvalid(subscriptionId: string): Promise<void> {
-    await this.d.pool.query(`UPDATE "Subscription" SET "keysInvalid" = true, "updatedAt" = now() WHERE id = $1`, [subscriptionId]);
+    await this.d.keys.markKeysInvalid(subscriptionId);
   }
 }
 

@@ -6,8 +6,14 @@
  * runs the deriver, the delivery loops, the Telegram bot's polling, the digests and the alerts.
  */
 import pg from 'pg';
-import type { AppContext, Component } from '../component.js';
-import { TOPICS } from '../bus/index.js';
+import type { Registry } from 'prom-client';
+import type { Component } from '../component.js';
+import type { Config } from '../config/index.js';
+import type { Database } from '../db/index.js';
+import type { TokenService } from '../http/auth.js';
+import type { Keyring } from '../lib/crypto.js';
+import type { Logger } from '../lib/logger.js';
+import { TOPICS, type Bus } from '../bus/index.js';
 import { AlertMonitor } from './alerts.js';
 import { TelegramPoller } from './bot.js';
 import { emailSender } from './channels/email.js';
@@ -22,8 +28,12 @@ import { notificationRoutes } from './routes.js';
 export { signatureHeader } from './channels/webhook.js';
 export { isPrivateAddress, resolveTarget } from './ssrf.js';
 
+type NotifyConfig = Pick<Config, 'roles' | 'production' | 'notify'>;
+/** What the notifier uses (its own pool unless the database is embedded; `keyring` opens webhook secrets). */
+export interface NotifierDeps { config: NotifyConfig; log: Logger; registry: Registry; db: Database; bus: Bus; keyring: Keyring }
+
 /** The module's components for this process's roles. */
-export function notificationComponents(ctx: AppContext): Component[] {
+export function notificationComponents(ctx: NotifierDeps & { tokens: TokenService }): Component[] {
   const list: Component[] = [];
   const { config } = ctx;
   const policy = { production: config.production, allowPrivate: config.notify.allowPrivateTargets };
@@ -41,11 +51,11 @@ export function notificationComponents(ctx: AppContext): Component[] {
 }
 
 /** The notifier: deriver loop, one delivery loop per configured channel, the Telegram poller. */
-export function notifierComponent(ctx: AppContext): Component {
+export function notifierComponent(ctx: NotifierDeps): Component {
   const { config, db, log: appLog } = ctx;
   const n = config.notify;
   const log = appLog.child({ module: 'notifier' });
-  const metrics = notificationMetrics(ctx.metrics.registry);
+  const metrics = notificationMetrics(ctx.registry);
   const policy = { production: config.production, allowPrivate: n.allowPrivateTargets };
   // Its own small pool (a server database): a burst of deliveries never queues behind, or ahead of, the executor's queries.
   const pool = db.embedded ? db.pool : new pg.Pool({ connectionString: db.url, max: 5 });

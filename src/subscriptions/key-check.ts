@@ -1,7 +1,7 @@
 /**
  * "Test keys": asks the exchange for the account balance (ccxt fetchBalance through the exchange
- * module) with a subscription's stored keys and says plainly whether they work. The keys are
- * decrypted only for the call and never leave this function.
+ * module) with a subscription's stored keys and says plainly whether they work. The route hands it the
+ * keys opened by SubscriptionRepository.openKeys for this one call; they never leave it.
  * Every call spends the venue's shared request budget as non-order traffic (it can never use what
  * orders need) and passes the same per-key throttle as the executor's orders for that account.
  * Its ccxt instance is its own (this may run in an api process without an executor), tagged 'other'.
