@@ -18,7 +18,7 @@ import { buildApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
 import { writeFileDurable } from '../src/lib/atomic-file.js';
 import { createLogger } from '../src/lib/logger.js';
-import { SignalJsonStore, SignalReader } from '../src/signals/index.js';
+import { SignalJsonStore, SignalLog, SignalReader } from '../src/signals/index.js';
 import type { SignalEffect } from '../src/signals/index.js';
 import { ms, summarise, verdict, type BenchRow } from './harness.js';
 import { freshDatabase, preloadActiveTrades } from './support.js';
@@ -94,7 +94,7 @@ async function storeWriteCost(dbUrl: string): Promise<BenchRow[]> {
   const log = createLogger('silent');
   const db = await openDatabase({ databaseUrl: dbUrl, dataDir: os.tmpdir(), poolMax: 2, migrate: false, log });
   let bytes = 0;
-  const store = new SignalJsonStore({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'sm-store-')), reader: new SignalReader(db.prisma), log, metrics: { writeSeconds: (_s, b) => { bytes = b; } } });
+  const store = new SignalJsonStore({ dataDir: mkdtempSync(path.join(os.tmpdir(), 'sm-store-')), reader: new SignalReader(db.prisma), signalLog: new SignalLog(db.pool), log, metrics: { writeSeconds: (_s, b) => { bytes = b; } } });
   try {
     await store.start();
     const active = store.metadata().counts.active;

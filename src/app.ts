@@ -28,7 +28,7 @@ import { Metrics } from './metrics/index.js';
 import type { AppContext, Component } from './component.js';
 import { monitorComponents, monitorKeys, ReferencePrices } from './monitor/index.js';
 import { notificationComponents } from './notifications/index.js';
-import { SignalCoordinator, SignalJsonStore, SignalReader, signalsApiComponent, WebhookSecretCache } from './signals/index.js';
+import { SignalCoordinator, SignalJsonStore, SignalLog, SignalReader, signalsApiComponent, WebhookSecretCache } from './signals/index.js';
 import { createSubscriptions, subscriptionsApiComponent } from './subscriptions/index.js';
 
 export type { AppContext, Component } from './component.js';
@@ -68,14 +68,14 @@ export async function buildApp(config: Config, opts: { log?: Logger; extraCompon
     const tokens = new TokenService(config.jwtSecret, config.jwtExpiresIn, async (id) => (await db.prisma.user.count({ where: { id } })) > 0);
     const reader = new SignalReader(db.prisma);
     const store = config.roles.has('store')
-      ? new SignalJsonStore({ dataDir: config.dataDir, reader, log, metrics: metrics.store(), pollMs: 1000 })
+      ? new SignalJsonStore({ dataDir: config.dataDir, reader, signalLog: new SignalLog(db.pool), bus, log, metrics: metrics.store(), pollMs: config.storePollMs })
       : undefined;
     if (store) { await store.start(); cleanup.push(() => store.stop()); }
     const reference = new ReferencePrices({
       exchange: config.monitor.exchange, maxAgeMs: config.priceMaxAgeMs, bus, redis, ...monitorKeys(config.redisPrefix, config.monitor.exchange),
       refreshMs: Math.max(1000, Math.min(config.monitor.intervalMs, config.priceMaxAgeMs / 3)), log: log.child({ module: 'reference-prices' }),
     });
-    const coordinator = new SignalCoordinator({ pool: db.pool, bus, log, dedupWindowMs: config.dedupWindowMs, store, metrics: metrics.coordinator(), reference, priceBandPercent: config.priceBandPercent });
+    const coordinator = new SignalCoordinator({ pool: db.pool, bus, log, dedupWindowMs: config.dedupWindowMs, metrics: metrics.coordinator(), reference, priceBandPercent: config.priceBandPercent });
     const ctx: AppContext = { config, log, metrics, db, bus, redis, keyring, tokens, coordinator, reader, store, reference, exchangeBudget };
 
     const components = [...moduleComponents(ctx), ...(opts.extraComponents?.(ctx) ?? [])];

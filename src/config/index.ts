@@ -45,6 +45,7 @@ const schema = z.object({
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).default(4096),
   WS_CATCHUP_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  STORE_POLL_MS: z.coerce.number().int().min(50).default(1000),
   WS_ROUTES_RESYNC_MS: z.coerce.number().int().min(100).default(60_000),
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
   WS_TICKET_TTL_SECONDS: z.coerce.number().positive().max(300).default(30),
@@ -181,6 +182,8 @@ export interface Config {
   readonly executorLeaseMs: number;
   readonly executorMaxAttempts: number;
   readonly executorPollMs: number;
+  /** JSON store: how often its follower polls the signal log besides the bus wake-ups (the safety net for lost messages). */
+  readonly storePollMs: number;
   readonly executorRetryBaseMs: number;
   /**
    * Where a symbol lists no market stop (Binance BTCUSDT: STOP_LOSS_LIMIT only), a protective stop is a
@@ -341,6 +344,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     executorLeaseMs: c.EXECUTOR_LEASE_MS,
     executorMaxAttempts: c.EXECUTOR_MAX_ATTEMPTS,
     executorPollMs: c.EXECUTOR_POLL_MS,
+    storePollMs: c.STORE_POLL_MS,
     executorRetryBaseMs: c.EXECUTOR_RETRY_BASE_MS,
     executorStopLimitOffsetPercent: c.EXECUTOR_STOP_LIMIT_OFFSET_PERCENT,
     exchangeTimeoutMs: c.EXCHANGE_TIMEOUT_MS,

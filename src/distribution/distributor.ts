@@ -79,7 +79,7 @@ export class SignalDistributor {
   constructor(private readonly deps: DistributorDeps) {
     this.log = deps.log.child({ module: 'distribution' });
     this.index = new SubscriptionIndex(deps.subscriptions);
-    this.sequencer = new SignalSequencer({ prisma: deps.prisma, reader: deps.reader, bus: deps.bus, log: this.log, forward: (s) => this.fanOut(s), catchupIntervalMs: deps.options.catchupIntervalMs });
+    this.sequencer = new SignalSequencer({ prisma: deps.prisma, bus: deps.bus, log: this.log, forward: (s) => this.fanOut(s), catchupIntervalMs: deps.options.catchupIntervalMs });
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: deps.options.maxMessageBytes, clientTracking: false });
   }
 

@@ -2,16 +2,18 @@
  * SubscriptionExecutor (Component "executor"): turns accepted signals into orders.
  * Loop ("pump"): advance the intent cursor (signal log → PENDING rows) → per exchange, claim as many
  * ready rows as that exchange has free slots → run each → finish / retry later / fail.
- * Woken by `signal.accepted` on the bus, by finished jobs, and by a poll (the safety net: the bus is
- * at-most-once). Leases are renewed by a heartbeat; a crashed process's rows return after the lease.
+ * Woken by new signals (a SignalLogFollower: `signal.accepted` on the bus from any process, gaps read by
+ * seq), by finished jobs, and by a poll (retries, expired leases, and the safety net for the intent cursor:
+ * the bus is at-most-once). The follower only wakes the pump: the cursor that counts is ExecutorCursor,
+ * advanced under its row lock by whichever process gets it (intents.ts). Leases are renewed by a heartbeat; a crashed process's rows return after the lease.
  * A slow or failing exchange only fills its own slots, so it delays nobody on another exchange.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
-import { TOPICS } from '../bus/index.js';
 import { ExchangeClients, ExchangeError, type KeyThrottle, type VenueBudget } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
+import { SignalLog, SignalLogFollower } from '../signals/index.js';
 import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
@@ -64,7 +66,7 @@ export class SubscriptionExecutor {
   private readonly inflight = new Map<string, Job>();
   private readonly perExchange = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
-  private unsubscribe?: () => void;
+  private readonly signals: SignalLogFollower;
   private pumping = false;
   private again = false;
   private advanceWanted = true;
@@ -75,6 +77,12 @@ export class SubscriptionExecutor {
   constructor(private readonly deps: ExecutorDeps, private readonly opts: ExecutorOptions) {
     this.store = new JobStore(deps.pool, this.workerId, opts.leaseMs, opts.mode === 'paper');
     this.intents = new IntentWriter(deps.pool);
+    const signalLog = new SignalLog(deps.pool);
+    // No poll of its own: the pump's poll below advances the intent cursor every pollMs anyway.
+    this.signals = new SignalLogFollower({
+      name: 'executor', signalLog, bus: deps.bus, log: deps.log, needs: 'signal', pollMs: 0,
+      from: () => signalLog.headSeq(), handle: () => this.kick(true),
+    });
     this.metrics = deps.metrics(() => this.store.lag());
     const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs, budget: deps.budget, traffic: 'order' });
     // Live: a failed lookup fails (and retries) the job; trading blind is never the answer. Paper: the
@@ -90,7 +98,7 @@ export class SubscriptionExecutor {
 
   async start(): Promise<void> {
     await this.intents.init();
-    this.unsubscribe = this.deps.bus.subscribe(TOPICS.signalAccepted, () => this.kick(true));
+    await this.signals.start();
     this.timers.push(setInterval(() => this.kick(true), this.opts.pollMs));
     this.timers.push(setInterval(() => void this.heartbeat(), Math.max(200, Math.floor(this.opts.leaseMs / 3))));
     this.deps.log.info({ workerId: this.workerId, mode: this.opts.mode }, 'executor started');
@@ -102,7 +110,7 @@ export class SubscriptionExecutor {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    this.unsubscribe?.();
+    await this.signals.stop();
     const deadline = Date.now() + 10_000;
     while ((this.inflight.size || this.pumping) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }

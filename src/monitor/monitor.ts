@@ -3,24 +3,24 @@
  * closes it through the SignalCoordinator when a level is crossed.
  * Steps: load the open trades (one snapshot + seq cursor) → poll tickers for the watched pairs → each
  * changed pair's tick pops the crossed levels from the TriggerBook → TradeCloser sends the CLOSEs.
- * The book stays fresh through a seq-cursor sync of the signal log, woken by `signal.accepted` on
- * the bus and run every `syncMs` anyway (the bus is at-most-once).
+ * The book stays fresh by following the signal log (a SignalLogFollower from the snapshot's seq: woken by
+ * `signal.accepted` on the bus, whose message carries the opened trade; gaps and lost messages read by seq;
+ * a poll every `syncMs`).
  * The same feed prices the pairs the signal checks need (PriceDemand): this process reads it directly
  * (ReferencePrices); other processes get every poll through Redis and the bus.
  */
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { Bus } from '../bus/index.js';
-import { TOPICS } from '../bus/index.js';
 import type { TickerSource } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
-import type { SignalCoordinator } from '../signals/index.js';
+import { SignalLog, SignalLogFollower, type SignalCoordinator, type SignalEffect } from '../signals/index.js';
 import { TradeCloser } from './closer.js';
 import type { PriceDemand } from './demand.js';
 import type { MonitorMetrics } from './metrics.js';
 import { PriceFeed, type PairPrice } from './price-feed.js';
 import { MONITOR_TOPICS, type PricesMessage } from './reference-prices.js';
-import { changesSince, loadOpenTrades } from './trade-store.js';
+import { loadOpenTrades, watched } from './trade-store.js';
 import { TriggerBook, type PriceTick, type WatchedTrade } from './trigger-book.js';
 
 export interface MonitorOptions {
@@ -58,11 +58,7 @@ export class TradeMonitor {
   readonly metrics: MonitorMetrics;
   /** Milliseconds the last poll's evaluation took (for benchmarks). */
   lastEvaluateMs = 0;
-  private cursor = 0;
-  private syncing?: Promise<void>;
-  private syncAgain = false;
-  private syncTimer?: NodeJS.Timeout;
-  private unsubscribe?: () => void;
+  private readonly signals: SignalLogFollower;
   private started = false;
 
   constructor(private readonly deps: MonitorDeps, private readonly opts: MonitorOptions) {
@@ -75,28 +71,33 @@ export class TradeMonitor {
       onPolled: (prices, at) => this.publishPrices(prices, at),
       onPollError: () => this.metrics.pollErrors.inc(),
     }, opts.exchange, opts.intervalMs);
+    this.signals = new SignalLogFollower({
+      name: 'monitor', signalLog: new SignalLog(deps.pool), bus: deps.bus, log: deps.log, pollMs: opts.syncMs, batchSize: SYNC_BATCH,
+      from: () => this.loadBook(), handle: (batch) => this.applySignals(batch),
+    });
   }
 
   async start(): Promise<void> {
-    const { cursor, trades } = await loadOpenTrades(this.deps.pool);
-    this.cursor = cursor;
-    for (const t of trades) this.book.add(t);
     this.started = true;
-    this.unsubscribe = this.deps.bus.subscribe(TOPICS.signalAccepted, () => this.requestSync());
-    this.scheduleSync();
+    await this.signals.start();
     await this.deps.demand?.start();
     this.feed.start();
-    this.deps.log.info({ trades: this.book.size, pairs: this.book.watchedPairs().length, exchange: this.opts.exchange, cursor }, 'trade monitor started');
+    this.deps.log.info({ trades: this.book.size, pairs: this.book.watchedPairs().length, exchange: this.opts.exchange, cursor: this.signals.cursor }, 'trade monitor started');
+  }
+
+  /** The follower's start: every watchable open trade, and the seq that snapshot is consistent with. */
+  private async loadBook(): Promise<number> {
+    const { cursor, trades } = await loadOpenTrades(this.deps.pool);
+    for (const t of trades) this.book.add(t);
+    return cursor;
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    this.unsubscribe?.();
-    if (this.syncTimer) clearTimeout(this.syncTimer);
+    await this.signals.stop();
     await this.feed.stop();
     await this.deps.demand?.stop();
-    await this.syncing;
     await this.closer.stop();
   }
 
@@ -130,30 +131,17 @@ export class TradeMonitor {
     return [...new Set([...watched, ...more])];
   }
 
-  /** Catches up with the signal log now (coalesced: at most one run in flight plus one queued). */
+  /** Catches up with the signal log now; resolves when every committed signal is in the book. */
   requestSync(): Promise<void> {
-    if (this.syncing) { this.syncAgain = true; return this.syncing; }
-    this.syncing = this.syncLoop().finally(() => { this.syncing = undefined; });
-    return this.syncing;
+    return this.signals.sync();
   }
 
-  private async syncLoop(): Promise<void> {
-    do {
-      this.syncAgain = false;
-      try { await this.syncOnce(); } catch (err) { this.deps.log.warn({ err }, 'monitor sync failed; retrying on the next wake-up'); return; }
-    } while (this.syncAgain && this.started);
-  }
-
-  private async syncOnce(): Promise<void> {
+  /** The follower's handler: OPENs with a level join the book, CLOSEs leave it. */
+  private applySignals(batch: SignalEffect[]): void {
     const added = new Set<string>();
-    for (;;) {
-      const changes = await changesSince(this.deps.pool, this.cursor, SYNC_BATCH);
-      for (const ch of changes) {
-        if (ch.action === 'CLOSE') this.book.removeClosed(ch.strategyId, ch.pair, ch.seq);
-        else if (ch.trade && this.watch(ch.trade)) added.add(ch.trade.pair);
-        this.cursor = ch.seq;
-      }
-      if (changes.length < SYNC_BATCH) break;
+    for (const { signal, opened } of batch) {
+      if (signal.action === 'CLOSE') this.book.removeClosed(signal.strategyId, signal.pair, signal.seq);
+      else if (opened && this.watch(watched(opened))) added.add(opened.pair);
     }
     // A new trade may already be beyond a level at the current price: judge it without waiting for a move.
     const ticks: PriceTick[] = [];
@@ -166,12 +154,6 @@ export class TradeMonitor {
 
   private watch(t: WatchedTrade): boolean {
     return !this.closer.has(t.id) && this.book.add(t);
-  }
-
-  private scheduleSync(): void {
-    this.syncTimer = setTimeout(() => {
-      void this.requestSync().finally(() => { if (this.started) this.scheduleSync(); });
-    }, this.opts.syncMs);
   }
 
   /** Shares one poll's prices, each stamped with when it was received, moved or not (its age counts from there). */

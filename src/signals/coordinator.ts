@@ -1,9 +1,9 @@
 /**
  * SignalCoordinator: the one entry point for every signal source (capture, webhook, api, monitor).
  * accept(): validate → lock the strategy row → deduplicate → check the trade state → take the next
- * seq → insert signal + trade change in one transaction → JSON store → publish `signal.accepted`.
- * It does not know its consumers: the distributor and the executor subscribe to the bus, and both
- * catch up from PostgreSQL by seq, so a lost bus message never loses a signal.
+ * seq → insert signal + trade change in one transaction → publish `signal.accepted` (signal + trade).
+ * It does not know its consumers: each follows the log with a SignalLogFollower (woken by the bus,
+ * caught up from PostgreSQL by seq), so a lost bus message never loses a signal.
  *
  * Group commit: every signal takes the system-wide seq counter's row lock until its commit, so signals
  * are serialised, one fsync each. Signals that arrive while a transaction is in flight therefore queue
@@ -26,12 +26,11 @@ import { TOPICS } from '../bus/index.js';
 import { AppError, notFound } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { signalHash } from './repository.js';
-import { closeStatement, commitBatch, lockAndRead, openStatement, rawToActive, rawToCompleted, rawToSignal, type ItemState, type RawSignal, type SignalRowInput } from './sql.js';
+import { toActiveTrade, toCompletedTrade, toSignal } from './rows.js';
+import { closeStatement, commitBatch, lockAndRead, openStatement, type ItemState, type RawSignal, type SignalRowInput } from './sql.js';
 import type { ReferenceMarket } from './reference.js';
 import { checkLevels } from './validation.js';
-import { pnlPct, type Action, type Direction, type Signal, type SignalEffect, type SignalInput, type Source } from './types.js';
-
-export interface EffectSink { apply(effect: SignalEffect): Promise<void> }
+import { pnlPct, type Action, type Direction, type Signal, type SignalAcceptedEvent, type SignalEffect, type SignalInput, type Source } from './types.js';
 
 export interface CoordinatorMetrics {
   accepted(source: Source): void;
@@ -104,7 +103,6 @@ export class SignalCoordinator {
     bus: Bus;
     log: Logger;
     dedupWindowMs: number;
-    store?: EffectSink;
     metrics?: CoordinatorMetrics;
     /** The reference market's prices and market list (absent: every price unverified, any pair). */
     reference?: ReferenceMarket;
@@ -138,14 +136,12 @@ export class SignalCoordinator {
   }
 
   private async afterCommit(effect: SignalEffect): Promise<void> {
-    // The database row is the truth. The JSON store takes the change now (in memory, in seq order) and
-    // writes it in its next coalesced flush, milliseconds later; the answer does not wait for that flush,
-    // so a slow disk or a 3 MB active.json never slows ingestion. A failed write is logged and retried by
-    // the next flush; after a crash the store catches up from the database on start.
-    if (this.deps.store) {
-      this.deps.store.apply(effect).catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'JSON store write failed; will catch up'));
-    }
-    await this.deps.bus.publish(TOPICS.signalAccepted, { signal: effect.signal })
+    // The database row is the truth. Every consumer (JSON store, WebSocket, executor, monitor), in this
+    // process or another, follows the log through a SignalLogFollower: this message carries the signal and
+    // its trade, so a follower that is up to date applies it without reading PostgreSQL. The answer does not
+    // wait for any of them; a lost message is caught up from PostgreSQL by seq.
+    const message: SignalAcceptedEvent = effect;
+    await this.deps.bus.publish(TOPICS.signalAccepted, message)
       .catch((err) => this.deps.log.error({ err, seq: effect.signal.seq }, 'publishing signal.accepted failed; consumers catch up by seq'));
   }
 
@@ -196,12 +192,12 @@ export class SignalCoordinator {
       const rows = accepted.length ? await commitBatch(c, accepted.map((d) => d.statement), accepted.at(-1)!.row.seq) : (await c.query('ROLLBACK'), []);
       if (read.created && accepted.length) this.deps.log.info({ strategyId: batch[0]!.input.strategyId }, 'strategy auto-created');
       const effects = rows.map((r, i): SignalEffect => (accepted[i]!.row.action === 'OPEN'
-        ? { signal: rawToSignal(r.signal), opened: rawToActive(r.trade) }
-        : { signal: rawToSignal(r.signal), closed: rawToCompleted(r.trade) }));
+        ? { signal: toSignal(r.signal), opened: toActiveTrade(r.trade) }
+        : { signal: toSignal(r.signal), closed: toCompletedTrade(r.trade) }));
       return decisions.map((d) => {
         if (d.kind === 'refuse') return { ok: false as const, error: d.error };
         if (d.kind === 'accept') return { ok: true as const, value: { effect: effects[d.index]!, duplicate: false } };
-        const original = 'pending' in d.of ? effects[d.of.pending.index]!.signal : rawToSignal(d.of);
+        const original = 'pending' in d.of ? effects[d.of.pending.index]!.signal : toSignal(d.of);
         return { ok: true as const, value: { effect: { signal: original }, duplicate: true } };
       });
     } catch (err) {
@@ -220,7 +216,7 @@ export class SignalCoordinator {
     for (const it of read.items) {
       strategies.set(it.strategyId, { lastSignalHash: it.lastSignalHash, maxLagSeconds: it.maxLagSeconds, pairs: it.pairs ?? [] });
       pairs.set(`${it.strategyId}|${it.pair}`, {
-        last: it.last && { action: it.last.action, direction: it.last.direction, at: Date.parse(rawToSignal(it.last).createdAt), of: it.last },
+        last: it.last && { action: it.last.action, direction: it.last.direction, at: Date.parse(toSignal(it.last).createdAt), of: it.last },
         open: it.open && { id: it.open.id, direction: it.open.direction, entryPrice: Number(it.open.entryPrice) },
       });
       if (it.key !== null && it.byKey) keys.set(`${it.strategyId}|${it.key}`, it.byKey);

@@ -9,10 +9,13 @@ import type { SignalCoordinator } from './coordinator.js';
 import type { ReferenceMarket } from './reference.js';
 import { badSecretKey, signalRoutes, type WebhookSecretCache } from './routes.js';
 
-export { SignalCoordinator, type AcceptResult, type EffectSink, type CoordinatorMetrics } from './coordinator.js';
+export { SignalCoordinator, type AcceptResult, type CoordinatorMetrics } from './coordinator.js';
 export { SignalJsonStore, type StoreMetadata, type StoreMetrics } from './json-store.js';
 export { MarketList, type ReferenceMarket, type ReferencePrice } from './reference.js';
-export { SignalReader, toSignal, signalHash } from './repository.js';
+export { SignalReader, signalHash } from './repository.js';
+export { toSignal, toActiveTrade, toCompletedTrade, type SignalRowLike, type TradeRowLike } from './rows.js';
+export { SignalLog, type ReadOptions } from './signal-log.js';
+export { SignalLogFollower, followSignalLog, type FollowerOptions } from './log-follower.js';
 export { checkConsistency, type ConsistencyReport } from './consistency.js';
 export { signalRoutes, badSecretKey, WebhookSecretCache, signalSchema } from './routes.js';
 export { parseSignalInput, PAIR_RE } from './validation.js';

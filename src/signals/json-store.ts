@@ -3,8 +3,11 @@
  * completed_trades.json (the most recent completed trades), closed/YYYY-MM.json (every trade closed
  * in that UTC month) and metadata.json (counts, lastSeq, updatedAt).
  *
- * One writer per store (the process with the `store` role). Effects are applied in seq order (a gap
- * is filled from PostgreSQL) and are idempotent by trade id. Writes are coalesced: one flush writes
+ * One writer per store (the process with the `store` role), whichever process accepted the signal: the
+ * store follows the signal log like every other consumer (SignalLogFollower: woken by `signal.accepted` on
+ * the bus, whose message carries the trade, so a signal accepted by another process is applied without
+ * reading PostgreSQL; gaps and lost messages are read by seq). Effects are applied in seq order and are
+ * idempotent by trade id. Writes are coalesced: one flush writes
  * every file changed since the previous flush, data files first and metadata.json last, each atomically
  * (unique temp name, fsync, rename, directory fsync). Rendered JSON is cached in chunks (ChunkedJsonList),
  * so a flush with 10,000 open trades re-encodes one chunk and copies the rest.
@@ -13,10 +16,13 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Bus } from '../bus/index.js';
 import { removeLeftoverTemps, stageFile } from '../lib/atomic-file.js';
 import type { Logger } from '../lib/logger.js';
 import { ChunkedJsonList } from './chunked-list.js';
+import { SignalLogFollower } from './log-follower.js';
 import { monthRange, type SignalReader } from './repository.js';
+import type { SignalLog } from './signal-log.js';
 import type { ActiveTrade, CompletedTrade, SignalEffect } from './types.js';
 
 const FILES = ['active.json', 'completed_trades.json', 'metadata.json'];
@@ -42,27 +48,40 @@ export class SignalJsonStore {
   private dirty = new Set<string>();
   private waiters: Waiter[] = [];
   private writing: Promise<unknown> | null = null;
-  private catchingUp: Promise<void> | null = null;
-  private poll?: NodeJS.Timeout;
+  private readonly follower: SignalLogFollower;
+  private retry?: NodeJS.Timeout;
   private durableListeners = new Set<(lastSeq: number) => void>();
   private stopped = false;
 
   constructor(private readonly opts: {
     dataDir: string;
     reader: SignalReader;
+    signalLog: SignalLog;
+    /** Where `signal.accepted` arrives from every process (absent: only the poll, sync() and apply()). */
+    bus?: Bus;
     log: Logger;
     metrics?: StoreMetrics;
     recentLimit?: number;
-    /** Poll the database for signals accepted by other processes every N ms (0: never). */
+    /** The follower's safety-net poll of the signal log (ms; 0: never). */
     pollMs?: number;
   }) {
     this.dir = path.join(opts.dataDir, 'signals');
+    this.follower = new SignalLogFollower({
+      name: 'json-store', signalLog: opts.signalLog, bus: opts.bus, log: opts.log, pollMs: opts.pollMs ?? 0,
+      from: () => this.recover(), handle: (batch) => this.applyBatch(batch),
+    });
   }
 
   private get recentLimit() { return this.opts.recentLimit ?? 1000; }
 
-  /** Recovers from disk or rebuilds from the database, then catches up. */
+  /** Recovers from disk or rebuilds from the database, catches up, and follows the log from then on. */
   async start(): Promise<void> {
+    await this.follower.start();
+    await this.flushNow();
+  }
+
+  /** The follower's start cursor: the files' lastSeq, after removing temp files and rebuilding what is corrupt or ahead. */
+  private async recover(): Promise<number> {
     await mkdir(path.join(this.dir, 'closed'), { recursive: true });
     const removed = [
       ...await removeLeftoverTemps(this.dir, FILES),
@@ -70,25 +89,20 @@ export class SignalJsonStore {
     ];
     if (removed.length) this.opts.log.warn({ removed }, 'JSON store: removed temp files left by an interrupted write');
     const loaded = await this.load();
-    const dbLast = await this.opts.reader.lastSeq();
+    const dbLast = await this.opts.signalLog.headSeq();
     if (!loaded || this.meta.lastSeq > dbLast) {
       if (loaded) this.opts.log.warn({ fileSeq: this.meta.lastSeq, dbSeq: dbLast }, 'JSON store is ahead of the database (restored backup?): rebuilding from the database');
       await this.rebuild();
-    } else {
-      await this.catchUp();
     }
-    if (this.opts.pollMs) {
-      this.poll = setInterval(() => { this.catchUp().catch((err) => this.opts.log.error({ err }, 'JSON store catch-up failed')); }, this.opts.pollMs);
-      this.poll.unref();
-    }
+    return this.meta.lastSeq;
   }
 
-  /** Waits for pending writes; idempotent. */
+  /** Stops following and waits for pending writes; idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.poll);
-    await this.catchingUp?.catch(() => {});
+    await this.follower.stop();
+    clearTimeout(this.retry);
     while (this.writing) await this.writing.catch(() => {});
   }
 
@@ -100,26 +114,20 @@ export class SignalJsonStore {
     return () => { this.durableListeners.delete(listener); };
   }
 
-  /** Applies one accepted signal's effect and resolves once it is durably on disk. */
+  /** Applies one accepted signal's effect (a gap before it is read from the database) and resolves once it is durably on disk. */
   async apply(effect: SignalEffect): Promise<void> {
-    if (effect.signal.seq === this.meta.lastSeq + 1) this.applyOne(effect);
-    else if (effect.signal.seq > this.meta.lastSeq) await this.catchUp();
+    this.follower.offer(effect);
+    if (effect.signal.seq > this.meta.lastSeq) await this.follower.sync();
     await this.flushNow();
   }
 
-  /** Applies every signal the database has beyond lastSeq. Serialised; concurrent calls share one run. */
-  catchUp(): Promise<void> {
-    if (!this.catchingUp) {
-      this.catchingUp = (async () => {
-        for (;;) {
-          const effects = await this.opts.reader.effectsAfter(this.meta.lastSeq, 1000);
-          for (const e of effects) if (e.signal.seq === this.meta.lastSeq + 1) this.applyOne(e);
-          if (effects.length < 1000) break;
-        }
-        if (this.dirty.size) await this.flushNow();
-      })().finally(() => { this.catchingUp = null; });
+  /** The follower's handler: applies in memory at once; the write is coalesced with whatever follows. */
+  private applyBatch(batch: SignalEffect[]): void {
+    for (const e of batch) {
+      if (e.signal.seq === this.meta.lastSeq + 1) this.applyOne(e);
+      else if (e.signal.seq > this.meta.lastSeq) throw new Error(`JSON store at seq ${this.meta.lastSeq} was handed seq ${e.signal.seq}`);
     }
-    return this.catchingUp;
+    if (this.dirty.size) this.flushNow().catch((err) => this.opts.log.error({ err, lastSeq: this.meta.lastSeq }, 'JSON store write failed; retrying'));
   }
 
   private applyOne({ signal, opened, closed }: SignalEffect): void {
@@ -147,9 +155,9 @@ export class SignalJsonStore {
     this.dirty.add(`month:${month}`);
   }
 
-  /** Resolves when everything applied or being caught up so far is durably written. */
+  /** Catches up with every committed signal and resolves once they are durably written. */
   async flush(): Promise<void> {
-    await this.catchingUp?.catch(() => {});
+    await this.follower.sync();
     await this.flushNow();
   }
 
@@ -169,10 +177,20 @@ export class SignalJsonStore {
         batch.forEach((w) => w.resolve());
         for (const l of this.durableListeners) l(seq);
       }, (err) => {
-        for (const f of files) this.dirty.add(f); // retried by the next flush
+        for (const f of files) this.dirty.add(f); // retried by the next flush, or in a second
         batch.forEach((w) => w.reject(err));
+        this.retryLater();
       })
       .finally(() => { this.writing = null; this.kick(); });
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.flushNow().catch((err) => this.opts.log.error({ err, lastSeq: this.meta.lastSeq }, 'JSON store write failed again; retrying'));
+    }, 1000);
+    this.retry.unref();
   }
 
   /** Writes the changed files, then metadata.json; resolves with the lastSeq they hold. */

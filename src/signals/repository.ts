@@ -1,40 +1,14 @@
 /**
- * Signal and trade rows ↔ domain objects, and the read queries the JSON store and REST need.
- * Decimals leave the database as numbers (prices fit a double comfortably).
+ * The trade read queries the JSON store (rebuild, monthly archives) and the consistency check need, and the
+ * signal hash. Rows become domain objects through the one mapper in rows.ts; reading the log by seq is SignalLog's.
  */
 import { createHash } from 'node:crypto';
 import type { PrismaClient, Prisma } from '@prisma/client';
-import type { ActiveTrade, CompletedTrade, Signal, SignalEffect } from './types.js';
-
-type Dec = Prisma.Decimal | null;
-const num = (d: Dec) => (d === null ? null : Number(d.toString()));
+import { toActiveTrade, toCompletedTrade } from './rows.js';
+import type { ActiveTrade, CompletedTrade } from './types.js';
 
 export type SignalRow = Prisma.SignalGetPayload<object>;
 export type TradeRow = Prisma.TradeGetPayload<object>;
-
-export function toSignal(r: SignalRow): Signal {
-  return {
-    id: r.id, seq: Number(r.seq), strategyId: r.strategyId, pair: r.pair, action: r.action, direction: r.direction,
-    price: num(r.price)!, marketPrice: num(r.marketPrice), stopLoss: num(r.stopLoss), takeProfit: num(r.takeProfit), note: r.note, source: r.source,
-    idempotencyKey: r.idempotencyKey, evidence: r.evidence, reason: r.reason, prevHash: r.prevHash, hash: r.hash,
-    createdAt: r.createdAt.toISOString(),
-  };
-}
-
-export function toActiveTrade(r: TradeRow): ActiveTrade {
-  return {
-    id: r.id, strategyId: r.strategyId, pair: r.pair, direction: r.direction, entryPrice: num(r.entryPrice)!,
-    entryMarketPrice: num(r.entryMarketPrice), stopLoss: num(r.stopLoss), takeProfit: num(r.takeProfit), openSignalId: r.openSignalId, openSeq: Number(r.openSeq),
-    openedAt: r.openedAt.toISOString(),
-  };
-}
-
-export function toCompletedTrade(r: TradeRow): CompletedTrade {
-  return {
-    ...toActiveTrade(r), exitPrice: num(r.exitPrice)!, exitMarketPrice: num(r.exitMarketPrice), closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
-    closedAt: r.closedAt!.toISOString(), pnlPct: num(r.pnlPct)!, closeReason: r.closeReason,
-  };
-}
 
 /**
  * The hash chaining a signal to its strategy's previous one: sha256 over a canonical rendering of
@@ -47,34 +21,14 @@ export function signalHash(s: { id: string; strategyId: string; seq: number | bi
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Read side used by the JSON store for catch-up and rebuild. */
+/** Trade reads for the JSON store's rebuild and archives and for the consistency check. */
 export class SignalReader {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** The seq counter (inside snapshot(): the seq the snapshot is consistent with). */
   async lastSeq(): Promise<number> {
     const row = await this.prisma.seqCounter.findUnique({ where: { id: 1 } });
     return Number(row?.value ?? 0n);
-  }
-
-  /** Effects of signals with seq > `afterSeq`, in seq order, at most `limit`. */
-  async effectsAfter(afterSeq: number, limit = 1000): Promise<SignalEffect[]> {
-    const signals = await this.prisma.signal.findMany({ where: { seq: { gt: BigInt(afterSeq) } }, orderBy: { seq: 'asc' }, take: limit });
-    if (!signals.length) return [];
-    const ids = signals.map((s) => s.id);
-    const trades = await this.prisma.trade.findMany({ where: { OR: [{ openSignalId: { in: ids } }, { closeSignalId: { in: ids } }] } });
-    const byOpen = new Map(trades.map((t) => [t.openSignalId, t]));
-    const byClose = new Map(trades.filter((t) => t.closeSignalId).map((t) => [t.closeSignalId!, t]));
-    return signals.map((row) => {
-      const signal = toSignal(row);
-      const open = byOpen.get(row.id);
-      const close = byClose.get(row.id);
-      // An OPEN whose trade is closed by now still opened it: the store replays history in seq order.
-      return {
-        signal,
-        opened: open ? toActiveTrade(open) : undefined,
-        closed: close ? toCompletedTrade(close) : undefined,
-      };
-    });
   }
 
   async activeTrades(): Promise<ActiveTrade[]> {

@@ -10,26 +10,10 @@
  * values are inlined as literals by `inline()` (pg's escapeLiteral; numbers must be finite).
  */
 import pg from 'pg';
-import type { ActiveTrade, Action, CompletedTrade, Direction, Signal, Source } from './types.js';
-
-const iso = (t: string) => new Date(t.endsWith('Z') ? t : t + 'Z').toISOString();
-const numOrNull = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
+import type { Action, Direction, Source } from './types.js';
 
 interface RawSignal { id: string; seq: number; strategyId: string; pair: string; action: Action; direction: Direction; price: number; marketPrice: number | null; stopLoss: number | null; takeProfit: number | null; note: string | null; source: Source; idempotencyKey: string | null; evidence: string | null; reason: string | null; prevHash: string | null; hash: string; createdAt: string }
 interface RawTrade { id: string; strategyId: string; pair: string; direction: Direction; entryPrice: number; entryMarketPrice: number | null; stopLoss: number | null; takeProfit: number | null; openSignalId: string; openSeq: number; openedAt: string; exitPrice: number | null; exitMarketPrice: number | null; closeSignalId: string | null; closeSeq: number | null; closedAt: string | null; pnlPct: number | null; closeReason: string | null }
-
-export const rawToSignal = (r: RawSignal): Signal => ({ ...r, seq: Number(r.seq), price: Number(r.price), marketPrice: numOrNull(r.marketPrice), stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit), createdAt: iso(r.createdAt) });
-
-export const rawToActive = (r: RawTrade): ActiveTrade => ({
-  id: r.id, strategyId: r.strategyId, pair: r.pair, direction: r.direction, entryPrice: Number(r.entryPrice),
-  entryMarketPrice: numOrNull(r.entryMarketPrice), stopLoss: r.stopLoss === null ? null : Number(r.stopLoss), takeProfit: r.takeProfit === null ? null : Number(r.takeProfit),
-  openSignalId: r.openSignalId, openSeq: Number(r.openSeq), openedAt: iso(r.openedAt),
-});
-
-export const rawToCompleted = (r: RawTrade): CompletedTrade => ({
-  ...rawToActive(r), exitPrice: Number(r.exitPrice), exitMarketPrice: numOrNull(r.exitMarketPrice), closeSignalId: r.closeSignalId!, closeSeq: Number(r.closeSeq),
-  closedAt: iso(r.closedAt!), pnlPct: Number(r.pnlPct), closeReason: r.closeReason,
-});
 
 export type { RawSignal, RawTrade };
 

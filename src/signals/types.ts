@@ -86,8 +86,11 @@ export interface SignalEffect {
   closed?: CompletedTrade;
 }
 
-/** Payload of the bus topic `signal.accepted`. */
-export interface SignalAcceptedEvent { signal: Signal }
+/**
+ * Payload of the bus topic `signal.accepted`: the accepted signal with the trade it opened or closed
+ * (what a SignalLogFollower hands its consumer without reading PostgreSQL).
+ */
+export type SignalAcceptedEvent = SignalEffect;
 
 export function pnlPct(direction: Direction, entry: number, exit: number): number {
   const raw = direction === 'LONG' ? (exit - entry) / entry : (entry - exit) / entry;
