@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Router } from 'express';
 import { ERROR_CODES, EXECUTION_REASONS, RESOURCE_NOT_FOUND, WS_FRAME_ERROR_CODES, errorCodesMarkdown, isErrorCode } from '../src/lib/error-codes.js';
 import { AppError, notFound } from '../src/lib/errors.js';
+import { ExchangeError } from '../src/exchange/errors.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createExpressApp } from '../src/http/server.js';
 import { Metrics } from '../src/metrics/index.js';
@@ -131,6 +132,14 @@ describe('error-code catalogue', () => {
     for (const r of ['PRICE_MOVED', 'BELOW_MIN_NOTIONAL', 'KEYS_INVALID']) assert.ok(reasons.has(r), r);
   });
 
+  it('an exchange refusing the stored keys is never a 401 (that would tell an API client its own token is wrong)', () => {
+    const e = new ExchangeError('auth', 'Invalid API-key', 'AuthenticationError');
+    assert.equal(e.code, 'EXCHANGE_AUTH');
+    assert.equal(e.status, ERROR_CODES.EXCHANGE_AUTH.status);
+    assert.notEqual(e.status, 401);
+    assert.equal(new ExchangeError('temporary', 'timeout', 'RequestTimeout').status, 503);
+  });
+
   it('renders the README table from the catalogue: one row per code, sorted by status', () => {
     const table = errorCodesMarkdown().split('\n');
     assert.equal(table.length, Object.keys(ERROR_CODES).length + 2);
@@ -236,6 +245,15 @@ describe('the same miss is the same code and status on every route', function ()
     const again = await api.post('/api/auth/register', body);
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'EMAIL_TAKEN');
+  });
+
+  it('a deleted account\'s token is 401 ACCOUNT_NOT_FOUND on reads as on writes', async () => {
+    const gone = await registerUser(app, 'AUTHOR');
+    await app.db.prisma.user.delete({ where: { id: gone.user.id } });
+    for (const r of [await api.get('/api/me', gone.token), await api.post('/api/strategies', { name: 'x' }, gone.token)]) {
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, 'ACCOUNT_NOT_FOUND');
+    }
   });
 
   it('an unknown route is NOT_FOUND, distinct from a missing resource', async () => {
