@@ -57,7 +57,7 @@ export async function botsPanel(box, strategy, onChange = () => {}) {
   box.replaceChildren(limits, list, preview, createForm(strategy, () => exchanges, async (bot) => { await reload(); onChange(); await showPreview(bot); }, msg), msg);
   await reload();
   // Captures happen in the background: keep the counters fresh while the page is open.
-  setInterval(() => { if (document.visibilityState !== 'hidden') reload(); }, 5000);
+  setInterval(() => { if (document.visibilityState !== 'hidden') { reload(); onChange(); } }, 5000);
 }
 
 /** The latest screenshot, fetched with the token (the image route is author-only) and shown as a data: URL. */
