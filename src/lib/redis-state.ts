@@ -51,6 +51,7 @@ export function logRedisState(client: EventEmitter, log: Logger, opts: RedisStat
   client.on('error', onError);
   client.on('ready', onReady);
   return () => {
+    if (detached) return;
     detached = true;
     client.off('ready', onReady);
     // Keep a no-op 'error' listener: an EventEmitter without one throws on 'error'.
