@@ -55,13 +55,13 @@ describe('track record on the site (Chromium)', function () {
     await page.waitForSelector('#strategies');
     const f = await rowOf('Fabricated');
     assert.ok(f, 'fabricated strategy listed');
-    // Strategy, Pairs, Trades, Win rate, Total PnL, Max drawdown, Sharpe, Verified prices, Subscribers
-    assert.deepEqual(f.slice(1, 6), [pair, '1', '0 %', '-5.00 %', '5 %']);
-    assert.match(f[7]!, /^75 %\n1 trade price not verified$/);
+    // Strategy, Author, Pairs, Trades, Win rate, Total PnL, Return 30 d (with its sparkline), Max drawdown, Sharpe, Verified prices, Subscribers, Age
+    assert.deepEqual(f.slice(2, 8), [pair, '1', '0 %', '-5.00 %', '-5.00 %', '5 %']);
+    assert.match(f[9]!, /^75 %\n1 trade price not verified$/);
     mkdirSync('test-output', { recursive: true });
     await page.screenshot({ path: 'test-output/marketplace-track-record.png', fullPage: false });
     const e = await rowOf('Empty');
-    assert.deepEqual(e!.slice(1, 8), ['any listed pair', '0', '–', '–', '–', '–', '–']);
+    assert.deepEqual(e!.slice(2, 10), ['any listed pair', '0', '–', '–', '–', '–', '–', '–']);
   });
 
   it('the strategy page shows market figures, "price not verified" on the signal and trade without a market price, declared prices beside market prices', async () => {
@@ -74,7 +74,7 @@ describe('track record on the site (Chromium)', function () {
     assert.match(await text('#unverified-trades'), /^1\s/);
     const signalRows = await page.$$eval('#signal-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(4, 6).map((td) => (td as HTMLElement).innerText)));
     assert.deepEqual(signalRows, [['110', 'price not verified'], ['100', '100'], ['110', '95'], ['100', '100']]);
-    const closed = await page.$$eval('#closed-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(3).map((td) => (td as HTMLElement).innerText)));
+    const closed = await page.$$eval('#closed-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(3, 9).map((td) => (td as HTMLElement).innerText)));
     assert.deepEqual(closed, [
       ['100', '100', '110', 'price not verified', 'price not verified', '+10.00 %'],
       ['100', '100', '110', '95', '-5.00 %', '+10.00 %'],

@@ -87,6 +87,35 @@ export const fmtUtc = (s) => (s && !Number.isNaN(new Date(s).getTime()) ? `${new
 /** A <time> element: local date as text, UTC on hover. */
 export const when = (s) => (s ? el('time', { datetime: new Date(s).toISOString(), title: fmtUtc(s) }, fmtDate(s)) : '–');
 export const signClass = (n) => (n > 0 ? 'pos' : n < 0 ? 'neg' : '');
+/** A duration in seconds: "45 s", "12 min", "3 h 5 min", "4 d 2 h". */
+export function fmtDuration(sec) {
+  if (missing(sec) || sec < 0) return '–';
+  const m = Math.floor(sec / 60); const h = Math.floor(m / 60); const d = Math.floor(h / 24);
+  if (d) return `${d} d${h % 24 ? ` ${h % 24} h` : ''}`;
+  if (h) return `${h} h${m % 60 ? ` ${m % 60} min` : ''}`;
+  return m ? `${m} min` : `${Math.round(sec)} s`;
+}
+/** How long ago a date was, in whole days: "today", "1 day", "40 days", "2.1 years". */
+export function fmtAge(s) {
+  const days = Math.floor((Date.now() - new Date(s).getTime()) / 86_400_000);
+  if (!Number.isFinite(days)) return '–';
+  if (days < 1) return 'today';
+  return days >= 365 ? `${(days / 365).toFixed(1)} years` : plural(days, 'day');
+}
+/** An inline SVG line of `points` (equity, 100 = start), green when it ends above its start, red below. */
+export function sparkline(points, label, w = 90, h = 26) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  for (const [k, v] of Object.entries({ width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': label, class: 'spark' })) svg.setAttribute(k, String(v));
+  if (!points?.length) return svg;
+  const lo = Math.min(...points); const hi = Math.max(...points); const span = hi - lo || 1;
+  const xy = points.map((p, i) => `${((i / Math.max(1, points.length - 1)) * (w - 2) + 1).toFixed(1)},${(h - 1 - ((p - lo) / span) * (h - 2)).toFixed(1)}`);
+  const line = document.createElementNS(NS, 'polyline');
+  line.setAttribute('points', xy.join(' '));
+  line.setAttribute('class', points.at(-1) > points[0] ? 'up' : points.at(-1) < points[0] ? 'down' : 'flat');
+  svg.append(line);
+  return svg;
+}
 
 /** What to grant an API key, shown next to every key field. */
 export function keyGuidance(id) {

@@ -1,7 +1,8 @@
 // Strategy page: track record (at the reference market's prices, verified trades only), equity curve,
 // verification, signal history (live) with declared and market prices, open and closed trades, the
 // subscribe form for users and the publishing panel for the strategy's author.
-import { api, el, fmtDate, fmtNum, fmtPct, fmtPrice, header, liveSignals, num, plural, say, session, signClass, table, when, $ } from './common.js';
+import { api, el, fmtDate, fmtDuration, fmtNum, fmtPct, fmtPrice, header, liveSignals, num, plural, say, session, signClass, table, when, $ } from './common.js';
+import { equityData } from './equity-data.js';
 import { authorPanel } from './strategy-author.js';
 import { subscribeForm } from './strategy-subscribe.js';
 
@@ -47,12 +48,31 @@ function drawEquity(points, start) {
     chart = LC.createChart($('#equity'), { autoSize: true, layout: { attributionLogo: true }, timeScale: { timeVisible: true } });
     series = chart.addSeries(LC.AreaSeries, { lineColor: '#2962ff', topColor: 'rgba(41,98,255,0.25)', bottomColor: 'rgba(41,98,255,0.02)' });
   }
-  let t = 0;
-  // The chart needs strictly increasing times (seconds); trades closed in the same second are spread.
-  const data = points.map((p) => { t = Math.max(t + 1, Math.floor(Date.parse(p.time) / 1000)); return { time: t, value: p.equity }; });
-  const t0 = Math.min(data[0].time - 1, Math.floor(Date.parse(start ?? points[0].time) / 1000));
-  series.setData([{ time: t0, value: 100 }, ...data]);
+  series.setData(equityData(points, start));
   chart.timeScale().fitContent();
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** Year × month table of compounded monthly returns (market prices), with the year's compounded total. */
+function monthlyTable(months) {
+  if (!months?.length) { $('#monthly').replaceChildren(el('p', { class: 'muted' }, 'No closed trades with verified prices yet.')); return; }
+  const years = [...new Set(months.map((m) => m.year))].sort((a, b) => b - a);
+  const cell = (m) => (m ? el('td', { class: `num ${signClass(m.returnPct)}`.trim(), title: plural(m.trades, 'trade') }, fmtPct(m.returnPct)) : el('td', { class: 'num muted' }, dash));
+  const rows = years.map((y) => {
+    const of = months.filter((m) => m.year === y);
+    const total = (of.reduce((e, m) => e * (1 + m.returnPct / 100), 1) - 1) * 100;
+    return [el('th', { scope: 'row' }, String(y)), ...MONTHS.map((_, i) => cell(of.find((m) => m.month === i + 1))), el('td', { class: `num year ${signClass(total)}`.trim() }, el('b', {}, fmtPct(total)))];
+  });
+  const t = table(['Year', ...MONTHS, 'Year'], rows, { id: 'monthly-table' });
+  t.querySelector('table').classList.add('monthly');
+  $('#monthly').replaceChildren(t);
+}
+
+/** Unrealised PnL of an open trade: a figure only with a market entry and a fresh price. */
+function unrealisedCell(t) {
+  if (t.unrealisedStatus === 'OK') return el('td', { class: `num unrealised ${signClass(t.unrealisedPnlPct)}`.trim(), title: t.priceAt ? `price at ${fmtDate(t.priceAt)}` : '' }, fmtPct(t.unrealisedPnlPct));
+  const text = t.unrealisedStatus === 'ENTRY_NOT_VERIFIED' ? NOT_VERIFIED : 'price unavailable';
+  return el('td', { class: 'num unrealised unrealised-missing' }, text);
 }
 
 function renderSignals() {
@@ -80,26 +100,36 @@ async function load() {
   $('#head').replaceChildren(el('h1', { id: 'name' }, s.name), el('p', { class: 'muted', id: 'strategy-meta' }, `by ${s.author ?? 'unknown'} · ${pairs} · ${plural(s.subscribers, 'active subscriber')}`), s.description ? el('p', {}, s.description) : '');
   statsBox(s);
   drawEquity(s.equityCurve, s.firstSignalAt);
+  monthlyTable(s.monthlyReturns);
   $('#open').replaceChildren(s.openTrades.length
-    ? table(['Pair', 'Direction', 'Declared entry', 'Market entry', 'Stop', 'Target', 'Opened'], s.openTrades.map((t) => [t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(fmtPrice(t.stopLoss)), num(fmtPrice(t.takeProfit)), when(t.openedAt)]), { id: 'open-table' })
+    ? table(['Pair', 'Direction', 'Declared entry', 'Market entry', 'Last price', 'Unrealised PnL', 'Stop', 'Target', 'Opened'],
+      s.openTrades.map((t) => [t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(t.lastPrice === null || t.lastPrice === undefined ? dash : fmtPrice(t.lastPrice)), unrealisedCell(t), num(fmtPrice(t.stopLoss)), num(fmtPrice(t.takeProfit)), when(t.openedAt)]), { id: 'open-table' })
     : el('p', { class: 'muted' }, 'No open trades.'));
-  closedTrades(s.closedTrades ?? []);
+  await closedTrades(closedPage);
   return s;
 }
 
-/** The most recent closed trades: declared and market prices side by side, PnL at market prices. */
-function closedTrades(list) {
-  let box = $('#closed');
-  if (!box) {
-    box = el('div', { id: 'closed' });
-    $('#open').after(el('h2', {}, 'Closed trades'), box);
-  }
+const CLOSED_PER_PAGE = 20;
+let closedPage = 1;
+/** One page of closed trades, newest first: declared and market prices side by side, PnL at market prices. */
+async function closedTrades(page, focusSel) {
+  const r = await api('GET', `/api/strategies/${id}/closed-trades?page=${page}&limit=${CLOSED_PER_PAGE}`);
+  closedPage = Math.min(page, r.pages);
+  const list = r.trades;
   const pnl = (t) => (t.verified ? num(fmtPct(t.pnlPct), signClass(t.pnlPct)) : el('td', {}, unverified()));
-  box.replaceChildren(list.length
-    ? table(['Closed', 'Pair', 'Direction', 'Declared entry', 'Market entry', 'Declared exit', 'Market exit', 'PnL (market)', 'PnL (declared)'],
-      list.map((t) => [when(t.closedAt), t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(fmtPrice(t.exitPrice)), num(marketCell(t.exitMarketPrice)), pnl(t), num(fmtPct(t.declaredPnlPct), 'muted')]),
+  $('#closed').replaceChildren(list.length
+    ? table(['Closed', 'Pair', 'Direction', 'Declared entry', 'Market entry', 'Declared exit', 'Market exit', 'PnL (market)', 'PnL (declared)', 'Duration'],
+      list.map((t) => [when(t.closedAt), t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(fmtPrice(t.exitPrice)), num(marketCell(t.exitMarketPrice)), pnl(t), num(fmtPct(t.declaredPnlPct), 'muted'), num(fmtDuration(t.durationSeconds))]),
       { id: 'closed-table', rowAttrs: (i) => ({ class: list[i].verified ? '' : 'unverified' }) })
     : el('p', { class: 'muted' }, 'No closed trades yet.'));
+  const go = (p, sel) => closedTrades(p, sel).catch((err) => say($('#closed'), err.message, false));
+  $('#closed-pager').replaceChildren(r.pages > 1
+    ? el('div', {},
+      el('button', { type: 'button', class: 'secondary', id: 'closed-prev', disabled: r.page <= 1, onclick: () => go(r.page - 1, '#closed-prev') }, '← Newer'),
+      el('span', { class: 'muted', id: 'closed-page-info' }, ` Page ${r.page} of ${r.pages} (${plural(r.total, 'closed trade')}) `),
+      el('button', { type: 'button', class: 'secondary', id: 'closed-next', disabled: r.page >= r.pages, onclick: () => go(r.page + 1, '#closed-next') }, 'Older →'))
+    : '');
+  if (focusSel) document.querySelector(focusSel)?.focus();
 }
 
 $('#verify').addEventListener('click', async () => {
