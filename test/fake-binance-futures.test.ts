@@ -55,7 +55,7 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
   it('loadMarkets lists the perpetuals with MIN_NOTIONAL and the conditional order types, and nothing goes unserved', async () => {
     fake.resetCounters();
     const { ex } = await client();
-    const m = ex.markets[S]!;
+    const m = ex.market(S);
     assert.equal(m.swap, true);
     assert.equal(m.linear, true);
     assert.equal(m.limits.cost?.min, 100);

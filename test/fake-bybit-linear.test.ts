@@ -54,7 +54,7 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
   it('loadMarkets lists the linear perpetuals (qtyStep, tickSize, minNotionalValue) and nothing goes unserved', async () => {
     fake.resetCounters();
     const { ex } = await client();
-    const m = ex.markets[S]!;
+    const m = ex.market(S);
     assert.deepEqual([m.swap, m.linear, m.settle, m.precision.amount, m.precision.price, m.limits.cost?.min], [true, true, 'USDT', 0.001, 0.1, 5]);
     await ex.fetchPositions([S]);
     await ex.fetchBalance();

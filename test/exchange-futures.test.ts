@@ -1,0 +1,181 @@
+/**
+ * src/exchange/futures.ts against both futures fakes through the real ccxt (binanceusdm, bybit linear):
+ * idempotent leverage and margin (venue "already set" answers, a cache that makes repeats free), position-mode
+ * detection, entries, reduce-only closes and protective orders under our ids, lookups (Binance algo orders
+ * with trigger:true and their actualOrderId fill), cancels, positions, and the ExchangeError kinds.
+ */
+import assert from 'node:assert/strict';
+import type { Exchange } from 'ccxt';
+import { ExchangeError } from '../src/exchange/errors.js';
+import { FuturesOperations, FuturesSettingsCache } from '../src/exchange/futures.js';
+import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
+import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
+import { localBinanceUsdm, localBybitLinear } from './support/fake-exchange/futures/ccxt-clients.js';
+
+const S = 'BTC/USDT:USDT';
+const E = 'ETH/USDT:USDT';
+
+interface Venue {
+  id: 'binance' | 'bybit';
+  fake: FakeBinanceFutures | FakeBybitLinear;
+  connect(origin: string, key: string, secret: string, timeout: number): Exchange;
+  leveragePath: string;
+  marginPath: string;
+  createPath: string;
+}
+
+const VENUES: Venue[] = [
+  { id: 'binance', fake: new FakeBinanceFutures(), connect: (o, k, s, t) => localBinanceUsdm(o, { apiKey: k, secret: s, timeout: t }), leveragePath: '/fapi/v1/leverage', marginPath: '/fapi/v1/marginType', createPath: '/fapi/v1/algoOrder' },
+  { id: 'bybit', fake: new FakeBybitLinear(), connect: (o, k, s, t) => localBybitLinear(o, { apiKey: k, secret: s, timeout: t }), leveragePath: '/v5/position/set-leverage', marginPath: '/v5/account/set-margin-mode', createPath: '/v5/order/create' },
+];
+
+async function failsWith(p: Promise<unknown>, kind: ExchangeError['kind']): Promise<ExchangeError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof ExchangeError, `expected ExchangeError, got ${String(err)}`);
+    assert.equal(err.kind, kind, err.message);
+    return err;
+  }
+  throw new assert.AssertionError({ message: `expected ExchangeError ${kind}, but it resolved` });
+}
+
+for (const venue of VENUES) {
+  describe(`futures operations on ${venue.id} (real ccxt against the fake)`, function () {
+    this.timeout(15_000);
+    const fake = venue.fake;
+    let origin = '';
+    let seq = 0;
+
+    async function ops(usdt = 1000, o: { timeout?: number; settings?: FuturesSettingsCache; allowHedgeMode?: boolean } = {}) {
+      seq += 1;
+      const key = `${venue.id}-fut-${seq}`;
+      fake.addAccount(key, `secret-${seq}`, { USDT: usdt });
+      const ex = venue.connect(origin, key, `secret-${seq}`, o.timeout ?? 3000);
+      await ex.loadMarkets();
+      return { key, ex, f: new FuturesOperations(ex, venue.id, key, { settings: o.settings ?? new FuturesSettingsCache(), allowHedgeMode: o.allowHedgeMode }) };
+    }
+
+    before(async () => {
+      origin = await fake.start();
+    });
+    after(async () => {
+      await fake.stop();
+    });
+    beforeEach(() => {
+      fake.clearFaults();
+      fake.setMarkPrice(S, 60_000);
+      fake.setMarkPrice(E, 3_000);
+    });
+
+    it('ensureLeverageAndMargin sets both once; a repeat sends nothing; a venue that already has them answers "already set", which is success', async () => {
+      const { key, ex, f } = await ops();
+      fake.resetCounters();
+      assert.deepEqual(await f.ensureLeverageAndMargin(S, 5, 'isolated'), { requests: 2 });
+      assert.deepEqual([fake.futuresAccount(key).leverage.get('BTCUSDT'), fake.futuresAccount(key).marginMode.get('BTCUSDT')], [5, 'ISOLATED']);
+      assert.deepEqual(await f.ensureLeverageAndMargin(S, 5, 'isolated'), { requests: 0 });
+      assert.equal(fake.requestCount(venue.leveragePath) + fake.requestCount(venue.marginPath), 2);
+      // A second process (empty cache) meets the venue's "already set" answers: -4046 / 110043 / 110026.
+      const fresh = new FuturesOperations(ex, venue.id, key, { settings: new FuturesSettingsCache() });
+      assert.deepEqual(await fresh.ensureLeverageAndMargin(S, 5, 'isolated'), { requests: 2 });
+      // Another symbol: its own leverage; Bybit's margin mode is account-wide, Binance's per symbol.
+      const other = await f.ensureLeverageAndMargin(E, 5, 'isolated');
+      assert.equal(other.requests, venue.id === 'bybit' ? 1 : 2);
+      await failsWith(f.ensureLeverageAndMargin(S, 0, 'cross'), 'rejected');
+      await failsWith(f.ensureLeverageAndMargin(S, 126, 'cross'), 'rejected');
+    });
+
+    it('the same cache shared by two instances of one key makes the second free; another key is not affected', async () => {
+      const settings = new FuturesSettingsCache();
+      const a = await ops(1000, { settings });
+      await a.f.ensureLeverageAndMargin(S, 3, 'cross');
+      fake.resetCounters();
+      const again = new FuturesOperations(a.ex, venue.id, a.key, { settings });
+      assert.deepEqual(await again.ensureLeverageAndMargin(S, 3, 'cross'), { requests: 0 });
+      const b = await ops(1000, { settings });
+      assert.equal((await b.f.ensureLeverageAndMargin(S, 3, 'cross')).requests, 2);
+    });
+
+    it('a short with a reduce-only SL and TP under our ids; the mark falls through the TP; the lookup reports the fill; the SL is cancelled once', async () => {
+      const { f } = await ops(1000);
+      await f.ensureLeverageAndMargin(S, 10, 'cross');
+      const entry = await f.openPosition(S, 'short', 0.01, 'sm-entry-1');
+      assert.equal(entry.clientOrderId, 'sm-entry-1');
+      const sl = await f.placeProtective({ symbol: S, positionSide: 'short', kind: 'stopLoss', triggerPrice: 61_000, amount: 0.01, clientOrderId: 'sm-sl-1' });
+      await f.placeProtective({ symbol: S, positionSide: 'short', kind: 'takeProfit', triggerPrice: 58_000, amount: 0.01, clientOrderId: 'sm-tp-1' });
+      assert.equal(sl.clientOrderId, 'sm-sl-1');
+      const resting = await f.findProtective(S, 'sm-sl-1');
+      assert.deepEqual([resting?.status, resting?.triggerPrice, resting?.reduceOnly], ['open', 61_000, true]);
+      const [position] = await f.fetchPositions([S]);
+      assert.deepEqual([position?.side, position?.contracts, position?.entryPrice, position?.hedged], ['short', 0.01, 60_000, false]);
+
+      fake.setMarkPrice(S, 57_900);
+      const tp = await f.findProtective(S, 'sm-tp-1');
+      assert.deepEqual([tp?.status, tp?.filled, tp?.average], ['closed', 0.01, 57_900]);
+      assert.deepEqual(await f.fetchPositions([S]), []);
+      assert.equal((await f.cancelProtective(S, 'sm-sl-1'))?.clientOrderId, 'sm-sl-1');
+      assert.equal(await f.cancelProtective(S, 'sm-sl-1'), null);
+      assert.equal(await f.findProtective(S, 'sm-never'), null);
+      assert.equal((await f.findOrder(S, 'sm-entry-1'))?.filled, 0.01);
+    });
+
+    it('closePosition is reduce-only: it closes what is open, and answers null when nothing is left to reduce', async () => {
+      const { f } = await ops(1000);
+      await f.openPosition(S, 'long', 0.02, 'sm-long-1');
+      const closed = await f.closePosition(S, 'long', 0.02, 'sm-close-1');
+      assert.ok(closed);
+      assert.deepEqual(await f.fetchPositions(), []);
+      assert.equal(await f.closePosition(S, 'long', 0.02, 'sm-close-2'), null);
+    });
+
+    it('position mode: one-way needs no params; hedge mode gets hedged params and works end to end, or is refused when not allowed', async () => {
+      const { ex, f } = await ops(1000);
+      assert.deepEqual(await f.positionParams(S), {});
+      await (venue.id === 'binance' ? ex.setPositionMode(true) : ex.setPositionMode(true, S));
+      const hedged = new FuturesOperations(ex, venue.id, 'k', { settings: new FuturesSettingsCache() });
+      assert.equal(await hedged.positionMode(S), 'hedge');
+      assert.deepEqual(await hedged.positionParams(S), { hedged: true });
+      await hedged.openPosition(S, 'long', 0.01, 'sm-h-long');
+      await hedged.openPosition(S, 'short', 0.01, 'sm-h-short');
+      await hedged.placeProtective({ symbol: S, positionSide: 'long', kind: 'stopLoss', triggerPrice: 59_000, amount: 0.01, clientOrderId: 'sm-h-sl' });
+      fake.setMarkPrice(S, 58_900);
+      const positions = await hedged.fetchPositions([S]);
+      assert.deepEqual(positions.map((p) => [p.side, p.contracts, p.hedged]), [['short', 0.01, true]]);
+      assert.equal((await hedged.findProtective(S, 'sm-h-sl'))?.filled, 0.01);
+      assert.equal((await hedged.closePosition(S, 'short', 0.01, 'sm-h-close'))?.clientOrderId, 'sm-h-close');
+      const strict = new FuturesOperations(ex, venue.id, 'k', { allowHedgeMode: false, settings: new FuturesSettingsCache() });
+      const refused = await failsWith(strict.openPosition(S, 'long', 0.01, 'sm-h-2'), 'rejected');
+      assert.match(refused.message, /hedge mode/);
+    });
+
+    it('a timeout after placing a protective order: temporary; the lookup finds it; resending the same id is not a rejection', async () => {
+      const { key, f } = await ops(1000, { timeout: 800 });
+      await f.openPosition(S, 'short', 0.01, 'sm-e-t');
+      fake.injectFault({ kind: 'placeThenTimeout' }, { path: venue.createPath, method: 'POST', times: 1 });
+      await failsWith(f.placeProtective({ symbol: S, positionSide: 'short', kind: 'stopLoss', triggerPrice: 61_000, amount: 0.01, clientOrderId: 'sm-sl-t' }), 'temporary');
+      assert.equal(fake.futuresAccount(key).conditionals.filter((c) => c.clientId === 'sm-sl-t').length, 1);
+      assert.equal((await f.findProtective(S, 'sm-sl-t'))?.status, 'open');
+      // Binance -4116 (open duplicate) / Bybit 110072: an order with our id exists, look it up.
+      await failsWith(f.placeProtective({ symbol: S, positionSide: 'short', kind: 'stopLoss', triggerPrice: 61_000, amount: 0.01, clientOrderId: 'sm-sl-t' }), 'temporary');
+      assert.equal(fake.futuresAccount(key).conditionals.filter((c) => c.clientId === 'sm-sl-t').length, 1);
+    });
+
+    it('error kinds: too little margin and below the minimum are rejected, a bad key is auth, an illegal client id never leaves', async () => {
+      const { f } = await ops(30);
+      await failsWith(f.openPosition(S, 'long', 0.05, 'sm-big'), 'rejected');
+      await failsWith(f.openPosition(S, 'long', 0.0001, 'sm-tiny'), 'rejected');
+      fake.resetCounters();
+      await failsWith(f.openPosition(S, 'long', 0.01, 'bad id with spaces'), 'rejected');
+      assert.equal(fake.requestCount(venue.id === 'binance' ? '/fapi/v1/order' : '/v5/order/create'), 0);
+      // Bybit already fails loadMarkets with a bad key (its coin-info call is signed): inside the operation.
+      const stranger = venue.connect(origin, 'nobody', 'x', 3000);
+      await failsWith(new FuturesOperations(stranger, venue.id, 'nobody').fetchPositions(), 'auth');
+    });
+  });
+}
+
+describe('futures operations: venues without futures', () => {
+  it('refuses a venue that has no futures dialect', () => {
+    assert.throws(() => new FuturesOperations({} as Exchange, 'mexc', 'k'), (e: unknown) => e instanceof ExchangeError && e.kind === 'rejected');
+  });
+});
