@@ -4,6 +4,10 @@
  * rule are checked by test/boundaries.test.ts.
  *
  * A module is a folder of src/ with an index.ts; other folders import it only through that index.
+ * The modules: bus, capture, config, db, distribution, exchange, execution, marketplace, metrics, monitor,
+ * notifications, signals, subscriptions. (src/subscriptions owns the Subscription model: the executor, the
+ * WebSocket routing table and the marketplace reach its repository, matching rule and keys only through
+ * its index; test/subscriptions-module.test.ts proves a deep import into it fails here.)
  * src/lib/ (leaf helpers) and src/http/ (the HTTP kit) have no index and are imported file by file.
  */
 const MODULE = '^src/(?!lib/|http/)[^/]+/';
