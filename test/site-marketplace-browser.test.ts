@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { MONITOR_TOPICS } from '../src/monitor/index.js';
-import { client, registerUser, startTestApp } from './support/app.js';
+import { client, startTestApp } from './support/app.js';
 import { rehash } from './support/market-prices.js';
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -65,6 +65,8 @@ describe('marketplace and strategy page in Chromium: sort, search, pages, monthl
         "openedAt" = now() - x.k * ($2::float8 / $3) * interval '1 day' - interval '3 hours' - (2 + (x.k * 37) % 48) * interval '1 hour'
       FROM (SELECT id, row_number() OVER (ORDER BY "closeSeq" DESC) - 1 AS k FROM "Trade" WHERE "strategyId" = $1 AND status = 'COMPLETED') x WHERE t.id = x.id`, [id, days, Math.max(1, trades)]);
     await app.db.pool.query(`UPDATE "Strategy" SET "createdAt" = now() - ($2 + 5) * interval '1 day' WHERE id = $1`, [id, days]);
+    await app.db.pool.query(`UPDATE "Signal" s SET "createdAt" = CASE WHEN s.id = t."openSignalId" THEN t."openedAt" ELSE t."closedAt" END
+      FROM "Trade" t WHERE t."strategyId" = $1 AND t.status = 'COMPLETED' AND s.id IN (t."openSignalId", t."closeSignalId")`, [id]);
     await rehash(app, id);
     return id;
   }
@@ -72,7 +74,12 @@ describe('marketplace and strategy page in Chromium: sort, search, pages, monthl
   before(async () => {
     mkdirSync(OUT, { recursive: true });
     app = await startTestApp({}, { redis: true });
-    const authors = await Promise.all(['AUTHOR', 'AUTHOR', 'AUTHOR', 'AUTHOR'].map(() => registerUser(app, 'AUTHOR')));
+    const api = client(app);
+    const authors = await Promise.all(['mira', 'jonas', 'akira', 'lena'].map(async (who) => {
+      const r = await api.post('/api/auth/register', { email: `${who}-${T.slice(1, 4)}@example.com`, password: 'correct horse battery', role: 'AUTHOR' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body as { token: string };
+    }));
     showcase = await publish(authors[0]!, 'BTC trend rider', 0, 26, 200, 2);
     for (let i = 1; i < NAMES.length; i++) await publish(authors[i % authors.length]!, NAMES[i]!, i, 1 + (i * 7) % 9, 20 + (i * 37) % 300);
     browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
@@ -98,10 +105,10 @@ describe('marketplace and strategy page in Chromium: sort, search, pages, monthl
     await page.setViewport({ width: 1280, height: 900 });
     await page.goto(`${app.url}/?sort=totalPnl`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('#strategies');
+    if (process.env.UPDATE_SCREENSHOTS === '1') await shot('marketplace'); // an empty database: only this data
     await page.type('#f-q', T);
     await until(`document.querySelector('#list-status').textContent.startsWith('30 strategies match')`);
     assert.match(await status(), /^30 strategies match · page 1 of 2$/);
-    if (process.env.UPDATE_SCREENSHOTS === '1') await shot('marketplace');
     assert.equal(new URL(page.url()).searchParams.get('q'), T, 'the state is in the URL');
 
     await page.click('button.sort[data-sort="trades"]');
@@ -185,9 +192,11 @@ describe('marketplace and strategy page in Chromium: sort, search, pages, monthl
     assert.equal(byPair.get(unpriced!.pair)![4], '–');
     assert.match(await page.$eval('#verified-share', (e) => (e as HTMLElement).innerText), /^100 %/);
     if (process.env.UPDATE_SCREENSHOTS === '1') {
-      await page.evaluate(() => document.querySelector('#equity')!.scrollIntoView());
-      await page.evaluate(() => window.scrollTo(0, 0));
+      // Tall enough for the stats, equity curve, monthly returns, open trades and the first closed trades.
+      await page.setViewport({ width: 1280, height: 2000 });
+      await page.waitForFunction(() => document.querySelector('#equity canvas'));
       await shot('strategy');
+      await page.setViewport({ width: 1280, height: 900 });
     }
 
     await page.click('#closed-next');
