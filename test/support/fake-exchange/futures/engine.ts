@@ -8,6 +8,7 @@
  * the front-ends (../binance-futures, ../bybit-linear).
  */
 import { mul, toUnits } from '../decimal.js';
+import { liquidateIfDue } from './liquidation.js';
 import { abs, applyFill, crossState, initialMargin, leverageOf, maintenance, marginModeOf, positionOf, unrealized } from './positions.js';
 import {
   FuturesReject,
@@ -17,6 +18,7 @@ import {
   type FuturesMarketSpec,
   type FuturesOrder,
   type MarginMode,
+  type Position,
   type PositionSide,
   type Side,
   type TriggerDirection,
@@ -265,7 +267,7 @@ export class FuturesEngine {
       for (const c of this.openConditionals(a, m.id)) {
         if (crossed(c.direction, m.mark, c.triggerPrice)) this.fire(a, c);
       }
-      this.liquidateIfDue(a);
+      liquidateIfDue(this, a);
     }
   }
 
@@ -285,46 +287,21 @@ export class FuturesEngine {
     if (c.tpsl !== undefined) for (const o of this.openConditionals(a, c.symbol)) if (o.tpsl !== undefined && o.positionSide === c.positionSide) o.status = 'CANCELED';
   }
 
-  private liquidateIfDue(a: FuturesAccount): void {
-    for (const p of a.positions.values()) {
-      if (p.qty === 0n || p.isolatedMargin === 0n) continue;
-      const m = this.market(p.symbol);
-      if (p.isolatedMargin + unrealized(p, m.mark) <= maintenance(p, m)) this.liquidate(a, [p.symbol + ':' + p.positionSide]);
-    }
-    const cross = crossState(a, (s) => this.market(s));
-    if (cross.maint > 0n && cross.equity <= cross.maint) {
-      this.liquidate(a, [...a.positions.entries()].filter(([, p]) => p.qty !== 0n && p.isolatedMargin === 0n).map(([k]) => k));
-    }
-  }
-
   /**
-   * Closes positions at the mark with an 'autoclose-' order (Binance's prefix for liquidation orders), after
-   * cancelling the symbol's open conditional orders. What is left of the margin goes to the insurance fund.
+   * Closes a whole position at the mark with an 'autoclose-' order (Binance's prefix for liquidation
+   * orders), after expiring the symbol's open conditional orders. Returns the wallet change it caused.
    */
-  private liquidate(a: FuturesAccount, keys: string[]): void {
-    for (const key of keys) {
-      const p = a.positions.get(key)!;
-      const m = this.market(p.symbol);
-      for (const c of this.openConditionals(a, p.symbol)) Object.assign(c, { status: 'EXPIRED', updateTime: this.now() });
-      const margin = p.isolatedMargin;
-      const req: MarketRequest = { symbol: p.symbol, side: p.qty > 0n ? 'SELL' : 'BUY', qty: abs(p.qty), positionSide: p.positionSide, reduceOnly: true, clientId: `autoclose-${this.now()}${this.nextId}` };
-      const before = a.wallet;
-      this.execute(a, m, this.newOrder(req, m.id, 'LIQUIDATION', abs(p.qty)), abs(p.qty));
-      // Isolated: the loss is capped at the position's margin, what came back of it is cleared; cross: the
-      // whole remaining cross equity is cleared (below).
-      if (margin > 0n) {
-        const back = a.wallet - before;
-        a.wallet = before + back;
-        this.clear(a, p.symbol, back);
-        a.wallet = before;
-      }
-    }
-    const first = keys[0] === undefined ? undefined : a.positions.get(keys[0]);
-    if (first !== undefined && first.isolatedMargin === 0n && marginModeOf(a, first.symbol) === 'CROSSED') this.clear(a, first.symbol, a.wallet);
-    if (a.wallet < 0n) a.wallet = 0n;
+  forceClose(a: FuturesAccount, p: Position): bigint {
+    const m = this.market(p.symbol);
+    for (const c of this.openConditionals(a, p.symbol)) Object.assign(c, { status: 'EXPIRED', updateTime: this.now() });
+    const req: MarketRequest = { symbol: p.symbol, side: p.qty > 0n ? 'SELL' : 'BUY', qty: abs(p.qty), positionSide: p.positionSide, reduceOnly: true, clientId: `autoclose-${this.now()}${this.nextId}` };
+    const before = a.wallet;
+    this.execute(a, m, this.newOrder(req, m.id, 'LIQUIDATION', abs(p.qty)), abs(p.qty));
+    return a.wallet - before;
   }
 
-  private clear(a: FuturesAccount, symbol: string, amount: bigint): void {
+  /** Takes `amount` from the wallet for the insurance fund (what is left of a liquidated margin). */
+  clearToInsurance(a: FuturesAccount, symbol: string, amount: bigint): void {
     if (amount <= 0n) return;
     a.wallet -= amount;
     a.income.push({ tranId: this.nextId++, symbol, incomeType: 'INSURANCE_CLEAR', income: -amount, time: this.now(), tradeId: 0 });
