@@ -10,8 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Exchange } from 'ccxt';
-import { ExchangeError } from './errors.js';
-import { classifyCcxtError } from './trading-client.js';
+import { classifyCcxtError, ExchangeError } from './errors.js';
 import { binanceFutures } from './dialects/binance-futures.js';
 import { bybitLinear } from './dialects/bybit-linear.js';
 import type { CcxtOrder } from './dialects/types.js';

@@ -10,6 +10,7 @@ export { createMarketListSource, type MarketListSource } from './reference-marke
 export { createPublicMarketData, type OhlcvCandle, type PublicMarketData } from './public-client.js';
 export { ExchangeError, readFailure, type ExchangeErrorKind } from './errors.js';
 export { dialectFor, DIALECT_IDS, type VenueDialect } from './dialects/index.js';
+export { FuturesOperations, FuturesSettingsCache, futuresDialectFor, sharedFuturesSettings, type FuturesMarginMode, type FuturesOrder, type FuturesOperationsOptions, type FuturesPosition, type PositionMode, type PositionSide, type ProtectiveOrder } from './futures.js';
 export { createKeyThrottle, keyScope, perKeyRate, type KeyThrottle } from './throttle.js';
 export { createVenueBudget, ExchangeBusy, DEFAULT_BUDGET_SETTINGS, type BudgetSettings, type Traffic, type VenueBudget } from './budget.js';
 export { attachBudget } from './budgeted-ccxt.js';
