@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Exchange } from 'ccxt';
-import { ExchangeError } from '../src/exchange/errors.js';
-import { FuturesOperations, FuturesSettingsCache } from '../src/exchange/futures.js';
+import { CcxtFactory, ExchangeError, FuturesOperations, FuturesSettingsCache } from '../src/exchange/index.js';
 import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
 import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
 import { localBinanceUsdm, localBybitLinear } from './support/fake-exchange/futures/ccxt-clients.js';
@@ -173,6 +172,41 @@ for (const venue of VENUES) {
     });
   });
 }
+
+describe('futures operations on instances from the app\'s ccxt factory (market: futures)', function () {
+  this.timeout(15_000);
+  const fakes = { binance: new FakeBinanceFutures(), bybit: new FakeBybitLinear() };
+  const urls: Record<string, string> = {};
+  let factory: CcxtFactory;
+  before(async () => {
+    urls.binance = await fakes.binance.start();
+    urls.bybit = await fakes.bybit.start();
+    factory = new CcxtFactory({ exchangeUrls: urls, timeoutMs: 3000, recvWindowMs: 5000 });
+  });
+  after(async () => {
+    await factory.close();
+    await Promise.all([fakes.binance.stop(), fakes.bybit.stop()]);
+  });
+
+  for (const venue of ['binance', 'bybit'] as const) {
+    it(`${venue}: leverage and margin, a short with its take-profit firing, and the fill found by our id`, async () => {
+      const fake = fakes[venue];
+      fake.setMarkPrice(S, 60_000);
+      fake.addAccount(`factory-${venue}`, 'factory-secret', { USDT: 1000 });
+      const ex = factory.create(venue, { market: 'futures', traffic: 'order' })!;
+      Object.assign(ex, { apiKey: `factory-${venue}`, secret: 'factory-secret' });
+      const f = new FuturesOperations(ex, venue, `factory-${venue}`, { settings: new FuturesSettingsCache() });
+      assert.deepEqual(await f.ensureLeverageAndMargin(S, 4, 'isolated'), { requests: 2 });
+      await f.openPosition(S, 'short', 0.01, 'sm-factory-entry');
+      await f.placeProtective({ symbol: S, positionSide: 'short', kind: 'takeProfit', triggerPrice: 59_000, amount: 0.01, clientOrderId: 'sm-factory-tp' });
+      fake.setMarkPrice(S, 58_950);
+      const tp = await f.findProtective(S, 'sm-factory-tp');
+      assert.deepEqual([tp?.status, tp?.filled, tp?.average], ['closed', 0.01, 58_950]);
+      assert.deepEqual(await f.fetchPositions(), []);
+      assert.deepEqual(fake.unhandledRequests(), []);
+    });
+  }
+});
 
 describe('futures operations: venues without futures', () => {
   it('refuses a venue that has no futures dialect', () => {
