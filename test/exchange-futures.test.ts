@@ -112,6 +112,11 @@ for (const venue of VENUES) {
       const tp = await f.findProtective(S, 'sm-tp-1');
       assert.deepEqual([tp?.status, tp?.filled, tp?.average], ['closed', 0.01, 57_900]);
       assert.deepEqual(await f.fetchPositions([S]), []);
+      // (60,000 − 57,900) × 0.01 minus the closing fee (taker 0.04 % Binance, 0.055 % Bybit).
+      const fee = 579 * (venue.id === 'binance' ? 0.0004 : 0.00055);
+      const pnl = await f.realisedPnl(S, tp!, Date.now() - 60_000);
+      assert.ok(pnl !== null && Math.abs(pnl - (21 - fee)) < 1e-9, `realised ${pnl}`);
+      assert.equal(await f.realisedPnl(S, (await f.findOrder(S, 'sm-entry-1'))!, Date.now() - 60_000), venue.id === 'binance' ? -0.24 : null, 'an opening fill realises only its fee (Binance) / no closed-pnl record (Bybit)');
       assert.equal((await f.cancelProtective(S, 'sm-sl-1'))?.clientOrderId, 'sm-sl-1');
       assert.equal(await f.cancelProtective(S, 'sm-sl-1'), null);
       assert.equal(await f.findProtective(S, 'sm-never'), null);
@@ -121,8 +126,14 @@ for (const venue of VENUES) {
     it('closePosition is reduce-only: it closes what is open, and answers null when nothing is left to reduce', async () => {
       const { f } = await ops(1000);
       await f.openPosition(S, 'long', 0.02, 'sm-long-1');
-      const closed = await f.closePosition(S, 'long', 0.02, 'sm-close-1');
+      fake.setMarkPrice(S, 61_000);
+      const closed = await f.closePosition(S, 'long', 0.05, 'sm-close-1');
       assert.ok(closed);
+      const found = (await f.findOrder(S, 'sm-close-1'))!;
+      assert.deepEqual([found.status, found.filled, found.reduceOnly], ['closed', 0.02, true], 'a reduce-only close larger than the position closes the position only');
+      const fee = 1220 * (venue.id === 'binance' ? 0.0004 : 0.00055);
+      const pnl = await f.realisedPnl(S, found, Date.now() - 60_000);
+      assert.ok(pnl !== null && Math.abs(pnl - (20 - fee)) < 1e-9, `realised ${pnl}`);
       assert.deepEqual(await f.fetchPositions(), []);
       assert.equal(await f.closePosition(S, 'long', 0.02, 'sm-close-2'), null);
     });

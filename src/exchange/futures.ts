@@ -38,6 +38,8 @@ export interface FuturesOrder {
   average: number | null;
   triggerPrice: number | null;
   reduceOnly: boolean | null;
+  /** The venue order id that carries the fill (Binance: a fired algo order's actualOrderId; else `id`). */
+  fillOrderId: string;
   raw: unknown;
 }
 
@@ -95,7 +97,8 @@ const num = (v: unknown): number | null => (v === undefined || v === null || !Nu
 function toOrder(o: CcxtOrder, ourId: string): FuturesOrder {
   return {
     id: String(o.id ?? ''), clientOrderId: ourId, status: String(o.status ?? ''), filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0),
-    average: num(o.average), triggerPrice: num(o.triggerPrice), reduceOnly: typeof o.reduceOnly === 'boolean' ? o.reduceOnly : null, raw: o.info ?? o,
+    average: num(o.average), triggerPrice: num(o.triggerPrice), reduceOnly: typeof o.reduceOnly === 'boolean' ? o.reduceOnly : null,
+    fillOrderId: String(o.id ?? ''), raw: o.info ?? o,
   };
 }
 
@@ -235,7 +238,17 @@ export class FuturesOperations {
     const order = toOrder(o, clientOrderId);
     if (order.status !== 'closed' || order.filled > 0) return order;
     const fill = await this.call(() => this.dialect.fillOfTriggered(this.ex, symbol, o));
-    return fill ? { ...order, filled: Number(fill.filled ?? 0), average: num(fill.average) } : order;
+    return fill ? { ...order, filled: Number(fill.filled ?? 0), average: num(fill.average), fillOrderId: String(fill.id ?? '') } : order;
+  }
+
+  /**
+   * Realised PnL (settle currency, after the fees the venue books against it) of a closing order: a
+   * reduce-only close or a fired protective order (pass what findOrder / findProtective returned). Null when
+   * the venue has no record of it since `since` (ms).
+   */
+  async realisedPnl(symbol: string, order: FuturesOrder, since: number): Promise<number | null> {
+    if (order.fillOrderId === '' || order.filled <= 0) return null;
+    return this.call(() => this.dialect.realisedPnl(this.ex, symbol, order.fillOrderId, since));
   }
 
   /** Cancels a protective order by our client id; null when nothing is open to cancel. */

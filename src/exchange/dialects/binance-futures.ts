@@ -53,6 +53,11 @@ export const binanceFutures: FuturesDialect = {
     if (actual === '' || actual === '0') return null;
     return orNull(async () => await ex.fetchOrder(actual, symbol) as unknown as CcxtOrder);
   },
+  async realisedPnl(ex, symbol, orderId, since) {
+    const trades = (await ex.fetchMyTrades(symbol, since)).filter((t) => String(t.order ?? '') === orderId);
+    if (trades.length === 0) return null;
+    return trades.reduce((sum, t) => sum + Number((t.info as { realizedPnl?: unknown })?.realizedPnl ?? 0) - Number(t.fee?.cost ?? 0), 0);
+  },
   nothingToReduce: (message) => venueCode(message) === -2022,
   classify(_err, message) {
     const code = venueCode(message);

@@ -66,6 +66,11 @@ export const bybitLinear: FuturesDialect = {
   async fillOfTriggered(_ex, _symbol, conditional) {
     return Number(conditional.filled ?? 0) > 0 ? conditional : null;
   },
+  async realisedPnl(ex, symbol, orderId, since) {
+    const rows = (await ex.fetchPositionsHistory([symbol], since)).filter((p) => String((p.info as { orderId?: unknown })?.orderId ?? '') === orderId);
+    if (rows.length === 0) return null;
+    return rows.reduce((sum, p) => sum + Number((p.info as { closedPnl?: unknown })?.closedPnl ?? 0), 0);
+  },
   nothingToReduce: (message) => venueCode(message, 'retCode') === 110017,
   classify(_err, message) {
     const c = venueCode(message, 'retCode');

@@ -33,6 +33,12 @@ export interface FuturesDialect {
    * named by `actualOrderId`; Bybit: the conditional itself carries it). Null when not (yet) known.
    */
   fillOfTriggered(ex: Exchange, symbol: string, conditional: CcxtOrder): Promise<CcxtOrder | null>;
+  /**
+   * Realised PnL in the settle currency of the order with this venue order id (a closing fill), after the fees
+   * the venue books against it; null when the venue has no record (yet). Binance: Σ realizedPnl − Σ commission of
+   * the order's trades (/fapi/v1/userTrades); Bybit: its /v5/position/closed-pnl record (closedPnl, net of fees).
+   */
+  realisedPnl(ex: Exchange, symbol: string, orderId: string, since: number): Promise<number | null>;
   /** Whether an error means a reduce-only order found nothing to reduce (the position is already closed). */
   nothingToReduce(message: string): boolean;
   /** Kind of a failure where the venue's code says more than ccxt's class. */
