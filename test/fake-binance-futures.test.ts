@@ -204,6 +204,24 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     assert.deepEqual([found.status, found.clientOrderId, found.triggerPrice], ['open', 'bf-sl-t', 61_000]);
   });
 
+  it('faults: 429 is DDoSProtection, a skewed clock is -1021 InvalidNonce, and a request slower than the client lands after it gave up', async () => {
+    const { key, ex } = await client(1000, 600);
+    fake.injectFault({ kind: 'rateLimit' }, { path: '/fapi/v3/positionRisk', times: 1 });
+    await rejectsWith(ex.fetchPositions([S]), ccxt.DDoSProtection);
+    fake.setClockOffset(-20_000);
+    try {
+      await rejectsWith(ex.fetchPositions([S]), ccxt.InvalidNonce, -1021);
+    } finally {
+      fake.setClockOffset(0);
+    }
+    fake.injectFault({ kind: 'latency', ms: 1200 }, { path: '/fapi/v1/order', method: 'POST', times: 1 });
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bf-late' }), ccxt.RequestTimeout);
+    assert.equal(fake.futuresAccount(key).orders.length, 0, 'not there yet when the client gives up');
+    const deadline = Date.now() + 5000;
+    while (fake.futuresAccount(key).orders.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await ex.fetchOrder('', S, { clientOrderId: 'bf-late' })).status, 'closed', 'a lookup later finds the late order');
+  });
+
   it('a 503 after placing a market order: the lookup by origClientOrderId shows the fill', async () => {
     const { ex } = await client(1000);
     fake.injectFault({ kind: 'processThenRespond', status: 503 }, { path: '/fapi/v1/order', method: 'POST', times: 1 });

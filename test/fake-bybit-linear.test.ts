@@ -174,6 +174,18 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
     assert.deepEqual((await ex.fetchPositions([S])).map((p) => p.contracts), [0, 0.02]);
   });
 
+  it('faults: the rate limit is 10006 RateLimitExceeded and a skewed clock is 10002 InvalidNonce', async () => {
+    const { ex } = await client();
+    fake.injectFault({ kind: 'rateLimit' }, { path: '/v5/position/list', times: 1 });
+    await rejectsWith(ex.fetchPositions([S]), ccxt.RateLimitExceeded, 10006);
+    fake.setClockOffset(-20_000);
+    try {
+      await rejectsWith(ex.fetchPositions([S]), ccxt.InvalidNonce, 10002);
+    } finally {
+      fake.setClockOffset(0);
+    }
+  });
+
   it('a timeout after placing: the order exists and the realtime lookup by orderLinkId finds it', async () => {
     const { key, ex } = await client(1000, 800);
     fake.injectFault({ kind: 'placeThenTimeout' }, { path: '/v5/order/create', method: 'POST', times: 1 });
