@@ -26,6 +26,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   }
 }
 
+const startedAt = new Date();
+
 describe('strategy bots REST', function () {
   this.timeout(30_000);
   let app: App;
@@ -35,7 +37,8 @@ describe('strategy bots REST', function () {
     app = await startTestApp({ BOTS_PER_AUTHOR: '2', TRUST_PROXY: 'loopback' });
     api = client(app);
   });
-  after(async () => { await app?.stop(); });
+  // Enabled bots left in the shared test database would be visited by the capturer of later test files.
+  after(async () => { await app?.db.prisma.tradingBot.updateMany({ where: { createdAt: { gte: startedAt } }, data: { enabled: false } }).catch(() => {}); await app?.stop(); });
 
   const bots = (id: string, token: string) => api.get(`/api/strategies/${id}/bots`, token);
   const create = (id: string, token: string, body: Record<string, unknown>) => api.post(`/api/strategies/${id}/bots`, body, token);
@@ -211,7 +214,11 @@ describe('strategy bots in the capturer (real Chromium)', function () {
     });
     comp = app.components.find((c) => c.name === 'capturer') as CapturerComponent;
   });
-  after(async () => { await app?.stop(); await fake?.stop(); });
+  after(async () => {
+    await app?.db.prisma.tradingBot.deleteMany({ where: { pairs: { hasSome: pairs } } }).catch(() => {});
+    await app?.stop();
+    await fake?.stop();
+  });
 
   it('enabling a bot makes the capturer visit it without a restart (bus, not the 60 s reload); a disabled bot is not visited while another one is', async () => {
     const api = client(app);

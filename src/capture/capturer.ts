@@ -49,6 +49,7 @@ export class Capturer {
   private fileText: string | undefined;
   private fileTargets: CaptureTarget[] = [];
   private reloading: Promise<void> = Promise.resolve();
+  private pending: Promise<void> | undefined;
   private stopped = false;
   private lastOkAt: string | null = null;
 
@@ -100,10 +101,12 @@ export class Capturer {
    * replaces and removes targets. Calls are serialised (the timer and a bus message may overlap).
    */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.reloadOnce()).catch((err) => {
+    // At most one waiting behind the running one: ticks that arrive meanwhile share it (no backlog under load).
+    this.pending ??= this.reloading.then(() => { this.pending = undefined; return this.reloadOnce(); }).catch((err) => {
       this.deps.log.error({ err: (err as Error).message }, 'reloading capture targets failed; keeping the current ones');
     });
-    return this.reloading;
+    this.reloading = this.pending;
+    return this.pending;
   }
 
   private async reloadOnce(): Promise<void> {
