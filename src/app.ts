@@ -152,8 +152,8 @@ function moduleComponents(ctx: AppContext): Component[] {
   const webhookSecrets = new WebhookSecretCache();
   const list: Component[] = [];
   if (roles.has('executor')) list.push(executorComponent({ config, log, registry, pool: db.pool, bus, throttle, budget, keys: subscriptions }));
-  if (roles.has('api')) list.push(executionApiComponent({ prisma: db.prisma, tokens }), chartPagesComponent({ config, budget }));
-  if (roles.has('capturer')) list.push(capturerComponent({ config, log, registry, coordinator }));
+  if (roles.has('api')) list.push(executionApiComponent({ prisma: db.prisma, tokens }), chartPagesComponent({ config, budget, prisma: db.prisma, tokens, bus }));
+  if (roles.has('capturer')) list.push(capturerComponent({ config, log, registry, coordinator, prisma: db.prisma, bus }));
   if (roles.has('api')) {
     list.push(
       distributionComponent({ config, log, registry, prisma: db.prisma, reader: ctx.reader, bus, tokens, subscriptions, redis }),

@@ -7,12 +7,18 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { PrismaClient } from '@prisma/client';
 import type { Registry } from 'prom-client';
+import { TOPICS, type Bus } from '../bus/index.js';
 import type { Component } from '../component.js';
 import type { Config } from '../config/index.js';
 import { createPublicMarketData, type VenueBudget } from '../exchange/index.js';
+import type { TokenService } from '../http/auth.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalCoordinator } from '../signals/index.js';
+import { authoringRoutes } from './authoring-routes.js';
+import { botRoutes } from './bot-routes.js';
+import { BotStore } from './bot-store.js';
 import { BrowserHost } from './browser.js';
 import { Capturer } from './capturer.js';
 import { ChartData } from './chart-data.js';
@@ -31,8 +37,13 @@ export * from './strategies/index.js';
 /** Where the capturer saves screenshots. */
 export const evidenceDir = (dataDir: string) => path.join(dataDir, 'evidence');
 
-/** Chart pages, their data API and /evidence (role api). */
-export function chartPagesComponent(deps: { config: Pick<Config, 'exchangeUrls' | 'capture' | 'dataDir'>; budget: VenueBudget }): Component {
+/**
+ * Chart pages, their data API and /evidence (role api); with `prisma` and `tokens`, also the strategy bots
+ * REST (bot-routes.ts) and the author's webhook/counts view (authoring-routes.ts).
+ */
+export function chartPagesComponent(deps: {
+  config: Pick<Config, 'exchangeUrls' | 'capture' | 'dataDir' | 'publicBaseUrl'>; budget: VenueBudget; prisma?: PrismaClient; tokens?: TokenService; bus?: Bus;
+}): Component {
   const { config: c } = deps;
   const market = createPublicMarketData({ exchangeUrls: c.exchangeUrls, budget: deps.budget });
   const data = new ChartData({ market, cacheMs: c.capture.candleCacheMs, fixturesDir: c.capture.fixturesDir, exchanges: c.capture.chartExchanges });
@@ -40,13 +51,23 @@ export function chartPagesComponent(deps: { config: Pick<Config, 'exchangeUrls' 
     name: 'charts',
     async start() {},
     async stop() { await market.close(); },
-    routers: [chartRoutes({ data, evidenceDir: evidenceDir(c.dataDir) })],
+    routers: [
+      chartRoutes({ data, evidenceDir: evidenceDir(c.dataDir) }),
+      ...(deps.prisma && deps.tokens ? [
+        botRoutes({ prisma: deps.prisma, tokens: deps.tokens, bus: deps.bus, data, evidenceDir: evidenceDir(c.dataDir), botsPerAuthor: c.capture.botsPerAuthor, exchanges: c.capture.chartExchanges }),
+        authoringRoutes({ prisma: deps.prisma, tokens: deps.tokens, publicBaseUrl: c.publicBaseUrl }),
+      ] : []),
+    ],
   };
 }
 
-/** The Puppeteer capturer (role capturer): its own PM2 app, also inside `npm start`. */
+/**
+ * The Puppeteer capturer (role capturer): its own PM2 app, also inside `npm start`. With `prisma`, the enabled
+ * strategy bots are targets too (re-read with the file, and at once when `bus` announces a bot change).
+ */
 export function capturerComponent(deps: {
   config: Pick<Config, 'chromiumPath' | 'capture' | 'port' | 'dataDir'>; log: Logger; registry: Registry; coordinator: SignalCoordinator;
+  prisma?: PrismaClient; bus?: Bus;
 }): Component & { capturer: Capturer; browser: BrowserHost } {
   const { config: c, log } = deps;
   const metrics = new CaptureMetrics(deps.registry);
@@ -65,13 +86,18 @@ export function capturerComponent(deps: {
   const capturer = new Capturer({
     settings, log: log.child({ component: 'capturer' }), metrics, coordinator: deps.coordinator, browser,
     evidenceDir: evidenceDir(c.dataDir), baseUrl, extractors: EXTRACTORS,
+    bots: deps.prisma ? new BotStore({ prisma: deps.prisma, intervalSeconds: settings.botIntervalSeconds }) : undefined,
   });
+  let unsubscribe: (() => void) | undefined;
   return {
     name: 'capturer',
     capturer,
     browser,
-    start: () => capturer.start(),
-    stop: () => capturer.stop(),
+    async start() {
+      await capturer.start();
+      if (deps.prisma) unsubscribe = deps.bus?.subscribe(TOPICS.botsChanged, () => { void capturer.reload(); });
+    },
+    async stop() { unsubscribe?.(); await capturer.stop(); },
     health: () => captureHealth(capturer, metrics, settings.pageTimeoutMs, startedAt),
     attach(s) { server = s; },
   };
