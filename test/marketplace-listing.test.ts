@@ -226,6 +226,17 @@ describe('marketplace list API: sort, filter, search, pages, period returns; str
       WHERE s.n % 3 <> 0 AND j <= s.n % 5 + 1`, [B]);
     // Fresh planner statistics, as autovacuum keeps them after a bulk change (see listing.ts).
     await app.db.pool.query('ANALYZE "Strategy"; ANALYZE "Trade"');
+    try {
+      await pageThrough(B);
+    } finally {
+      // These rows came from no signal: removed again, so that later apps on this database do not rebuild
+      // their JSON store with 4,000 extra trades (the store snapshots every completed trade at start).
+      await app.db.pool.query('DELETE FROM "Trade" WHERE "strategyId" IN (SELECT id FROM "Strategy" WHERE name LIKE $1 || \' %\')', [B]);
+      await app.db.pool.query('DELETE FROM "Strategy" WHERE name LIKE $1 || \' %\'', [B]);
+    }
+  });
+
+  async function pageThrough(B: string) {
     for (const sort of ['totalPnl', 'created']) {
       const seen = new Set<string>();
       const values: (number | null)[] = [];
@@ -240,5 +251,5 @@ describe('marketplace list API: sort, filter, search, pages, period returns; str
       assert.ok(set.every((v, i) => i === 0 || set[i - 1]! >= v), `${sort}: descending across pages`);
       assert.equal(values.indexOf(null) === -1 ? set.length : values.indexOf(null), set.length, 'nulls only at the end');
     }
-  });
+  }
 });

@@ -108,7 +108,11 @@ function card(s, strategies) {
 }
 
 async function render() {
-  const [{ subscriptions }, { strategies }] = await Promise.all([api('GET', '/api/subscriptions'), api('GET', '/api/strategies')]);
+  const { subscriptions } = await api('GET', '/api/subscriptions');
+  // The list is paged: ask for exactly the subscribed strategies (at most 100 ids a request).
+  const ids = [...new Set(subscriptions.map((s) => s.strategyId))];
+  const chunks = Array.from({ length: Math.ceil(ids.length / 100) }, (_, i) => ids.slice(i * 100, i * 100 + 100));
+  const strategies = (await Promise.all(chunks.map((c) => api('GET', `/api/strategies?ids=${c.join(',')}&limit=100`)))).flatMap((r) => r.strategies);
   const byId = new Map(strategies.map((s) => [s.id, s]));
   $('#subs').replaceChildren(...(subscriptions.length ? subscriptions.map((s) => card(s, byId)) : [el('p', { class: 'muted' }, 'No subscriptions yet. Pick a strategy on the ', el('a', { href: '/' }, 'marketplace'), '.')]));
 }
