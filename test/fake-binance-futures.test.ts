@@ -222,6 +222,19 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     assert.equal((await ex.fetchOrder('', S, { clientOrderId: 'bf-late' })).status, 'closed', 'a lookup later finds the late order');
   });
 
+  it('one key never sees, cancels or closes another key\'s orders and positions', async () => {
+    const owner = await client(1000);
+    const other = await client(1000);
+    await owner.ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bf-own-e' });
+    await owner.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 61_000, reduceOnly: true, clientOrderId: 'bf-own-sl' });
+    await rejectsWith(other.ex.fetchOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true }), ccxt.OrderNotFound, -2013);
+    await rejectsWith(other.ex.fetchOrder('', S, { clientOrderId: 'bf-own-e' }), ccxt.OrderNotFound, -2013);
+    await rejectsWith(other.ex.cancelOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true }), ccxt.OrderNotFound, -2011);
+    await rejectsWith(other.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, -2022);
+    assert.deepEqual(await other.ex.fetchPositions([S]), []);
+    assert.equal((await owner.ex.fetchOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true })).status, 'open');
+  });
+
   it('a 503 after placing a market order: the lookup by origClientOrderId shows the fill', async () => {
     const { ex } = await client(1000);
     fake.injectFault({ kind: 'processThenRespond', status: 503 }, { path: '/fapi/v1/order', method: 'POST', times: 1 });

@@ -186,6 +186,17 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
     }
   });
 
+  it('one key never sees or cancels another key\'s orders; its own orderLinkIds are its own', async () => {
+    const owner = await client();
+    const other = await client();
+    await owner.ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-own-e' });
+    await owner.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 61_000, reduceOnly: true, clientOrderId: 'bl-own-sl' });
+    assert.equal(await byLinkId(other.ex, 'bl-own-sl'), undefined);
+    await rejectsWith(other.ex.cancelOrder(undefined as unknown as string, S, { orderLinkId: 'bl-own-sl' }), ccxt.OrderNotFound, 110001);
+    await other.ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-own-e' });
+    assert.equal((await byLinkId(owner.ex, 'bl-own-sl'))?.status, 'open');
+  });
+
   it('a timeout after placing: the order exists and the realtime lookup by orderLinkId finds it', async () => {
     const { key, ex } = await client(1000, 800);
     fake.injectFault({ kind: 'placeThenTimeout' }, { path: '/v5/order/create', method: 'POST', times: 1 });
