@@ -245,9 +245,9 @@ export class JobRunner {
 
   /**
    * The protective sell after an entry, of the whole quantity held, in the venue's form (TradingClient.
-   * placeProtective): on Binance a market stop where the symbol lists STOP_LOSS, else a stop-limit; both
-   * levels as one OCO list (spot balances allow one resting sell of the quantity, and the list's legs
-   * share it). The entry's legs are saved first, so a crash here never re-buys.
+   * placeProtective; the venue's dialect decides between a market stop, a stop-limit and, for both levels,
+   * one OCO list: spot balances allow one resting sell of the quantity, and the list's legs share it).
+   * The entry's legs are saved first, so a crash here never re-buys.
    */
   private async protect(r: Run, filled: number, sl: number | null, tp: number | null): Promise<LegRecord> {
     const { job, client } = r;
