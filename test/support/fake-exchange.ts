@@ -58,3 +58,8 @@ export { FakeMexc, type FakeMexcOptions } from './fake-exchange/mexc/server.js';
 export { FakeBybit, type FakeBybitOptions } from './fake-exchange/bybit/server.js';
 export type { FakeVenueOptions } from './fake-exchange/venue/base.js';
 export { localMexc, localBybit, type LocalVenueOptions } from './fake-exchange/venue/ccxt-clients.js';
+// USDⓈ-margined perpetuals: Binance fapi and Bybit v5 linear front-ends on one futures engine (./fake-exchange/{futures,binance-futures,bybit-linear}).
+export { FakeBinanceFutures, FAPI_BTCUSDT, FAPI_ETHUSDT, type FakeBinanceFuturesOptions } from './fake-exchange/binance-futures/server.js';
+export { FakeBybitLinear, BYBIT_BTCUSDT, BYBIT_ETHUSDT, type FakeBybitLinearOptions } from './fake-exchange/bybit-linear/server.js';
+export type { FuturesMarketSpec } from './fake-exchange/futures/types.js';
+export { localBinanceUsdm, localBybitLinear, type LocalFuturesOptions } from './fake-exchange/futures/ccxt-clients.js';
