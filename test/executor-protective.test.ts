@@ -119,6 +119,19 @@ describe('protective orders on Binance spot (order types per symbol, OCO lists)'
     assert.ok((await position(sub.subId))?.protectClientOrderId);
   });
 
+  it('an OCO the exchange refuses leaves the entry recorded once and the row PARTIAL naming both levels', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sub = await subscribe(strategyId);
+    fake.failOrderTypes(['OCO'], { status: 400, code: -2010, msg: 'OCO orders are not supported for this symbol' }, 1);
+    const open = await signal(strategyId, { stopLoss: 2800, takeProfit: 3300 });
+    const row = await finalRow(sub.subId, open.id);
+    assert.equal(row.status, 'PARTIAL');
+    assert.match(row.error ?? '', /^PROTECT_FAILED: entry filled, stop-loss \+ take-profit order failed: .*OCO orders are not supported/);
+    assert.deepEqual(shape(sub.apiKey), [['MARKET', 'BUY', 'FILLED', '-']]);
+    assert.equal(Number((await position(sub.subId))?.qty), 0.0333);
+    assert.equal((await position(sub.subId))?.protectClientOrderId, null);
+  });
+
   it('a CLOSE after the take-profit leg filled counts that fill in the PnL and sells nothing more', async () => {
     const { strategyId } = await seedStrategy(app);
     const sub = await subscribe(strategyId);
