@@ -126,6 +126,19 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     assert.equal(fake.wallet(key), '1020.52840000');
   });
 
+  it('one-way mode: a sell larger than the long closes it (realising PnL) and opens a short with the rest at the new price', async () => {
+    const { key, ex } = await client(1000);
+    await ex.createOrder(S, 'market', 'buy', 0.01, undefined, {});
+    fake.setMarkPrice(S, 61_000);
+    await ex.createOrder(S, 'market', 'sell', 0.03, undefined, {});
+    const [p] = await ex.fetchPositions([S]);
+    assert.deepEqual([p?.side, p?.contracts, p?.entryPrice], ['short', 0.02, 61_000]);
+    const trades = await ex.fetchMyTrades(S);
+    assert.equal((trades.at(-1)?.info as { realizedPnl: string }).realizedPnl, '10');
+    // 1000 − 0.24 (open fee) + 10 − 0.732 (0.03 × 61,000 × 0.04 %)
+    assert.equal(fake.wallet(key), '1009.02800000');
+  });
+
   it('without trigger:true a conditional order is a false "not found" (-2013 on /fapi/v1/order)', async () => {
     const { ex } = await client();
     await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bf-e2' });
