@@ -157,6 +157,15 @@ describe('author walkthrough in Chromium: strategy, webhook, bot', function () {
     assert.equal(stored.signals, 1);
     assert.ok(stored.captures >= 1 && stored.lastScreenshot && captured.src!.endsWith(stored.lastScreenshot));
     await page.screenshot({ path: `${OUT}/3-captured.png`, fullPage: true });
+
+    // The author's panels fit a 375 px screen (wide tables scroll in their own box).
+    await page.setViewport({ width: 375, height: 900 });
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#bot-table');
+    await page.waitForSelector('#webhook-url');
+    const o = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+    await page.screenshot({ path: `${OUT}/4-author-375.png`, fullPage: true });
+    assert.ok(o.scroll <= o.inner, `${o.scroll} px wide at ${o.inner} px`);
     assert.deepEqual(problems, []);
   });
 });

@@ -67,7 +67,7 @@ export async function authorPanel(box, strategy, onPublished) {
 /** The full webhook URL and the alert messages, each with a copy button. */
 function webhookBox(info, msg) {
   let secret = info.secretPlaceholder;
-  const url = el('code', { id: 'webhook-url' }, info.webhookUrl);
+  const url = el('code', { id: 'webhook-url', style: 'word-break:break-all' }, info.webhookUrl);
   const kind = el('select', { id: 'alert-kind' },
     el('option', { value: 'strategy' }, 'Pine strategy alert (position changes)'),
     el('option', { value: 'open' }, 'Indicator alert: OPEN LONG'), el('option', { value: 'close' }, 'Indicator alert: CLOSE LONG'));
