@@ -57,7 +57,11 @@ export function linearRoutes(e: FuturesEngine): Record<string, Handler> {
     }),
   ].filter((r) => (str(p.symbol) === undefined || r.symbol === str(p.symbol)) && (str(p.orderLinkId) === undefined || r.link === str(p.orderLinkId)) && (str(p.orderId) === undefined || orderIdOf(r.id) === str(p.orderId)));
   };
-  const list = (a: FuturesAccount, p: Body, open: boolean | undefined) => ({
+  // open-order.mdx / position.mdx: for linear, one of symbol, baseCoin or settleCoin is required.
+  const scoped = (p: Body) => {
+    if (str(p.symbol) === undefined && str(p.baseCoin) === undefined && str(p.settleCoin) === undefined) throw BybitErrors.params('symbol, baseCoin or settleCoin is required');
+  };
+  const list = (a: FuturesAccount, p: Body, open: boolean | undefined) => (scoped(p), {
     category: 'linear', nextPageCursor: '',
     list: rows(a, p).filter((r) => open === undefined || r.open === open).sort((x, y) => y.id - x.id).slice(0, 50).map((r) => r.json),
   });
@@ -101,6 +105,7 @@ export function linearRoutes(e: FuturesEngine): Record<string, Handler> {
       return { reasons: [] };
     },
     'GET /v5/position/list': (a, p) => {
+      scoped(p);
       const symbol = str(p.symbol);
       const sides: PositionSide[] = a.dualSide ? ['LONG', 'SHORT'] : ['BOTH'];
       // With a symbol: every position slot of it, flat ones included; by settleCoin: only non-zero sizes.
