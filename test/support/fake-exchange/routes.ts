@@ -121,6 +121,7 @@ function orderRoutes(s: ExchangeState): Record<string, Route> {
       weight: w(1),
       handle: (c) => {
         const account = accountOf(c);
+        // failOrderTypes(['OCO']) refuses whole lists (a test's stand-in for any definite list refusal).
         checkOrderTypeFailures(s, account, { ...c.params, type: 'OCO' });
         return placeOco(s.engine, account, c.params, c.now);
       },
