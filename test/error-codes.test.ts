@@ -176,12 +176,20 @@ describe('the same miss is the same code and status on every route', function ()
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.post(`/api/strategies/${id}/webhook-secret`, {}, author.token));
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/monitor/strategies/${id}/open-trades`));
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.post(`/api/webhooks/tradingview/${id}`, { secret: 'x'.repeat(20), ticker: 'BTCUSDT', action: 'buy', price: 1 }));
+    await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/strategies/${id}/authoring`, author.token));
+    await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/strategies/${id}/bots`, author.token));
     // The chart is computed from its query, not from a stored strategy: only the malformed id is a miss.
     for (const id of ['not-a-uuid', '12345']) {
       const r = await api.get(`/api/charts/${id}/data?${chartQuery}`);
       assert.equal(r.status, 404, JSON.stringify(r.body));
       assert.equal(r.body.error.code, 'STRATEGY_NOT_FOUND');
     }
+  });
+
+  it('bots: an unknown or malformed bot id on the author\'s own strategy is BOT_NOT_FOUND', async () => {
+    const { author, strategyId } = await seedStrategy(app);
+    await bothMiss('BOT_NOT_FOUND', (id) => api.get(`/api/strategies/${strategyId}/bots/${id}`, author.token));
+    await bothMiss('BOT_NOT_FOUND', (id) => api.del(`/api/strategies/${strategyId}/bots/${id}`, author.token));
   });
 
   it('subscriptions: edit, cancel, test keys; another user\'s subscription is the same miss as an unknown one', async () => {
