@@ -17,7 +17,8 @@ import { forbidden, notFound } from '../lib/errors.js';
 import { PAIR_RE, signalSchema, toSignal } from '../signals/index.js';
 import { publicReadCors } from './cors.js';
 import { listQuery, listStrategies, PERIODS, SORT_COLUMNS } from './listing.js';
-import { openTradeView, strategyTradeRoutes, type CurrentPrices } from './strategy-trades.js';
+import { strategyTradeRoutes } from './strategy-trade-routes.js';
+import { openTradeView, type CurrentPrices } from './strategy-trades.js';
 
 export type { CurrentPrices } from './strategy-trades.js';
 import { trackRecordDetail, trackRecords } from './track-record.js';
