@@ -176,6 +176,9 @@ for (const venue of VENUES) {
       await failsWith(f.openPosition(S, 'long', 0.0001, 'sm-tiny'), 'rejected');
       fake.resetCounters();
       await failsWith(f.openPosition(S, 'long', 0.01, 'bad id with spaces'), 'rejected');
+      await failsWith(f.openPosition(S, 'long', Number.NaN, 'sm-nan'), 'rejected');
+      await failsWith(f.closePosition(S, 'long', -1, 'sm-neg'), 'rejected');
+      await failsWith(f.placeProtective({ symbol: S, positionSide: 'long', kind: 'stopLoss', triggerPrice: 0, amount: 0.01, clientOrderId: 'sm-zero' }), 'rejected');
       assert.equal(fake.requestCount(venue.id === 'binance' ? '/fapi/v1/order' : '/v5/order/create'), 0);
       // Bybit already fails loadMarkets with a bad key (its coin-info call is signed): inside the operation.
       const stranger = venue.connect(origin, 'nobody', 'x', 3000);

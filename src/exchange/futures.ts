@@ -187,6 +187,12 @@ export class FuturesOperations {
     return { hedged: true };
   }
 
+  /** A quantity or price must be a positive finite number before anything is sent. */
+  private positive(what: string, v: number): number {
+    if (!Number.isFinite(v) || v <= 0) throw new ExchangeError('rejected', `${what} ${v} is not a positive number`, 'BadRequest');
+    return v;
+  }
+
   private venueId(ourId: string): string {
     if (!CLIENT_ID.test(ourId)) throw new ExchangeError('rejected', `client id ${ourId} is not 1-36 of [A-Za-z0-9_-]`, 'BadRequest');
     return ourId;
@@ -194,6 +200,7 @@ export class FuturesOperations {
 
   /** Opens (or adds to) a position with a market order. */
   async openPosition(symbol: string, side: PositionSide, amount: number, clientOrderId: string): Promise<FuturesOrder> {
+    this.positive('amount', amount);
     const params = { ...(await this.positionParams(symbol)), clientOrderId: this.venueId(clientOrderId) };
     const o = await this.call(() => this.ex.createOrder(symbol, 'market', side === 'long' ? 'buy' : 'sell', amount, undefined, params));
     return toOrder(o as unknown as CcxtOrder, clientOrderId);
@@ -204,6 +211,7 @@ export class FuturesOperations {
    * nothing to reduce (the position is already closed, e.g. its stop fired first).
    */
   async closePosition(symbol: string, side: PositionSide, amount: number, clientOrderId: string): Promise<FuturesOrder | null> {
+    this.positive('amount', amount);
     const params = { ...(await this.positionParams(symbol)), reduceOnly: true, clientOrderId: this.venueId(clientOrderId) };
     try {
       const o = await this.call(() => this.ex.createOrder(symbol, 'market', opposite(side), amount, undefined, params));
@@ -216,6 +224,8 @@ export class FuturesOperations {
 
   /** Rests a reduce-only stop-loss or take-profit (conditional market order) under our client id. */
   async placeProtective(p: ProtectiveOrder): Promise<FuturesOrder> {
+    this.positive('amount', p.amount);
+    this.positive('triggerPrice', p.triggerPrice);
     const trigger = p.kind === 'stopLoss' ? { stopLossPrice: p.triggerPrice } : { takeProfitPrice: p.triggerPrice };
     const params = { ...(await this.positionParams(p.symbol)), ...trigger, reduceOnly: true, clientOrderId: this.venueId(p.clientOrderId) };
     const o = await this.call(() => this.ex.createOrder(p.symbol, 'market', opposite(p.positionSide), p.amount, undefined, params));
