@@ -158,6 +158,15 @@ for (const venue of VENUES) {
       assert.match(refused.message, /hedge mode/);
     });
 
+    it('the user switches the account to hedge mode behind our back: the first order is temporary (-4061 / 10001), the retry re-detects and goes through', async () => {
+      const { ex, f } = await ops(1000);
+      assert.equal(await f.positionMode(S), 'oneWay');
+      await (venue.id === 'binance' ? ex.setPositionMode(true) : ex.setPositionMode(true, S));
+      await failsWith(f.openPosition(S, 'long', 0.01, 'sm-switch-1'), 'temporary');
+      assert.equal((await f.openPosition(S, 'long', 0.01, 'sm-switch-2')).clientOrderId, 'sm-switch-2');
+      assert.equal(await f.positionMode(S), 'hedge');
+    });
+
     it('a timeout after placing a protective order: temporary; the lookup finds it; resending the same id is not a rejection', async () => {
       const { key, f } = await ops(1000, { timeout: 800 });
       await f.openPosition(S, 'short', 0.01, 'sm-e-t');
@@ -168,6 +177,45 @@ for (const venue of VENUES) {
       // Binance -4116 (open duplicate) / Bybit 110072: an order with our id exists, look it up.
       await failsWith(f.placeProtective({ symbol: S, positionSide: 'short', kind: 'stopLoss', triggerPrice: 61_000, amount: 0.01, clientOrderId: 'sm-sl-t' }), 'temporary');
       assert.equal(fake.futuresAccount(key).conditionals.filter((c) => c.clientId === 'sm-sl-t').length, 1);
+    });
+
+    const ANSWERS: Record<Venue['id'], [string, number, object | string, ExchangeError['kind']][]> = {
+      binance: [
+        ['-2019 margin', 400, { code: -2019, msg: 'Margin is insufficient.' }, 'rejected'],
+        ['-4164 notional', 400, { code: -4164, msg: "Order's notional must be no smaller than 100 (unless you choose reduce only)." }, 'rejected'],
+        ['-4061 position side (mode changed: re-detect, retry)', 400, { code: -4061, msg: "Order's position side does not match user's setting." }, 'temporary'],
+        ['-4116 duplicate id (an order with our id is open)', 400, { code: -4116, msg: 'ClientOrderId is duplicated.' }, 'temporary'],
+        ['-1021 stale timestamp', 400, { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' }, 'temporary'],
+        ['-2015 bad key', 401, { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' }, 'auth'],
+        ['-1022 bad signature', 400, { code: -1022, msg: 'Signature for this request is not valid.' }, 'auth'],
+        ['HTTP 503 (outcome unknown)', 503, 'Service Unavailable', 'temporary'],
+        ['HTTP 429', 429, { code: -1003, msg: 'Too many requests.' }, 'temporary'],
+      ],
+      bybit: [
+        ['110007 margin', 200, { retCode: 110007, retMsg: 'ab not enough for new order', result: {}, retExtInfo: {}, time: 1 }, 'rejected'],
+        ['110094 notional', 200, { retCode: 110094, retMsg: 'Order does not meet minimum order value 5USDT', result: {}, retExtInfo: {}, time: 1 }, 'rejected'],
+        ['10001 position idx (mode changed: re-detect, retry)', 200, { retCode: 10001, retMsg: 'position idx not match position mode', result: {}, retExtInfo: {}, time: 1 }, 'temporary'],
+        ['10001 other parameter error', 200, { retCode: 10001, retMsg: 'params error: side', result: {}, retExtInfo: {}, time: 1 }, 'rejected'],
+        ['110072 duplicate id (an order with our id exists)', 200, { retCode: 110072, retMsg: 'OrderLinkedID is duplicate', result: {}, retExtInfo: {}, time: 1 }, 'temporary'],
+        ['10002 stale timestamp', 200, { retCode: 10002, retMsg: 'invalid request, please check your server timestamp or recv_window param', result: {}, retExtInfo: {}, time: 1 }, 'temporary'],
+        ['10003 bad key', 200, { retCode: 10003, retMsg: 'API key is invalid.', result: {}, retExtInfo: {}, time: 1 }, 'auth'],
+        ['10004 bad sign', 200, { retCode: 10004, retMsg: 'error sign!', result: {}, retExtInfo: {}, time: 1 }, 'auth'],
+        ['10016 server error (outcome unknown)', 200, { retCode: 10016, retMsg: 'Server error.', result: {}, retExtInfo: {}, time: 1 }, 'temporary'],
+        ['10006 rate limit', 200, { retCode: 10006, retMsg: 'Too many visits!', result: {}, retExtInfo: {}, time: 1 }, 'temporary'],
+      ],
+    };
+
+    it('each venue answer to an entry becomes the kind the executor branches on (rejected / temporary / auth)', async () => {
+      const { f } = await ops(1000);
+      await f.positionParams(S); // position mode cached: the faults below hit the order call only
+      const path = venue.id === 'binance' ? '/fapi/v1/order' : '/v5/order/create';
+      for (const [what, status, body, kind] of ANSWERS[venue.id]) {
+        fake.injectFault({ kind: 'respond', status, body }, { path, method: 'POST', times: 1 });
+        const err = await failsWith(f.openPosition(S, 'long', 0.01, 'sm-table'), kind).catch((e: Error) => {
+          throw new Error(`${what}: ${e.message}`);
+        });
+        assert.ok(err.message.length > 0, what);
+      }
     });
 
     it('error kinds: too little margin and below the minimum are rejected, a bad key is auth, an illegal client id never leaves', async () => {

@@ -131,7 +131,9 @@ export class FuturesOperations {
     try {
       return await f();
     } catch (err) {
-      throw classifyCcxtError(err, this.dialect);
+      const e = classifyCcxtError(err, this.dialect);
+      if (this.dialect.modeMismatch(e.message)) this.modes.clear();
+      throw e;
     }
   }
 

@@ -58,12 +58,15 @@ export const binanceFutures: FuturesDialect = {
     if (trades.length === 0) return null;
     return trades.reduce((sum, t) => sum + Number((t.info as { realizedPnl?: unknown })?.realizedPnl ?? 0) - Number(t.fee?.cost ?? 0), 0);
   },
+  modeMismatch: (message) => venueCode(message) === -4061,
   nothingToReduce: (message) => venueCode(message) === -2022,
   classify(_err, message) {
     const code = venueCode(message);
     if (code === -2015 || code === -2014 || code === -1022) return 'auth';
     // A duplicate client id (-4116) means an open order with our id exists: look it up, never a rejection.
     if (code === -4116) return 'temporary';
+    // -4061: the account's position mode changed under us; re-detected before the retry (futures.ts).
+    if (code === -4061) return 'temporary';
     return undefined;
   },
 };

@@ -71,11 +71,14 @@ export const bybitLinear: FuturesDialect = {
     if (rows.length === 0) return null;
     return rows.reduce((sum, p) => sum + Number((p.info as { closedPnl?: unknown })?.closedPnl ?? 0), 0);
   },
+  modeMismatch: (message) => venueCode(message, 'retCode') === 10001 && /position idx not match position mode/i.test(message),
   nothingToReduce: (message) => venueCode(message, 'retCode') === 110017,
   classify(_err, message) {
     const c = venueCode(message, 'retCode');
     if (c === 10003 || c === 10004) return 'auth';
     if (c === 10016 || c === 110072) return 'temporary';
+    // The account's position mode changed under us; re-detected before the retry (futures.ts).
+    if (c === 10001 && /position idx not match position mode/i.test(message)) return 'temporary';
     return undefined;
   },
 };

@@ -39,6 +39,11 @@ export interface FuturesDialect {
    * the order's trades (/fapi/v1/userTrades); Bybit: its /v5/position/closed-pnl record (closedPnl, net of fees).
    */
   realisedPnl(ex: Exchange, symbol: string, orderId: string, since: number): Promise<number | null>;
+  /**
+   * Whether an error says the order's position side does not match the account's position mode (the user
+   * switched modes on the venue): the caller forgets the cached mode and the retry sends the right params.
+   */
+  modeMismatch(message: string): boolean;
   /** Whether an error means a reduce-only order found nothing to reduce (the position is already closed). */
   nothingToReduce(message: string): boolean;
   /** Kind of a failure where the venue's code says more than ccxt's class. */
