@@ -50,6 +50,9 @@ export class Capturer {
   private fileTargets: CaptureTarget[] = [];
   private reloading: Promise<void> = Promise.resolve();
   private pending: Promise<void> | undefined;
+  private botTargets: CaptureTarget[] = [];
+  /** When the bots were last read (ms); 0 = read them on the next reload. */
+  private botsReadAt = 0;
   private stopped = false;
   private lastOkAt: string | null = null;
 
@@ -117,10 +120,21 @@ export class Capturer {
       this.fileTargets = read.targets;
       for (const e of read.errors) this.deps.log.error({ file: this.deps.settings.targetsFile, problem: e }, 'capture target ignored');
     }
-    const bots = this.deps.bots ? await this.deps.bots.targets() : [];
+    // Bots: on a bus announcement (botsChanged), else at most every 2 s (a short file period need not query PostgreSQL that often).
+    if (this.deps.bots && Date.now() - this.botsReadAt >= Math.max(2000, this.deps.settings.targetsReloadMs)) {
+      this.botsReadAt = Date.now();
+      this.botTargets = await this.deps.bots.targets();
+    }
+    const bots = this.botTargets;
     if (this.stopped) return;
     const wanted = new Map([...this.fileTargets, ...bots].map((t) => [t.id, t]));
     if (this.apply(wanted)) this.deps.log.info({ targets: this.states.size, bots: bots.length, file: this.deps.settings.targetsFile }, 'capture targets loaded');
+  }
+
+  /** A bot was created, changed or deleted (bus): re-read the bots now. */
+  botsChanged(): Promise<void> {
+    this.botsReadAt = 0;
+    return this.reload();
   }
 
   /** Makes the running targets exactly `wanted`; true when anything changed. */

@@ -95,7 +95,7 @@ export function capturerComponent(deps: {
     browser,
     async start() {
       await capturer.start();
-      if (deps.prisma) unsubscribe = deps.bus?.subscribe(TOPICS.botsChanged, () => { void capturer.reload(); });
+      if (deps.prisma) unsubscribe = deps.bus?.subscribe(TOPICS.botsChanged, () => { void capturer.botsChanged(); });
     },
     async stop() { unsubscribe?.(); await capturer.stop(); },
     health: () => captureHealth(capturer, metrics, settings.pageTimeoutMs, startedAt),
