@@ -136,11 +136,11 @@ export async function pageOfIds(prisma: PrismaClient, q: ListQuery, now: number)
   const c = source({ trades: filterNeedsTrades, signals: false, subs: false }, since);
   const where = whereClause(q, now);
   const orderBy = Prisma.raw(`${SORT_SQL[q.sort]} ${order === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, s.id ASC`);
-  const [rows, count] = await Promise.all([
-    prisma.$queryRaw<{ id: string }[]>`${p.withs} SELECT s.id::text AS id ${p.from} ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
-    prisma.$queryRaw<{ n: number }[]>`${c.withs} SELECT count(*)::int AS n ${c.from} ${where}`,
-  ]);
-  return { ids: rows.map((r) => r.id), total: Number(count[0]?.n ?? 0) };
+  // The total rides along as a window count (the aggregates run once); a page past the end counts apart.
+  const rows = await prisma.$queryRaw<{ id: string; total: number }[]>`${p.withs} SELECT s.id::text AS id, (count(*) OVER ())::int AS total ${p.from} ${where} ORDER BY ${orderBy} LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`;
+  if (rows.length) return { ids: rows.map((r) => r.id), total: Number(rows[0]!.total) };
+  const count = await prisma.$queryRaw<{ n: number }[]>`${c.withs} SELECT count(*)::int AS n ${c.from} ${where}`;
+  return { ids: [], total: Number(count[0]?.n ?? 0) };
 }
 
 /** The period return (compounded, market prices) and the sparkline of a row. */
