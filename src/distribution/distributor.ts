@@ -13,6 +13,8 @@ import type { PrismaClient } from '@prisma/client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TOPICS, type Bus } from '../bus/index.js';
 import { bearerToken, type AuthUser, type TokenService } from '../http/auth.js';
+import type { ErrorCode } from '../lib/error-codes.js';
+import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Signal, SignalReader } from '../signals/index.js';
 import type { SubscriptionFollows } from '../subscriptions/index.js';
@@ -54,7 +56,7 @@ export interface DistributorDeps {
   cap: SocketCap;
 }
 
-type Authenticated = { user: AuthUser & { exp: number } } | { refused: { code: string; message: string } };
+type Authenticated = { user: AuthUser & { exp: number } } | { refused: { code: ErrorCode; message: string } };
 
 /** setTimeout's largest delay; longer token lifetimes are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -177,7 +179,7 @@ export class SignalDistributor {
       try {
         return { user: this.deps.tokens.verify(token) };
       } catch (err) {
-        return { refused: { code: (err as { code?: string }).code ?? 'TOKEN_INVALID', message: (err as Error).message } };
+        return { refused: { code: err instanceof AppError ? err.code : 'TOKEN_INVALID', message: (err as Error).message } };
       }
     }
     if (ticket !== null) {
@@ -315,7 +317,7 @@ export class SignalDistributor {
 }
 
 /** Answers a refused upgrade with a plain HTTP response and closes the socket (no WebSocket is made). */
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
+function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable';
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
