@@ -166,7 +166,7 @@ describe('the same miss is the same code and status on every route', function ()
     }
   }
 
-  it('strategies: detail, signals, verify, edit, secret rotation, monitor open trades, TradingView webhook, chart data', async () => {
+  it('strategies: detail, signals, verify, closed trades, edit, secret rotation, monitor open trades, TradingView webhook, authoring, bots, chart data', async () => {
     const { author } = await seedStrategy(app);
     const chartQuery = 'pair=BTC%2FUSDT&strategy=ma-crossover&fixture=candles-ma-cross';
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/strategies/${id}`));
@@ -176,6 +176,7 @@ describe('the same miss is the same code and status on every route', function ()
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.post(`/api/strategies/${id}/webhook-secret`, {}, author.token));
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/monitor/strategies/${id}/open-trades`));
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.post(`/api/webhooks/tradingview/${id}`, { secret: 'x'.repeat(20), ticker: 'BTCUSDT', action: 'buy', price: 1 }));
+    await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/strategies/${id}/closed-trades`));
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/strategies/${id}/authoring`, author.token));
     await bothMiss('STRATEGY_NOT_FOUND', (id) => api.get(`/api/strategies/${id}/bots`, author.token));
     // The chart is computed from its query, not from a stored strategy: only the malformed id is a miss.
