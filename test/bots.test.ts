@@ -154,6 +154,20 @@ describe('strategy bots REST', function () {
     assert.deepEqual([(await api.del(at, author.token)).status, (await api.get(at, author.token)).status], [204, 404]);
   });
 
+  it('a failure shown to the author carries its reason without our addresses, and counts', async () => {
+    const { BotStore } = await import('../src/capture/bot-store.js');
+    const { author, strategyId } = await seedStrategy(app);
+    const bot = (await create(strategyId, author.token, { ...MA, pairs: [PAIR] })).body;
+    const store = new BotStore({ prisma: app.db.prisma, intervalSeconds: 30 });
+    await store.failed(bot.id, 'page_error', 'net::ERR_CONNECTION_REFUSED at http://10.1.2.3:3000/charts/x?pair=BTC/USDT');
+    await store.captured(bot.id, 'shot.png');
+    await store.signalled(bot.id, 2);
+    const r = (await api.get(`/api/strategies/${strategyId}/bots/${bot.id}`, author.token)).body;
+    assert.deepEqual([r.failures, r.captures, r.signals, r.lastFailure], [1, 1, 2, 'page_error: net::ERR_CONNECTION_REFUSED at <url>']);
+    assert.equal(r.screenshotUrl, `/api/strategies/${strategyId}/bots/${bot.id}/screenshot`);
+    assert.ok(r.lastCaptureAt && r.lastFailureAt);
+  });
+
   it('the author view: full webhook URL from the request (X-Forwarded-* only from a trusted proxy), alert messages the webhook accepts, counts', async () => {
     const { author, strategyId, secret } = await seedStrategy(app, { pairs: [PAIR] });
     const view = await api.get(`/api/strategies/${strategyId}/authoring`, author.token);

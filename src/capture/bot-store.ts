@@ -33,7 +33,8 @@ export class BotStore implements BotSource {
   async failed(botId: string, reason: string, message: string): Promise<void> {
     await this.deps.prisma.tradingBot.updateMany({
       where: { id: botId },
-      data: { failures: { increment: 1 }, lastFailureAt: new Date(), lastFailure: `${reason}: ${message}`.slice(0, MAX_FAILURE) },
+      // Shown to the author: addresses (our chart page origin, the hosts behind it) are not theirs to see.
+      data: { failures: { increment: 1 }, lastFailureAt: new Date(), lastFailure: `${reason}: ${message.replace(/\b(?:https?|wss?):\/\/\S+/g, '<url>')}`.slice(0, MAX_FAILURE) },
     });
   }
 
