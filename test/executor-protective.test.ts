@@ -119,6 +119,22 @@ describe('protective orders on Binance spot (order types per symbol, OCO lists)'
     assert.ok((await position(sub.subId))?.protectClientOrderId);
   });
 
+  it('a list lookup that misses a list just placed ends in Binance\'s "Duplicate order sent." on the resend, which is looked up again, not a failure', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const sub = await subscribe(strategyId);
+    fake.resetCounters();
+    fake.injectFault({ kind: 'placeThenTimeout', how: 'hang' }, { path: '/api/v3/orderList/oco', method: 'POST', apiKey: sub.apiKey, times: 1 });
+    // GET /api/v3/orderList reads Binance's database: right after the create it may not show the list yet.
+    fake.injectFault({ kind: 'respond', status: 400, body: { code: -2013, msg: 'Order list does not exist.' } }, { path: '/api/v3/orderList', method: 'GET', apiKey: sub.apiKey, times: 1 });
+    const open = await signal(strategyId, { stopLoss: 2800, takeProfit: 3300 });
+    const row = await finalRow(sub.subId, open.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    assert.equal(fake.requestCount('/api/v3/orderList/oco', 'POST'), 2);
+    assert.deepEqual(shape(sub.apiKey), [['MARKET', 'BUY', 'FILLED', '-'], ['STOP_LOSS_LIMIT', 'SELL', 'NEW', 'list'], ['LIMIT_MAKER', 'SELL', 'NEW', 'list']]);
+    assert.ok(historyOf(row).includes('found by clientOrderId'), historyOf(row).join(', '));
+    assert.ok((await position(sub.subId))?.protectClientOrderId);
+  });
+
   it('an OCO the exchange refuses leaves the entry recorded once and the row PARTIAL naming both levels', async () => {
     const { strategyId } = await seedStrategy(app);
     const sub = await subscribe(strategyId);

@@ -34,6 +34,10 @@ export const binance: VenueDialect = {
   },
   classify(_err, message) {
     // -2015/-2014/-1022: bad key/signature; ccxt turns -2015 into DDoSProtection once the instance has authenticated.
-    return /"code"\s*:\s*-(2015|2014|1022)\b/.test(message) ? 'auth' : undefined;
+    if (/"code"\s*:\s*-(2015|2014|1022)\b/.test(message)) return 'auth';
+    // -2010 "Duplicate order sent.": an OPEN order (or list) already carries our id, so this never refuses the
+    // trade: look it up (GET /api/v3/orderList reads the database and can lag behind a list just placed).
+    if (/"code"\s*:\s*-2010\b/.test(message) && message.includes('Duplicate order sent')) return 'temporary';
+    return undefined;
   },
 };
