@@ -167,6 +167,22 @@ for (const venue of VENUES) {
       assert.equal(await f.positionMode(S), 'hedge');
     });
 
+    it('a liquidation is recorded by the venue and found by liquidations(); a stop or a manual close is not one', async () => {
+      const { f } = await ops(1000);
+      const since = Date.now() - 1000;
+      await f.ensureLeverageAndMargin(S, 20, 'isolated');
+      await f.openPosition(S, 'long', 0.05, 'sm-liq-e');
+      await f.closePosition(S, 'long', 0.01, 'sm-liq-part');
+      assert.deepEqual(await f.liquidations(S, since), []);
+      const [p] = await f.fetchPositions([S]);
+      assert.ok(p && p.liquidationPrice !== null && p.liquidationPrice > 56_000 && p.liquidationPrice < 58_000, String(p?.liquidationPrice));
+      fake.setMarkPrice(S, Math.floor(p.liquidationPrice!) - 10);
+      assert.deepEqual(await f.fetchPositions([S]), []);
+      const liq = await f.liquidations(S, since);
+      assert.equal(liq.length, 1);
+      assert.deepEqual([liq[0]?.contracts, liq[0]?.price], [0.04, Math.floor(p.liquidationPrice!) - 10]);
+    });
+
     it('a timeout after placing a protective order: temporary; the lookup finds it; resending the same id is not a rejection', async () => {
       const { key, f } = await ops(1000, { timeout: 800 });
       await f.openPosition(S, 'short', 0.01, 'sm-e-t');

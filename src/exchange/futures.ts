@@ -269,6 +269,15 @@ export class FuturesOperations {
     return o ? toOrder(o, clientOrderId) : null;
   }
 
+  /**
+   * The account's liquidations of a symbol since `since` (ms), as the venue records them (Binance force orders,
+   * Bybit BustTrade executions): how the reconciliation tells a liquidation from a stop or a manual close.
+   */
+  async liquidations(symbol: string, since: number): Promise<{ contracts: number; price: number | null; timestamp: number | null }[]> {
+    const rows = await this.call(() => this.ex.fetchMyLiquidations(symbol, since));
+    return rows.map((l) => ({ contracts: Number(l.contracts ?? 0), price: num(l.price), timestamp: num(l.timestamp) }));
+  }
+
   /** Open positions (flat slots left out), of the given symbols or all. */
   async fetchPositions(symbols?: string[]): Promise<FuturesPosition[]> {
     const rows = await this.call(() => (symbols && symbols.length === 1 ? this.ex.fetchPositions(symbols) : this.ex.fetchPositions()));

@@ -140,6 +140,10 @@ export function signedRoutes(e: FuturesEngine): Record<string, Handler> {
     'GET /fapi/v3/account': (a) => accountJson(e, a),
     'GET /fapi/v2/account': (a) => accountJson(e, a),
     'GET /fapi/v1/userTrades': (a, p) => a.trades.filter((t) => t.symbol === p.symbol).map(tradeJson),
+    // User's Force Orders: liquidation orders (clientOrderId 'autoclose-…'), optionally by symbol and since startTime.
+    'GET /fapi/v1/forceOrders': (a, p) => a.orders
+      .filter((o) => o.type === 'LIQUIDATION' && (p.symbol === undefined || o.symbol === p.symbol) && (p.startTime === undefined || o.time >= Number(p.startTime)))
+      .map(orderJson),
     'GET /fapi/v1/income': (a, p) => a.income.filter((i) => (p.symbol === undefined || i.symbol === p.symbol) && (p.incomeType === undefined || i.incomeType === p.incomeType)).map(incomeJson),
   };
 }

@@ -115,10 +115,15 @@ export function linearRoutes(e: FuturesEngine): Record<string, Handler> {
       return { category: 'linear', nextPageCursor: '', list: positions.map((x) => positionJson(e, a, x, tpslOf(a, x.symbol, x.positionSide))) };
     },
     'POST /v5/position/trading-stop': (a, p) => tradingStop(e, a, p),
-    'GET /v5/execution/list': (a, p) => ({
-      category: 'linear', nextPageCursor: '',
-      list: a.trades.filter((t) => str(p.symbol) === undefined || t.symbol === str(p.symbol)).reverse().map((t) => executionJson(t, ownerOf(a, t.orderId), e.market(t.symbol).mark)),
-    }),
+    // execution.mdx: execType Trade, or BustTrade for the fills of a liquidation; filter by execType and startTime.
+    'GET /v5/execution/list': (a, p) => {
+      const liquidation = new Set(a.orders.filter((o) => o.type === 'LIQUIDATION').map((o) => o.orderId));
+      const rows = a.trades
+        .filter((t) => (str(p.symbol) === undefined || t.symbol === str(p.symbol)) && (str(p.startTime) === undefined || t.time >= Number(str(p.startTime))))
+        .map((t) => ({ t, execType: liquidation.has(t.orderId) ? 'BustTrade' : 'Trade' }))
+        .filter((r) => str(p.execType) === undefined || r.execType === str(p.execType));
+      return { category: 'linear', nextPageCursor: '', list: rows.reverse().map((r) => executionJson(r.t, ownerOf(a, r.t.orderId), e.market(r.t.symbol).mark, r.execType)) };
+    },
     'GET /v5/position/closed-pnl': (a, p) => ({
       category: 'linear', nextPageCursor: '',
       list: a.trades.filter((t) => t.realizedPnl !== 0n && (str(p.symbol) === undefined || t.symbol === str(p.symbol))).reverse().map((t) => {

@@ -101,11 +101,11 @@ export function positionJson(e: FuturesEngine, a: FuturesAccount, p: Position, t
 export const signed = (v: bigint): string => (v < 0n ? `-${plain(-v)}` : plain(v));
 
 /** execution/list entry. */
-export function executionJson(t: FuturesTrade, o: { orderId: number; clientId: string }, mark: bigint): Record<string, unknown> {
+export function executionJson(t: FuturesTrade, o: { orderId: number; clientId: string }, mark: bigint, execType = 'Trade'): Record<string, unknown> {
   return {
     symbol: t.symbol, orderId: orderIdOf(o.orderId), orderLinkId: o.clientId, side: cap(t.side), orderPrice: '0', orderQty: plain(t.qty), leavesQty: '0',
     createType: 'CreateByUser', orderType: 'Market', stopOrderType: '', execFee: plain(t.commission), execId: orderIdOf(t.id), execPrice: plain(t.price),
-    execQty: plain(t.qty), execType: 'Trade', execValue: plain(t.quoteQty), execTime: String(t.time), feeCurrency: 'USDT', isMaker: false,
+    execQty: plain(t.qty), execType, execValue: plain(t.quoteQty), execTime: String(t.time), feeCurrency: 'USDT', isMaker: false,
     feeRate: plain(div(t.commission, t.quoteQty === 0n ? 1n : t.quoteQty)), tradeIv: '', markIv: '', markPrice: plain(mark), indexPrice: plain(mark),
     underlyingPrice: '', blockTradeId: '', closedSize: t.realizedPnl === 0n ? '0' : plain(t.qty), seq: t.id,
   };
