@@ -172,3 +172,5 @@ setInterval(async () => {
   const r = await api('GET', `/api/strategies/${id}/signals?afterSeq=${lastSeq}`).catch(() => null);
   if (r && r.signals.length) { addSignals(r.signals); load(); }
 }, 5000);
+// Unrealised PnL follows the price feed: the page re-reads the strategy every 15 s while it is visible.
+setInterval(() => { if (document.visibilityState === 'visible') load().catch(() => {}); }, 15_000);
