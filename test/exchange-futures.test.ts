@@ -89,8 +89,12 @@ for (const venue of VENUES) {
       const a = await ops(1000, { settings });
       await a.f.ensureLeverageAndMargin(S, 3, 'cross');
       fake.resetCounters();
+      await a.f.positionMode(S);
+      fake.resetCounters();
       const again = new FuturesOperations(a.ex, venue.id, a.key, { settings });
       assert.deepEqual(await again.ensureLeverageAndMargin(S, 3, 'cross'), { requests: 0 });
+      assert.equal(await again.positionMode(S), 'oneWay');
+      assert.equal(fake.requestCount(venue.id === 'binance' ? '/fapi/v1/positionSide/dual' : '/v5/position/list'), 0, 'the detected mode is shared too');
       const b = await ops(1000, { settings });
       assert.equal((await b.f.ensureLeverageAndMargin(S, 3, 'cross')).requests, 2);
     });

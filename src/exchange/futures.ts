@@ -69,9 +69,13 @@ export interface ProtectiveOrder {
   clientOrderId: string;
 }
 
-/** Remembers settings already applied, per venue, key and symbol, so repeated entries cost no requests. */
+/**
+ * Remembers settings already applied and position modes detected, per venue, key and symbol, so repeated
+ * entries cost no requests (shared by every FuturesOperations of the process unless one is passed).
+ */
 export class FuturesSettingsCache {
   private readonly done = new Map<string, string>();
+  private readonly modes = new Map<string, { mode: PositionMode; at: number }>();
   constructor(private readonly max = 10_000) {}
   has(key: string, value: string): boolean {
     return this.done.get(key) === value;
@@ -80,9 +84,23 @@ export class FuturesSettingsCache {
     if (this.done.size >= this.max) this.done.delete(this.done.keys().next().value as string);
     this.done.set(key, value);
   }
+  /** The position mode detected for a key+symbol within the last `ttlMs`, if any. */
+  mode(key: string, ttlMs: number): PositionMode | undefined {
+    const hit = this.modes.get(key);
+    return hit && Date.now() - hit.at < ttlMs ? hit.mode : undefined;
+  }
+  setMode(key: string, mode: PositionMode): void {
+    if (this.modes.size >= this.max) this.modes.delete(this.modes.keys().next().value as string);
+    this.modes.set(key, { mode, at: Date.now() });
+  }
+  /** Forgets the position modes of one key scope. */
+  forgetModes(prefix: string): void {
+    for (const k of [...this.modes.keys()]) if (k.startsWith(prefix)) this.modes.delete(k);
+  }
   /** Forgets everything about one key scope (e.g. after the venue refused an order on settings grounds). */
   forget(prefix: string): void {
     for (const k of [...this.done.keys()]) if (k.startsWith(prefix)) this.done.delete(k);
+    this.forgetModes(prefix);
   }
 }
 
@@ -116,7 +134,6 @@ export class FuturesOperations {
   private readonly dialect: FuturesDialect;
   private readonly settings: FuturesSettingsCache;
   private readonly scope: string;
-  private readonly modes = new Map<string, { mode: PositionMode; at: number }>();
 
   /** @param ex a ccxt instance with this key's credentials, @param venue our venue id, @param apiKey only hashed, for the cache */
   constructor(private readonly ex: Exchange, venue: string, apiKey: string, private readonly opts: FuturesOperationsOptions = {}) {
@@ -132,7 +149,7 @@ export class FuturesOperations {
       return await f();
     } catch (err) {
       const e = classifyCcxtError(err, this.dialect);
-      if (this.dialect.modeMismatch(e.message)) this.modes.clear();
+      if (this.dialect.modeMismatch(e.message)) this.settings.forgetModes(this.scope);
       throw e;
     }
   }
@@ -163,15 +180,15 @@ export class FuturesOperations {
   /** Forgets the remembered settings of this key (call after the venue refused an order on margin or mode grounds). */
   forgetSettings(): void {
     this.settings.forget(this.scope);
-    this.modes.clear();
   }
 
   /** The account's position mode for the symbol (cached for positionModeTtlMs). */
   async positionMode(symbol: string): Promise<PositionMode> {
-    const hit = this.modes.get(symbol);
-    if (hit && Date.now() - hit.at < (this.opts.positionModeTtlMs ?? 300_000)) return hit.mode;
+    const key = `${this.scope}${symbol}:mode`;
+    const known = this.settings.mode(key, this.opts.positionModeTtlMs ?? 300_000);
+    if (known) return known;
     const mode = await this.call(() => this.dialect.positionMode(this.ex, symbol));
-    this.modes.set(symbol, { mode, at: Date.now() });
+    this.settings.setMode(key, mode);
     return mode;
   }
 
