@@ -96,6 +96,19 @@ describe('ccxt factory: one way to build a venue instance', function () {
     assert.equal(binance.requestCount('/fapi/v1/order', 'POST'), 2);
   });
 
+  it('transport failures keep ccxt\'s classes: an answer slower than the timeout is RequestTimeout, a closed port NetworkError', async () => {
+    const slow = new CcxtFactory({ exchangeUrls: urls, timeoutMs: 300 });
+    factories.push(slow);
+    binance.injectFault({ kind: 'latency', ms: 1500 }, { path: '/api/v3/time' });
+    const timedOut = await slow.create('binance', { traffic: 'other' })!.fetchTime().then(() => undefined, (e: unknown) => e);
+    assert.ok(timedOut instanceof ccxt.RequestTimeout, String(timedOut));
+    assert.equal(classifyCcxtError(timedOut).kind, 'temporary');
+    const closed = new CcxtFactory({ exchangeUrls: { binance: 'http://127.0.0.1:1' }, timeoutMs: 3000 });
+    factories.push(closed);
+    const refused = await closed.create('binance', { traffic: 'other' })!.fetchTime().then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof ccxt.NetworkError && !(refused instanceof ccxt.RequestTimeout), String(refused));
+  });
+
   it('Bybit futures use the linear category of ccxt bybit; MEXC and unknown venues have no instance', () => {
     assert.deepEqual({ ...venueProfile('bybit', 'futures')!, configure: undefined }, {
       venue: 'bybit', market: 'futures', ccxtId: 'bybit', configure: undefined,

@@ -10,9 +10,15 @@
  * -4116 and -4164 would become a plain ExchangeError instead of InsufficientFunds / InvalidOrder.
  * ccxt's `proxyUrl` does not help: it rewrites the URL before the error handler sees it.
  */
+import http from 'node:http';
+import https from 'node:https';
 
-/** The fetch ccxt calls: (url, init) → a WHATWG Response (status, statusText, headers, text()). */
-export type FetchImplementation = (url: string, init?: RequestInit) => Promise<Response>;
+/** What ccxt reads of a response: status, statusText, headers (a plain object is fine) and the body text. */
+export interface FetchResponse { status: number; statusText: string; headers: Record<string, string | string[] | undefined>; text(): Promise<string> }
+/** The part of ccxt's request options this fetch honours (ccxt adds node-style `timeout`/`agent`: ignored). */
+export interface FetchInit { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }
+/** The fetch ccxt calls: (url, init) → a response. */
+export type FetchImplementation = (url: string, init?: FetchInit) => Promise<FetchResponse>;
 
 /**
  * Normalises an origin given as `http://host:port` (a trailing path or slash is dropped) and rejects
@@ -34,13 +40,34 @@ export function replaceOrigin(url: string, origin: string): string {
 
 /**
  * A `fetchImplementation` that sends every request to `origin`, keeping path and query
- * (`https://api.binance.com/api/v3/order?…` → `http://127.0.0.1:4000/api/v3/order?…`).
- * ccxt adds node-style `timeout`/`agent` keys to `init` for a user-supplied fetch; Node's fetch ignores
- * them, and ccxt's own abort signal still enforces the timeout (→ RequestTimeout).
+ * (`https://api.binance.com/api/v3/order?…` → `http://127.0.0.1:4000/api/v3/order?…`), over node:http(s)
+ * with a keep-alive pool of its own. Not the global fetch: that costs ~0.3 ms more per request than ccxt's
+ * own undici path (measured against a local fake: 0.86 vs 0.36 ms a round trip; this one 0.36). ccxt's abort
+ * signal enforces its timeout (an AbortError → RequestTimeout); socket errors carry their code (ECONNREFUSED,
+ * ECONNRESET → NetworkError).
  */
 export function redirectFetch(origin: string): FetchImplementation {
-  const target = normaliseOrigin(origin);
-  return (url, init) => fetch(replaceOrigin(url, target), init);
+  const target = new URL(normaliseOrigin(origin));
+  const lib = target.protocol === 'https:' ? https : http;
+  const agent = new lib.Agent({ keepAlive: true });
+  return (url, init = {}) => new Promise<FetchResponse>((resolve, reject) => {
+    const u = new URL(url);
+    const req = lib.request({
+      protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, path: u.pathname + u.search,
+      method: init.method ?? 'GET', headers: init.headers, agent, signal: init.signal,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('aborted', () => reject(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, text: async () => body });
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
 
 /**
