@@ -1,21 +1,18 @@
 /**
  * FakeBybitLinear: Bybit v5 USDT perpetuals (category=linear) over the shared
  * futures engine, spoken to by the real `ccxt.bybit` (../futures/ccxt-clients.ts).
- * Signing as the spot FakeBybit checks it (v5 guide.mdx): X-BAPI-API-KEY /
- * -TIMESTAMP / -RECV-WINDOW / -SIGN, sign = hex HMAC-SHA256(secret, timestamp +
- * key + recvWindow + raw query (GET) or raw JSON body (POST)), timestamp within
- * server − recvWindow ≤ ts < server + 1000. Every answer is the retCode envelope
+ * Signing as the spot FakeBybit checks it (../bybit/auth.ts). Every answer is the retCode envelope
  * with HTTP 200. Spot, inverse and option instrument lists are empty.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { formatUnits, toUnits } from '../decimal.js';
+import { bybitHeader, bybitJsonBody, verifyBybitSignature } from '../bybit/auth.js';
 import { envelope } from '../bybit/views.js';
 import { FuturesEngine } from '../futures/engine.js';
 import type { FuturesAccount, FuturesMarketSpec } from '../futures/types.js';
 import { FakeVenue, queryParams, type Reply, type VenueRequest } from '../venue/base.js';
 import { BybitErrors, fromReject } from './errors.js';
-import { linearRoutes, type Body, type Handler } from './routes.js';
+import { linearRoutes, type Handler } from './routes.js';
 import { instrumentJson, tickerJson } from './views.js';
 
 /** BTCUSDT perpetual as Bybit lists it (tick 0.10, step 0.001, min notional 5, 100x, MMR 0.5 %). */
@@ -28,11 +25,6 @@ export interface FakeBybitLinearOptions {
   takerRate?: string;
   clockOffsetMs?: number;
 }
-
-const header = (h: IncomingMessage['headers'], name: string): string | undefined => {
-  const v = h[name];
-  return typeof v === 'string' ? v : undefined;
-};
 
 /** A fake Bybit v5 linear-perpetuals API for tests; an orderLinkId can never be reused. */
 export class FakeBybitLinear extends FakeVenue {
@@ -66,7 +58,7 @@ export class FakeBybitLinear extends FakeVenue {
   }
 
   protected apiKeyOf(headers: IncomingMessage['headers']): string | undefined {
-    return header(headers, 'x-bapi-api-key');
+    return bybitHeader(headers, 'x-bapi-api-key');
   }
 
   protected rateLimitReply(retryAfterSec: number): Reply {
@@ -86,29 +78,14 @@ export class FakeBybitLinear extends FakeVenue {
       let result: unknown;
       if (pub !== undefined) result = pub(queryParams(req.rawQuery));
       else {
-        const account = this.authenticate(req);
-        result = priv!(this.futures.account(account), req.method === 'POST' ? jsonBody(req.rawBody) : queryParams(req.rawQuery));
+        const { apiKey } = verifyBybitSignature(this.engine.accounts, req);
+        result = priv!(this.futures.account(apiKey), req.method === 'POST' ? bybitJsonBody(req.rawBody) : queryParams(req.rawQuery));
       }
       return { status: 200, body: JSON.stringify(envelope(result, req.now)) };
     } catch (error) {
       const e = fromReject(error);
       return { status: 200, body: JSON.stringify(envelope({}, req.now, e.retCode, e.retMsg)) };
     }
-  }
-
-  private authenticate(req: VenueRequest): string {
-    const apiKey = header(req.headers, 'x-bapi-api-key');
-    const account = apiKey === undefined ? undefined : this.engine.accounts.get(apiKey);
-    if (account === undefined || apiKey === undefined) throw BybitErrors.invalidKey();
-    const ts = header(req.headers, 'x-bapi-timestamp') ?? '';
-    const recv = header(req.headers, 'x-bapi-recv-window') ?? '5000';
-    const origin = ts + apiKey + recv + (req.method === 'POST' ? req.rawBody : req.rawQuery);
-    const expected = Buffer.from(createHmac('sha256', account.secret).update(origin).digest('hex'));
-    const given = Buffer.from((header(req.headers, 'x-bapi-sign') ?? '').toLowerCase());
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw BybitErrors.badSign(origin);
-    const t = Number(ts);
-    if (!Number.isFinite(t) || t < req.now - Number(recv) || t >= req.now + 1000) throw BybitErrors.timestamp(ts, req.now, recv);
-    return apiKey;
   }
 
   private publicRoute(key: string): ((p: Record<string, string>) => unknown) | undefined {
@@ -139,14 +116,4 @@ export class FakeBybitLinear extends FakeVenue {
       }),
     };
   }
-}
-
-function jsonBody(raw: string): Body {
-  try {
-    const parsed: unknown = JSON.parse(raw === '' ? '{}' : raw);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Body;
-  } catch {
-    // fall through
-  }
-  throw BybitErrors.params('request body is not a JSON object');
 }

@@ -1,17 +1,14 @@
 /**
  * FakeBybit: Bybit v5 spot front-end on the shared Engine, spoken to by the
- * real `ccxt.bybit`. Signing as Bybit does it (v5 guide.mdx; ccxt bybit.js
- * sign()): headers X-BAPI-API-KEY / -TIMESTAMP / -RECV-WINDOW / -SIGN, the
- * sign is hex HMAC-SHA256(secret, timestamp + key + recvWindow + raw query
- * (GET) or raw JSON body (POST)); the timestamp must satisfy
- * server − recvWindow ≤ ts < server + 1000. Every answer has the retCode
+ * real `ccxt.bybit`. Signing as Bybit does it: ./auth.ts. Every answer has the retCode
  * envelope with HTTP 200; "not found" on lookups is an empty list.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Account, OrderRecord, Params } from '../types.js';
 import { isOpen } from '../engine.js';
 import { FakeVenue, queryParams, type FakeVenueOptions, type Reply, type VenueRequest } from '../venue/base.js';
+import { bybitHeader, bybitJsonBody, verifyBybitSignature } from './auth.js';
 import { BybitErrors, fromEngineError } from './errors.js';
 import { envelope, instrumentJson, orderJson, tickerJson, walletJson, type BybitOrderMeta } from './views.js';
 
@@ -30,10 +27,6 @@ export interface FakeBybitOptions extends FakeVenueOptions {
 type Body = Record<string, unknown>;
 const LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
 const DAY = 86_400_000;
-const header = (h: IncomingMessage['headers'], name: string): string | undefined => {
-  const v = h[name];
-  return typeof v === 'string' ? v : undefined;
-};
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 
 /** A fake Bybit v5 (spot) REST API for tests; an orderLinkId can never be reused. */
@@ -69,7 +62,7 @@ export class FakeBybit extends FakeVenue {
   }
 
   protected apiKeyOf(headers: IncomingMessage['headers']): string | undefined {
-    return header(headers, 'x-bapi-api-key');
+    return bybitHeader(headers, 'x-bapi-api-key');
   }
 
   protected rateLimitReply(retryAfterSec: number): Reply {
@@ -92,8 +85,8 @@ export class FakeBybit extends FakeVenue {
       if (pub !== undefined) {
         result = pub(queryParams(req.rawQuery));
       } else {
-        const account = this.authenticate(req);
-        const input = req.method === 'POST' ? this.jsonBody(req.rawBody) : queryParams(req.rawQuery);
+        const { account } = verifyBybitSignature(this.engine.accounts, req);
+        const input = req.method === 'POST' ? bybitJsonBody(req.rawBody) : queryParams(req.rawQuery);
         result = priv!(account, input, req.now);
       }
       return { status: 200, body: JSON.stringify(envelope(result, req.now)) };
@@ -101,31 +94,6 @@ export class FakeBybit extends FakeVenue {
       const e = fromEngineError(error);
       return { status: 200, body: JSON.stringify(envelope({}, req.now, e.retCode, e.retMsg)) };
     }
-  }
-
-  private jsonBody(raw: string): Body {
-    try {
-      const parsed: unknown = JSON.parse(raw === '' ? '{}' : raw);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Body;
-    } catch {
-      // fall through
-    }
-    throw BybitErrors.params('request body is not a JSON object');
-  }
-
-  private authenticate(req: VenueRequest): Account {
-    const apiKey = header(req.headers, 'x-bapi-api-key');
-    const account = apiKey === undefined ? undefined : this.engine.accounts.get(apiKey);
-    if (account === undefined || apiKey === undefined) throw BybitErrors.invalidKey();
-    const ts = header(req.headers, 'x-bapi-timestamp') ?? '';
-    const recv = header(req.headers, 'x-bapi-recv-window') ?? '5000';
-    const origin = ts + apiKey + recv + (req.method === 'POST' ? req.rawBody : req.rawQuery);
-    const expected = Buffer.from(createHmac('sha256', account.secret).update(origin).digest('hex'));
-    const given = Buffer.from((header(req.headers, 'x-bapi-sign') ?? '').toLowerCase());
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw BybitErrors.badSign(origin);
-    const t = Number(ts);
-    if (!Number.isFinite(t) || t < req.now - Number(recv) || t >= req.now + 1000) throw BybitErrors.timestamp(ts, req.now, recv);
-    return account;
   }
 
   private publicRoutes(): Record<string, (p: Params) => unknown> {
