@@ -46,7 +46,7 @@ export function adminRoutes(deps: { prisma: PrismaClient; tokens: TokenService }
       where: { ...where, ...(q.status ? {} : { status: { not: 'SKIPPED' as const } }), error: { not: null } }, orderBy: { createdAt: 'desc' }, take: 20,
       select: { id: true, exchange: true, status: true, error: true, pair: true, createdAt: true, executedAt: true, subscriptionId: true, user: { select: { email: true } }, signal: { select: { strategy: { select: { name: true } } } } },
     });
-    const lastErrors = last.map(({ user, signal, ...e }) => ({ ...e, userEmail: user.email, strategyName: signal.strategy.name }));
+    const lastErrors = last.map(({ user, signal, ...e }) => ({ ...e, userEmail: user.email, strategyName: signal?.strategy.name ?? null }));
     res.json({ exchanges: [...byExchange.values()].sort((a, b) => b.failed - a.failed), lastErrors });
   }));
 
