@@ -10,20 +10,9 @@ import assert from 'node:assert/strict';
 import ccxt, { type Exchange } from 'ccxt';
 import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
 import { localBinanceUsdm } from './support/fake-exchange/futures/ccxt-clients.js';
+import { rejectsWith } from './support/rejects.js';
 
-type ErrorClass = abstract new (...args: never[]) => Error;
 const S = 'BTC/USDT:USDT';
-
-async function rejectsWith(promise: Promise<unknown>, errorClass: ErrorClass, code?: number): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${String(error)}`);
-    if (code !== undefined) assert.match(error.message, new RegExp(`"code":${code}\\b`));
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${errorClass.name}, but it resolved` });
-}
 
 describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', function () {
   this.timeout(15_000);
@@ -70,10 +59,10 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     const { key } = await client();
     const wrong = localBinanceUsdm(origin, { apiKey: key, secret: 'not-the-secret' });
     await wrong.loadMarkets();
-    await rejectsWith(wrong.fetchPositions([S]), ccxt.AuthenticationError, -1022);
+    await rejectsWith(wrong.fetchPositions([S]), ccxt.AuthenticationError, { code: -1022 });
     const stranger = localBinanceUsdm(origin, { apiKey: 'nobody', secret: 'x' });
     await stranger.loadMarkets();
-    await rejectsWith(stranger.fetchBalance(), ccxt.AuthenticationError, -2015);
+    await rejectsWith(stranger.fetchBalance(), ccxt.AuthenticationError, { code: -2015 });
   });
 
   it('leverage and margin type are set once; "already set" is -4046 / -4059; 0 or 200x is refused', async () => {
@@ -86,7 +75,7 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     const again = await ex.setMarginMode('isolated', S, { }).catch((e: Error) => e);
     // ccxt either throws MarginModeAlreadySet or returns the -4046 body, depending on its option.
     assert.ok(again instanceof ccxt.MarginModeAlreadySet || (again as { code?: number }).code === -4046, String(again));
-    await rejectsWith(ex.setPositionMode(false), ccxt.OperationRejected, -4059);
+    await rejectsWith(ex.setPositionMode(false), ccxt.OperationRejected, { code: -4059 });
     await rejectsWith(ex.setLeverage(200, S), ccxt.BadRequest);
     await rejectsWith(ex.setLeverage(126, 'ETH/USDT:USDT'), ccxt.BadRequest);
   });
@@ -143,23 +132,23 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     const { ex } = await client();
     await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bf-e2' });
     await ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 62_000, reduceOnly: true, clientOrderId: 'bf-sl-2' });
-    await rejectsWith(ex.fetchOrder('', S, { clientOrderId: 'bf-sl-2' }), ccxt.OrderNotFound, -2013);
+    await rejectsWith(ex.fetchOrder('', S, { clientOrderId: 'bf-sl-2' }), ccxt.OrderNotFound, { code: -2013 });
     assert.equal((await ex.fetchOrder('', S, { clientOrderId: 'bf-sl-2', trigger: true })).status, 'open');
   });
 
   it('a stop type sent to /fapi/v1/order is -4120; a stop already crossed is -2021', async () => {
     const { ex } = await client();
     const raw = ex as unknown as { fapiPrivatePostOrder(p: object): Promise<unknown> };
-    await rejectsWith(raw.fapiPrivatePostOrder({ symbol: 'BTCUSDT', side: 'SELL', type: 'STOP_MARKET', quantity: '0.01', stopPrice: '59000' }), ccxt.ExchangeError, -4120);
-    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { stopLossPrice: 60_500, reduceOnly: true }), ccxt.OrderImmediatelyFillable, -2021);
+    await rejectsWith(raw.fapiPrivatePostOrder({ symbol: 'BTCUSDT', side: 'SELL', type: 'STOP_MARKET', quantity: '0.01', stopPrice: '59000' }), ccxt.ExchangeError, { code: -4120 });
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { stopLossPrice: 60_500, reduceOnly: true }), ccxt.OrderImmediatelyFillable, { code: -2021 });
   });
 
   it('reduce-only that would open is -2022; below MIN_NOTIONAL is -4164; too little margin is -2019', async () => {
     const { ex } = await client(50);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, -2022);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.001, undefined, {}), ccxt.InvalidOrder, -4164);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, { code: -2022 });
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.001, undefined, {}), ccxt.InvalidOrder, { code: -4164 });
     await ex.setLeverage(2, S);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.InsufficientFunds, -2019);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.InsufficientFunds, { code: -2019 });
   });
 
   it('isolated 20x long is liquidated when the mark falls to its maintenance margin; the whole margin is lost', async () => {
@@ -185,9 +174,9 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     const { key, ex } = await client(1000);
     await ex.setPositionMode(true);
     assert.equal((await ex.fetchPositionMode(S)).hedged, true);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.OperationRejected, -4061);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.OperationRejected, { code: -4061 });
     await ex.createOrder(S, 'market', 'buy', 0.01, undefined, { hedged: true });
-    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { positionSide: 'LONG', reduceOnly: true }), ccxt.BadRequest, -1106);
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { positionSide: 'LONG', reduceOnly: true }), ccxt.BadRequest, { code: -1106 });
     // ccxt flips a hedged reduce-only order: a SELL closing LONG.
     const sl = await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { stopLossPrice: 59_000, reduceOnly: true, hedged: true, clientOrderId: 'bf-h-sl2' });
     assert.equal((sl.info as { positionSide: string }).positionSide, 'LONG');
@@ -203,8 +192,8 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bf-dup' });
     assert.equal(fake.futuresAccount(key).orders.filter((o) => o.clientId === 'bf-dup').length, 2, 'a resent filled entry fills again');
     await ex.createOrder(S, 'market', 'buy', 0.02, undefined, { stopLossPrice: 63_000, reduceOnly: true, clientOrderId: 'bf-algo-dup' });
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.02, undefined, { stopLossPrice: 63_500, reduceOnly: true, clientOrderId: 'bf-algo-dup' }), ccxt.InvalidOrder, -4116);
-    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'has space' }), ccxt.BadRequest, -1100);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.02, undefined, { stopLossPrice: 63_500, reduceOnly: true, clientOrderId: 'bf-algo-dup' }), ccxt.InvalidOrder, { code: -4116 });
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'has space' }), ccxt.BadRequest, { code: -1100 });
   });
 
   it('a timeout after placing: the algo order exists and a lookup by clientAlgoId finds it', async () => {
@@ -223,7 +212,7 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     await rejectsWith(ex.fetchPositions([S]), ccxt.DDoSProtection);
     fake.setClockOffset(-20_000);
     try {
-      await rejectsWith(ex.fetchPositions([S]), ccxt.InvalidNonce, -1021);
+      await rejectsWith(ex.fetchPositions([S]), ccxt.InvalidNonce, { code: -1021 });
     } finally {
       fake.setClockOffset(0);
     }
@@ -240,10 +229,10 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
     const other = await client(1000);
     await owner.ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bf-own-e' });
     await owner.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 61_000, reduceOnly: true, clientOrderId: 'bf-own-sl' });
-    await rejectsWith(other.ex.fetchOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true }), ccxt.OrderNotFound, -2013);
-    await rejectsWith(other.ex.fetchOrder('', S, { clientOrderId: 'bf-own-e' }), ccxt.OrderNotFound, -2013);
-    await rejectsWith(other.ex.cancelOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true }), ccxt.OrderNotFound, -2011);
-    await rejectsWith(other.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, -2022);
+    await rejectsWith(other.ex.fetchOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true }), ccxt.OrderNotFound, { code: -2013 });
+    await rejectsWith(other.ex.fetchOrder('', S, { clientOrderId: 'bf-own-e' }), ccxt.OrderNotFound, { code: -2013 });
+    await rejectsWith(other.ex.cancelOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true }), ccxt.OrderNotFound, { code: -2011 });
+    await rejectsWith(other.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, { code: -2022 });
     assert.deepEqual(await other.ex.fetchPositions([S]), []);
     assert.equal((await owner.ex.fetchOrder('', S, { clientOrderId: 'bf-own-sl', trigger: true })).status, 'open');
   });

@@ -9,20 +9,9 @@ import assert from 'node:assert/strict';
 import ccxt, { type Exchange } from 'ccxt';
 import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
 import { localBybitLinear } from './support/fake-exchange/futures/ccxt-clients.js';
+import { rejectsWith } from './support/rejects.js';
 
-type ErrorClass = abstract new (...args: never[]) => Error;
 const S = 'BTC/USDT:USDT';
-
-async function rejectsWith(promise: Promise<unknown>, errorClass: ErrorClass, retCode?: number): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${String(error)}`);
-    if (retCode !== undefined) assert.match(error.message, new RegExp(`"retCode":${retCode}\\b`));
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${errorClass.name}, but it resolved` });
-}
 
 describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
   this.timeout(15_000);
@@ -64,20 +53,20 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
   it('refuses a wrong signature (10004) and an unknown key (10003) as AuthenticationError', async () => {
     const { key } = await client();
     const wrong = localBybitLinear(origin, { apiKey: key, secret: 'not-the-secret' });
-    await rejectsWith(wrong.fetchPositions([S]), ccxt.AuthenticationError, 10004);
+    await rejectsWith(wrong.fetchPositions([S]), ccxt.AuthenticationError, { retCode: 10004 });
     const stranger = localBybitLinear(origin, { apiKey: 'nobody', secret: 'x' });
-    await rejectsWith(stranger.fetchPositions([S]), ccxt.AuthenticationError, 10003);
+    await rejectsWith(stranger.fetchPositions([S]), ccxt.AuthenticationError, { retCode: 10003 });
   });
 
   it('set-leverage once, then 110043 (BadRequest); margin mode is account-wide and 110026 when unchanged; switch-mode 110025', async () => {
     const { key, ex } = await client();
     await ex.setLeverage(10, S);
-    await rejectsWith(ex.setLeverage(10, S), ccxt.BadRequest, 110043);
+    await rejectsWith(ex.setLeverage(10, S), ccxt.BadRequest, { retCode: 110043 });
     await ex.setMarginMode('isolated', S);
     const account = fake.futuresAccount(key);
     assert.deepEqual([account.marginMode.get('BTCUSDT'), account.marginMode.get('ETHUSDT')], ['ISOLATED', 'ISOLATED'], 'one setting for every contract');
-    await rejectsWith(ex.setMarginMode('isolated', 'ETH/USDT:USDT'), ccxt.MarginModeAlreadySet, 110026);
-    await rejectsWith(ex.setPositionMode(false, S), ccxt.NoChange, 110025);
+    await rejectsWith(ex.setMarginMode('isolated', 'ETH/USDT:USDT'), ccxt.MarginModeAlreadySet, { retCode: 110026 });
+    await rejectsWith(ex.setPositionMode(false, S), ccxt.NoChange, { retCode: 110025 });
   });
 
   it('a short with reduce-only SL/TP trigger orders; the mark falls through the TP: filled under its own orderLinkId, position closed, PnL in executions and closed-pnl', async () => {
@@ -112,27 +101,27 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
 
   it('trigger orders need the right triggerDirection (110092 / 110093) and a reduce-only market order that would open is 110017', async () => {
     const { ex } = await client();
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { triggerPrice: 59_000, triggerDirection: 'ascending' }), ccxt.InvalidOrder, 110092);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { triggerPrice: 61_000, triggerDirection: 'descending' }), ccxt.InvalidOrder, 110093);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, 110017);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { triggerPrice: 59_000, triggerDirection: 'ascending' }), ccxt.InvalidOrder, { retCode: 110092 });
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { triggerPrice: 61_000, triggerDirection: 'descending' }), ccxt.InvalidOrder, { retCode: 110093 });
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, { retCode: 110017 });
     await ex.createOrder(S, 'market', 'sell', 0.01, undefined, {});
-    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, 110017);
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { reduceOnly: true }), ccxt.InvalidOrder, { retCode: 110017 });
   });
 
   it('below the minimum notional is 110094; more than the margin allows is 110007', async () => {
     const { ex } = await client(20);
     fake.setMarkPrice(S, 1000);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.001, undefined, {}), ccxt.InvalidOrder, 110094);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.001, undefined, {}), ccxt.InvalidOrder, { retCode: 110094 });
     fake.setMarkPrice(S, 60_000);
     await ex.setLeverage(1, S);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.InsufficientFunds, 110007);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.InsufficientFunds, { retCode: 110007 });
   });
 
   it('orderLinkId is unique for ever: reusing a filled entry id is 110072', async () => {
     const { key, ex } = await client();
     await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-once' });
-    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-once' }), ccxt.InvalidOrder, 110072);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 62_000, reduceOnly: true, clientOrderId: 'bl-once' }), ccxt.InvalidOrder, 110072);
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-once' }), ccxt.InvalidOrder, { retCode: 110072 });
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 62_000, reduceOnly: true, clientOrderId: 'bl-once' }), ccxt.InvalidOrder, { retCode: 110072 });
     assert.equal(fake.futuresAccount(key).orders.filter((o) => o.clientId === 'bl-once').length, 1);
   });
 
@@ -164,12 +153,12 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
   it('hedge mode: positionIdx 1/2 is required (10001 otherwise); ccxt hedged:true sends it and a reduce-only close works', async () => {
     const { ex } = await client();
     await ex.setPositionMode(true, S);
-    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.BadRequest, 10001);
+    await rejectsWith(ex.createOrder(S, 'market', 'buy', 0.01, undefined, {}), ccxt.BadRequest, { retCode: 10001 });
     await ex.createOrder(S, 'market', 'buy', 0.01, undefined, { hedged: true });
     await ex.createOrder(S, 'market', 'sell', 0.02, undefined, { hedged: true });
     const sides = (await ex.fetchPositions([S])).map((p) => [p.side, p.contracts, p.hedged]);
     assert.deepEqual(sides, [['long', 0.01, true], ['short', 0.02, true]]);
-    await rejectsWith(ex.setPositionMode(false, S), ccxt.BadRequest, 110024);
+    await rejectsWith(ex.setPositionMode(false, S), ccxt.BadRequest, { retCode: 110024 });
     await ex.createOrder(S, 'market', 'sell', 0.01, undefined, { hedged: true, reduceOnly: true });
     assert.deepEqual((await ex.fetchPositions([S])).map((p) => p.contracts), [0, 0.02]);
   });
@@ -177,10 +166,10 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
   it('faults: the rate limit is 10006 RateLimitExceeded and a skewed clock is 10002 InvalidNonce', async () => {
     const { ex } = await client();
     fake.injectFault({ kind: 'rateLimit' }, { path: '/v5/position/list', times: 1 });
-    await rejectsWith(ex.fetchPositions([S]), ccxt.RateLimitExceeded, 10006);
+    await rejectsWith(ex.fetchPositions([S]), ccxt.RateLimitExceeded, { retCode: 10006 });
     fake.setClockOffset(-20_000);
     try {
-      await rejectsWith(ex.fetchPositions([S]), ccxt.InvalidNonce, 10002);
+      await rejectsWith(ex.fetchPositions([S]), ccxt.InvalidNonce, { retCode: 10002 });
     } finally {
       fake.setClockOffset(0);
     }
@@ -192,7 +181,7 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
     await owner.ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-own-e' });
     await owner.ex.createOrder(S, 'market', 'buy', 0.01, undefined, { stopLossPrice: 61_000, reduceOnly: true, clientOrderId: 'bl-own-sl' });
     assert.equal(await byLinkId(other.ex, 'bl-own-sl'), undefined);
-    await rejectsWith(other.ex.cancelOrder(undefined as unknown as string, S, { orderLinkId: 'bl-own-sl' }), ccxt.OrderNotFound, 110001);
+    await rejectsWith(other.ex.cancelOrder(undefined as unknown as string, S, { orderLinkId: 'bl-own-sl' }), ccxt.OrderNotFound, { retCode: 110001 });
     await other.ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-own-e' });
     assert.equal((await byLinkId(owner.ex, 'bl-own-sl'))?.status, 'open');
   });
@@ -203,6 +192,6 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
     await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-t' }), ccxt.RequestTimeout);
     assert.equal(fake.futuresAccount(key).orders.filter((o) => o.clientId === 'bl-t').length, 1);
     assert.deepEqual(await byLinkId(ex, 'bl-t').then((o) => [o?.status, o?.filled]), ['closed', 0.01]);
-    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-t' }), ccxt.InvalidOrder, 110072);
+    await rejectsWith(ex.createOrder(S, 'market', 'sell', 0.01, undefined, { clientOrderId: 'bl-t' }), ccxt.InvalidOrder, { retCode: 110072 });
   });
 });

@@ -8,19 +8,9 @@
 import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeBybit, localBybit } from './support/fake-exchange.js';
+import { rejectsWith, type ErrorClass } from './support/rejects.js';
 
 type Bybit = ReturnType<typeof localBybit>;
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-async function rejectsWith(promise: Promise<unknown>, errorClass: ErrorClass): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${String(error)}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${errorClass.name}, but it resolved` });
-}
 
 describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
   this.timeout(10_000);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeBinance, localBinance } from './support/fake-exchange.js';
 import { BTCUSDT_ORDER_TYPES } from './support/fake-exchange/markets.js';
+import { rejectsWith } from './support/rejects.js';
 
 type Binance = ReturnType<typeof localBinance>;
 type Raw = Record<string, unknown>;
@@ -17,17 +18,6 @@ type Implicit = {
   privateGetOrderList(p: Raw): Promise<Raw>;
   privateDeleteOrderList(p: Raw): Promise<Raw>;
 };
-
-async function rejects(p: Promise<unknown>, cls: abstract new (...a: never[]) => Error, body: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    assert.match(String((err as Error).message), body);
-    return;
-  }
-  assert.fail(`expected ${cls.name}`);
-}
 
 describe('fake Binance: per-symbol order types and OCO order lists (real ccxt)', function () {
   this.timeout(10_000);
@@ -60,10 +50,10 @@ describe('fake Binance: per-symbol order types and OCO order lists (real ccxt)',
     const markets = await ex.loadMarkets();
     assert.deepEqual((markets['BTC/USDT']!.info as Raw).orderTypes, [...BTCUSDT_ORDER_TYPES]);
     fake.resetCounters();
-    await rejects(ex.createOrder('BTC/USDT', 'market', 'sell', 0.001, undefined, { stopLossPrice: 57000 }), ccxt.InvalidOrder, /triggerPrice parameter is not allowed/);
+    await rejectsWith(ex.createOrder('BTC/USDT', 'market', 'sell', 0.001, undefined, { stopLossPrice: 57000 }), ccxt.InvalidOrder, /triggerPrice parameter is not allowed/);
     assert.equal(fake.requestCount('/api/v3/order', 'POST'), 0);
-    await rejects(api.privatePostOrder({ symbol: 'BTCUSDT', side: 'SELL', type: 'STOP_LOSS', quantity: '0.001', stopPrice: '57000' }), ccxt.InvalidOrder, /"code":-2010,"msg":"Stop loss orders are not supported for this symbol."/);
-    await rejects(api.privatePostOrder({ symbol: 'BTCUSDT', side: 'SELL', type: 'TAKE_PROFIT', quantity: '0.001', stopPrice: '66000' }), ccxt.InvalidOrder, /Take profit orders are not supported for this symbol/);
+    await rejectsWith(api.privatePostOrder({ symbol: 'BTCUSDT', side: 'SELL', type: 'STOP_LOSS', quantity: '0.001', stopPrice: '57000' }), ccxt.InvalidOrder, /"code":-2010,"msg":"Stop loss orders are not supported for this symbol."/);
+    await rejectsWith(api.privatePostOrder({ symbol: 'BTCUSDT', side: 'SELL', type: 'TAKE_PROFIT', quantity: '0.001', stopPrice: '66000' }), ccxt.InvalidOrder, /Take profit orders are not supported for this symbol/);
     const sl = await ex.createOrder('BTC/USDT', 'limit', 'sell', 0.001, 56700, { stopLossPrice: 57000 });
     assert.equal((sl.info as Raw).type, 'STOP_LOSS_LIMIT');
     assert.deepEqual(fake.orders(key).map((o) => o.type), ['STOP_LOSS_LIMIT']);
@@ -81,19 +71,19 @@ describe('fake Binance: per-symbol order types and OCO order lists (real ccxt)',
     const found = await api.privateGetOrderList({ origClientOrderId: 'list-1' });
     assert.equal(found.orderListId, res.orderListId);
     assert.equal(found.orderReports, undefined);
-    await rejects(api.privateGetOrderList({ origClientOrderId: 'no-such-list' }), ccxt.OrderNotFound, /-2013/);
+    await rejectsWith(api.privateGetOrderList({ origClientOrderId: 'no-such-list' }), ccxt.OrderNotFound, /-2013/);
   });
 
   it('enforces the price relations, the legs\' sides, the symbol\'s types and client id uniqueness among open lists/orders', async () => {
     const { key, api } = account({ BTC: 1 });
-    await rejects(api.privatePostOrderListOco(oco({ abovePrice: '59000' })), ccxt.InvalidOrder, /The relationship of the prices for the orders is not correct/);
-    await rejects(api.privatePostOrderListOco(oco({ belowStopPrice: '61000', belowPrice: '60900' })), ccxt.InvalidOrder, /The relationship of the prices/);
-    await rejects(api.privatePostOrderListOco(oco({ aboveType: 'STOP_LOSS_LIMIT', aboveStopPrice: '66000', aboveTimeInForce: 'GTC', belowType: 'LIMIT_MAKER', belowPrice: '57000' })), ccxt.ExchangeError, /-1197/);
-    await rejects(api.privatePostOrderListOco(oco({ belowType: 'STOP_LOSS', belowPrice: undefined, belowTimeInForce: undefined })), ccxt.InvalidOrder, /Stop loss orders are not supported for this symbol/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ abovePrice: '59000' })), ccxt.InvalidOrder, /The relationship of the prices for the orders is not correct/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ belowStopPrice: '61000', belowPrice: '60900' })), ccxt.InvalidOrder, /The relationship of the prices/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ aboveType: 'STOP_LOSS_LIMIT', aboveStopPrice: '66000', aboveTimeInForce: 'GTC', belowType: 'LIMIT_MAKER', belowPrice: '57000' })), ccxt.ExchangeError, /-1197/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ belowType: 'STOP_LOSS', belowPrice: undefined, belowTimeInForce: undefined })), ccxt.InvalidOrder, /Stop loss orders are not supported for this symbol/);
     await api.privatePostOrderListOco(oco());
-    await rejects(api.privatePostOrderListOco(oco({ aboveClientOrderId: 'leg-tp2', belowClientOrderId: 'leg-sl2' })), ccxt.InvalidOrder, /Duplicate order sent/);
-    await rejects(api.privatePostOrderListOco(oco({ listClientOrderId: 'list-2' })), ccxt.InvalidOrder, /Duplicate order sent/);
-    await rejects(api.privatePostOrderListOco(oco({ listClientOrderId: 'list-3', quantity: '1', aboveClientOrderId: 'a3', belowClientOrderId: 'b3' })), ccxt.InsufficientFunds, /insufficient balance/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ aboveClientOrderId: 'leg-tp2', belowClientOrderId: 'leg-sl2' })), ccxt.InvalidOrder, /Duplicate order sent/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ listClientOrderId: 'list-2' })), ccxt.InvalidOrder, /Duplicate order sent/);
+    await rejectsWith(api.privatePostOrderListOco(oco({ listClientOrderId: 'list-3', quantity: '1', aboveClientOrderId: 'a3', belowClientOrderId: 'b3' })), ccxt.InsufficientFunds, /insufficient balance/);
     assert.equal(fake.orders(key).length, 2);
   });
 
@@ -106,7 +96,7 @@ describe('fake Binance: per-symbol order types and OCO order lists (real ccxt)',
     assert.equal(fake.balances(key).USDT!.free, '1569.00000000');
     const list = await api.privateGetOrderList({ origClientOrderId: 'list-1' });
     assert.deepEqual([list.listStatusType, list.listOrderStatus], ['ALL_DONE', 'ALL_DONE']);
-    await rejects(api.privateDeleteOrderList({ symbol: 'BTCUSDT', listClientOrderId: 'list-1' }), ccxt.OrderNotFound, /-2011/);
+    await rejectsWith(api.privateDeleteOrderList({ symbol: 'BTCUSDT', listClientOrderId: 'list-1' }), ccxt.OrderNotFound, /-2011/);
   });
 
   it('the take-profit leg filling expires the stop leg', async () => {

@@ -7,20 +7,9 @@ import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeBinance, localBinance } from './support/fake-exchange.js';
 import { redirectCcxtTo } from '../src/exchange/local-origin.js';
+import { rejectsWith } from './support/rejects.js';
 
 type Binance = ReturnType<typeof localBinance>;
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-/** Awaits a rejection and checks its class; returns the error. */
-async function rejectsWith(promise: Promise<unknown>, errorClass: ErrorClass): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${String(error)}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${errorClass.name}, but it resolved` });
-}
 
 describe('fake Binance spot exchange driven by real ccxt.binance', function () {
   this.timeout(10_000);

@@ -7,19 +7,9 @@
 import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeMexc, localMexc } from './support/fake-exchange.js';
+import { rejectsWith, type ErrorClass } from './support/rejects.js';
 
 type Mexc = ReturnType<typeof localMexc>;
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-async function rejectsWith(promise: Promise<unknown>, errorClass: ErrorClass): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof errorClass, `expected ${errorClass.name}, got ${String(error)}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: `expected ${errorClass.name}, but it resolved` });
-}
 
 describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
   this.timeout(10_000);
