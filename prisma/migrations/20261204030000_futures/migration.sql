@@ -4,12 +4,14 @@ ALTER TABLE "Subscription" ADD COLUMN "market" TEXT NOT NULL DEFAULT 'spot',
 ADD COLUMN "leverage" INTEGER NOT NULL DEFAULT 1,
 ADD COLUMN "marginMode" TEXT NOT NULL DEFAULT 'isolated';
 
--- Position: long or short, the resting reduce-only stop-loss and take-profit orders by client id,
+-- Position: long or short, stop-loss and take-profit levels, the resting reduce-only stop-loss and take-profit orders by client id,
 -- leverage, margin mode, liquidation price and entry fee, and when the reconciler last saw it.
 ALTER TABLE "Position" ADD COLUMN "market" TEXT NOT NULL DEFAULT 'spot',
 ADD COLUMN "side" TEXT NOT NULL DEFAULT 'long',
 ADD COLUMN "slClientOrderId" TEXT,
 ADD COLUMN "tpClientOrderId" TEXT,
+ADD COLUMN "stopLoss" DECIMAL(30,12),
+ADD COLUMN "takeProfit" DECIMAL(30,12),
 ADD COLUMN "leverage" INTEGER NOT NULL DEFAULT 1,
 ADD COLUMN "marginMode" TEXT,
 ADD COLUMN "liquidationPrice" DECIMAL(30,12),
