@@ -17,3 +17,4 @@ export { attachBudget } from './budgeted-ccxt.js';
 export { budgetEvents } from './budget-metrics.js';
 export { CcxtFactory, venueProfile, type CcxtFactoryOptions, type CcxtInstanceOptions, type MarketType, type VenueProfile } from './ccxt-factory.js';
 export { redirectCcxtTo, redirectFetch } from './local-origin.js';
+export { FuturesAccount, FuturesAccounts, type ClosedFills, type FuturesAccountsOptions } from './futures-accounts.js';
