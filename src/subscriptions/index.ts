@@ -20,7 +20,7 @@ import { subscriptionRoutes } from './routes.js';
 
 export { SubscriptionRepository, type KeyEnvelope, type OpenKeys, type SubscriptionKeys, type SubscriptionFollows, type NewSubscription, type SubscriptionChange } from './repository.js';
 export { EXECUTES_SQL, FOLLOWS_SQL, FOLLOWING, admits, foldRoutes, type FollowRow, type PairFilter, type UserRoutes } from './matching.js';
-export { subscriptionView, SUPPORTED_EXCHANGES } from './routes.js';
+export { subscriptionView, FUTURES_EXCHANGES, SUPPORTED_EXCHANGES } from './routes.js';
 export { KeyChecker, type KeyCheckResult } from './key-check.js';
 
 /** The repository every process shares (api routes, executor, WebSocket routing). */

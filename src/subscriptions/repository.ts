@@ -36,8 +36,10 @@ export interface SubscriptionFollows {
 interface Terms {
   allPairs?: boolean; pairs?: string[]; sizing?: Prisma.InputJsonValue; risk?: Prisma.InputJsonValue;
   maxSlippagePercent?: number; apiKey?: string; apiSecret?: string;
+  /** Futures only: leverage (1-125) and margin mode. */
+  leverage?: number; marginMode?: 'isolated' | 'cross';
 }
-export interface NewSubscription extends Terms { strategyId: string; exchange: string; sizing: Prisma.InputJsonValue }
+export interface NewSubscription extends Terms { strategyId: string; exchange: string; sizing: Prisma.InputJsonValue; market?: 'spot' | 'futures' }
 export interface SubscriptionChange extends Terms { status?: 'ACTIVE' | 'PAUSED' }
 
 const ALREADY_SUBSCRIBED = 'you already have a live subscription to this strategy: change, pause or cancel it under My subscriptions';
@@ -62,7 +64,7 @@ export class SubscriptionRepository implements SubscriptionKeys, SubscriptionFol
     const s = await this.write(this.d.prisma.subscription.create({
       data: {
         userId, strategyId: b.strategyId, exchange: b.exchange, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk,
-        maxSlippagePercent: b.maxSlippagePercent, ...this.sealKeys(b.apiKey, b.apiSecret),
+        maxSlippagePercent: b.maxSlippagePercent, market: b.market, leverage: b.leverage, marginMode: b.marginMode, ...this.sealKeys(b.apiKey, b.apiSecret),
       },
     }));
     await this.changed(s);
@@ -73,7 +75,8 @@ export class SubscriptionRepository implements SubscriptionKeys, SubscriptionFol
   async update(id: string, b: SubscriptionChange): Promise<Subscription> {
     const s = await this.write(this.d.prisma.subscription.update({
       where: { id },
-      data: { status: b.status, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk, maxSlippagePercent: b.maxSlippagePercent, ...this.sealKeys(b.apiKey, b.apiSecret) },
+      data: { status: b.status, allPairs: b.allPairs, subscribedPairs: b.pairs, sizing: b.sizing, risk: b.risk, maxSlippagePercent: b.maxSlippagePercent,
+        leverage: b.leverage, marginMode: b.marginMode, ...this.sealKeys(b.apiKey, b.apiSecret) },
     }));
     await this.changed(s);
     return s;

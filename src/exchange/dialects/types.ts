@@ -3,8 +3,8 @@
  * The runner and executor speak in our own vocabulary (our stored client order id, kinds of failure);
  * the dialect translates to the venue: ccxt options, the client id the venue accepts, how an order is
  * found by that id, whether it rests protective orders, and which answers mean what.
- * To add a venue: write one of these (see binance.ts, mexc.ts, bybit.ts), register it in index.ts,
- * add it to SUPPORTED_EXCHANGES, and run test/executor-venues.test.ts against a fake of it.
+ * To add a venue: write one of these (see binance.ts, mexc.ts, bybit.ts), register it in index.ts
+ * (subscriptions then offer it), and run test/executor-venues.test.ts against a fake of it.
  */
 import type { Exchange } from 'ccxt';
 import type { ExchangeErrorKind } from '../errors.js';
