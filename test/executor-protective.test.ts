@@ -7,27 +7,11 @@
  * list (counting a leg's fill) and sells the rest.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
-import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { seedStrategy } from './support/app.js';
 import { FakeBinance } from './support/fake-exchange.js';
 import { BTCUSDT_ORDER_TYPES } from './support/fake-exchange/markets.js';
-
-const LIVE_ENV = (origin: string) => ({
-  ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: origin, EXCHANGE_TIMEOUT_MS: '800',
-  EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
-  EXECUTOR_STOP_LIMIT_OFFSET_PERCENT: '1',
-});
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { historyOf, useLiveExecutor } from './support/live-executor.js';
 
 describe('protective orders on Binance spot (order types per symbol, OCO lists)', function () {
   this.timeout(30_000);
@@ -35,30 +19,15 @@ describe('protective orders on Binance spot (order types per symbol, OCO lists)'
     duplicateClientIdMode: 'binance',
     markets: [{ base: 'ETH', quote: 'USDT', price: '3000', tickSize: '0.01', stepSize: '0.0001', minQty: '0.0001', maxQty: '9000', minNotional: '5', orderTypes: BTCUSDT_ORDER_TYPES }],
   });
+  const live = useLiveExecutor({ binance: fake }, { EXECUTOR_STOP_LIMIT_OFFSET_PERCENT: '1' });
+  const { subscribe, signal, finalRow } = live;
   let app: App;
 
-  before(async () => { app = await startTestApp(LIVE_ENV(await fake.start())); });
-  after(async () => { await app?.stop(); await fake.stop(); });
+  before(() => { app = live.app(); });
   beforeEach(() => { fake.clearFaults(); fake.setPrice('ETH/USDT', 3000); fake.setPrice('SOL/USDT', 150); });
 
-  async function subscribe(strategyId: string) {
-    const user = await registerUser(app);
-    const apiKey = `key-${randomUUID()}`;
-    const apiSecret = `secret-${randomUUID()}`;
-    fake.addAccount(apiKey, apiSecret, { USDT: 10_000 });
-    const r = await client(app).post('/api/subscriptions', { strategyId, exchange: 'binance', sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret }, user.token);
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { user, apiKey, subId: r.body.id as string };
-  }
-  const signal = (strategyId: string, body: Record<string, unknown>) =>
-    app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, ...body } as never, 'api').then((r) => r.signal);
-  const finalRow = (subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
-    const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
-    return row && row.status !== 'PENDING' ? row : null;
-  });
   const shape = (apiKey: string) => fake.orders(apiKey).map((o) => [o.type, o.side, o.status, o.orderListId >= 0 ? 'list' : '-']);
   const position = (subId: string, pair = 'ETH/USDT') => app.db.prisma.position.findUnique({ where: { subscriptionId_pair: { subscriptionId: subId, pair } } });
-  const historyOf = (row: { legs: unknown }) => ((row.legs as { history?: { outcome: string }[] }).history ?? []).map((h) => h.outcome);
 
   it('on a symbol listing only stop-limit types, SL + TP rest as one OCO list (SUCCESS); a CLOSE cancels the list and sells', async () => {
     const { strategyId } = await seedStrategy(app);

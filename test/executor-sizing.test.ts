@@ -7,32 +7,12 @@
  * be safe in the executor on its own.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { FakeBinance } from './support/fake-exchange.js';
-
-const LIVE_ENV = (origin: string) => ({
-  ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: origin, EXCHANGE_TIMEOUT_MS: '800',
-  EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
-});
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const finalRow = (app: App, subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
-  const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
-  return row && row.status !== 'PENDING' ? row : null;
-});
+import { finalRow, useLiveExecutor } from './support/live-executor.js';
 
 const usdt = (fake: FakeBinance, apiKey: string) => Number(fake.balances(apiKey).USDT?.free ?? 0) + Number(fake.balances(apiKey).USDT?.locked ?? 0);
 
@@ -43,24 +23,12 @@ describe('orders sized from the venue (live mode, fake Binance, real ccxt)', fun
     // A symbol whose exchangeInfo says quoteOrderQtyMarketAllowed: false (Binance has such symbols).
     { base: 'XRP', quote: 'USDT', price: '0.5', tickSize: '0.0001', stepSize: '1', minQty: '1', minNotional: '5', quoteOrderQtyMarketAllowed: false },
   ] });
+  const live = useLiveExecutor({ binance: fake });
+  const { subscribe, signal } = live;
   let app: App;
 
-  before(async () => { app = await startTestApp(LIVE_ENV(await fake.start())); });
-  after(async () => { await app?.stop(); await fake.stop(); });
+  before(() => { app = live.app(); });
   beforeEach(() => { fake.clearFaults(); fake.setPrice('ETH/USDT', 3000); fake.setPrice('BTC/USDT', 60_000); fake.setPrice('SOL/USDT', 150); fake.setPrice('XRP/USDT', 0.5); });
-
-  async function subscribe(strategyId: string, body: Record<string, unknown> = {}, balances: Record<string, number> = { USDT: 10_000 }) {
-    const user = await registerUser(app);
-    const apiKey = `key-${randomUUID()}`;
-    const apiSecret = `secret-${randomUUID()}`;
-    fake.addAccount(apiKey, apiSecret, balances);
-    const r = await client(app).post('/api/subscriptions', { strategyId, exchange: 'binance', sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret, ...body }, user.token);
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { user, apiKey, subId: r.body.id as string };
-  }
-
-  const signal = (strategyId: string, body: Record<string, unknown>) =>
-    app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, ...body } as never, 'api').then((r) => r.signal);
 
   it('when an author declares price 600 while the venue trades at 60,000, a 100 USDT subscription spends at most 100 USDT (here nothing: SKIPPED PRICE_MOVED)', async () => {
     const { strategyId } = await seedStrategy(app);

@@ -7,21 +7,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
-import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { client, registerUser, seedStrategy } from './support/app.js';
 import { FakeBinance, FakeBybit, FakeMexc } from './support/fake-exchange.js';
+import { historyOf, useLiveExecutor } from './support/live-executor.js';
 import ccxt from 'ccxt';
 import { classifyCcxtError, createVenueBudget, DEFAULT_BUDGET_SETTINGS, dialectFor } from '../src/exchange/index.js';
 import { KeyChecker } from '../src/subscriptions/index.js';
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type Fake = FakeMexc | FakeBybit | FakeBinance;
 interface Venue { id: 'mexc' | 'bybit'; fake: FakeMexc | FakeBybit; createPath: string; balancePath: string; cidRule: RegExp }
@@ -36,47 +27,25 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
     { id: 'mexc', fake: mexc, createPath: '/api/v3/order', balancePath: '/api/v3/account', cidRule: /^[A-Za-z0-9_-]{1,32}$/ },
     { id: 'bybit', fake: bybit, createPath: '/v5/order/create', balancePath: '/v5/account/wallet-balance', cidRule: /^[A-Za-z0-9_-]{1,36}$/ },
   ];
+  const live = useLiveExecutor({ binance, mexc, bybit }, { EXECUTOR_LEASE_MS: '6000' });
+  const { subscribe, signal, finalRow } = live;
   let app: App;
 
-  before(async () => {
-    app = await startTestApp({
-      ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: await binance.start(), EXCHANGE_URL_MEXC: await mexc.start(),
-      EXCHANGE_URL_BYBIT: await bybit.start(), EXCHANGE_TIMEOUT_MS: '800', EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '6000',
-      EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
-    });
-  });
-  after(async () => { await app?.stop(); await Promise.all([binance.stop(), mexc.stop(), bybit.stop()]); });
+  before(() => { app = live.app(); });
   beforeEach(() => {
     mexc.lookupLagMs = 0;
     for (const f of [binance, mexc, bybit] as Fake[]) { f.clearFaults(); f.setPrice('ETH/USDT', 3000); f.setPrice('BTC/USDT', 60_000); }
   });
 
-  async function subscribe(exchange: string, fake: Fake, strategyId: string, body: Record<string, unknown> = {}, opts: { register?: boolean; user?: { token: string }; apiKey?: string; apiSecret?: string } = {}) {
-    const user = opts.user ?? await registerUser(app);
-    const apiKey = opts.apiKey ?? `key-${randomUUID()}`;
-    const apiSecret = opts.apiSecret ?? `secret-${randomUUID()}`;
-    if (opts.register !== false && !opts.apiKey) fake.addAccount(apiKey, apiSecret, { USDT: 10_000 });
-    const r = await client(app).post('/api/subscriptions', { strategyId, exchange, sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret, ...body }, user.token);
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { user, apiKey, subId: r.body.id as string };
-  }
-
-  const signal = (strategyId: string, body: Record<string, unknown> = {}) =>
-    app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, ...body } as never, 'api').then((r) => r.signal);
-  const finalRow = (subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
-    const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
-    return row && row.status !== 'PENDING' ? row : null;
-  });
-  const historyOf = (row: { legs: unknown }) => ((row.legs as { history?: { outcome: string }[] }).history ?? []).map((h) => h.outcome);
 
   for (const v of venues) {
     describe(`${v.id} spot`, () => {
       it(`one ${v.id} order per ACTIVE keyed subscription matching the pair and none for the others; the entry is quote-sized (spends at most the 100 USDT), a stop-loss is not sent (no venue stops: the CLOSE is the stop) and the CLOSE sells the position`, async () => {
         const { strategyId } = await seedStrategy(app);
-        const all = await subscribe(v.id, v.fake, strategyId);
-        const eth = await subscribe(v.id, v.fake, strategyId, { allPairs: false, pairs: ['ETH/USDT'] });
-        const sol = await subscribe(v.id, v.fake, strategyId, { allPairs: false, pairs: ['SOL/USDT'] });
-        const paused = await subscribe(v.id, v.fake, strategyId);
+        const all = await subscribe(strategyId, { exchange: v.id });
+        const eth = await subscribe(strategyId, { exchange: v.id, allPairs: false, pairs: ['ETH/USDT'] });
+        const sol = await subscribe(strategyId, { exchange: v.id, allPairs: false, pairs: ['SOL/USDT'] });
+        const paused = await subscribe(strategyId, { exchange: v.id });
         await client(app).patch(`/api/subscriptions/${paused.subId}`, { status: 'PAUSED' }, paused.user.token);
         const s = await signal(strategyId, { stopLoss: 2900 });
         for (const sub of [all, eth]) {
@@ -109,8 +78,8 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
 
       it(`a ${v.id} key the venue refuses marks the subscription keysInvalid; the others are still served`, async () => {
         const { strategyId } = await seedStrategy(app);
-        const bad = await subscribe(v.id, v.fake, strategyId, {}, { register: false });
-        const good = await subscribe(v.id, v.fake, strategyId);
+        const bad = await subscribe(strategyId, { exchange: v.id }, { register: false });
+        const good = await subscribe(strategyId, { exchange: v.id });
         const s = await signal(strategyId);
         const row = await finalRow(bad.subId, s.id);
         assert.equal(row.status, 'FAILED');
@@ -121,7 +90,7 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
 
       it(`when ${v.id} places the order and then times out, the lookup by client id finds it and it is never sent twice${v.id === 'mexc' ? ' (even while MEXC still answers -2013 for the fresh order)' : ''}`, async () => {
         const { strategyId } = await seedStrategy(app);
-        const sub = await subscribe(v.id, v.fake, strategyId);
+        const sub = await subscribe(strategyId, { exchange: v.id });
         // MEXC answers "not found" for a while after a create: a single lookup would conclude "absent" and resend.
         if (v.id === 'mexc') mexc.lookupLagMs = 1200;
         v.fake.injectFault({ kind: 'placeThenTimeout', how: 'hang' }, { path: v.createPath, method: 'POST', apiKey: sub.apiKey, times: 1 });
@@ -136,12 +105,12 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
 
       it(`test-keys on ${v.id}: working keys show the balance; unknown keys say so and mark keysInvalid`, async () => {
         const { strategyId } = await seedStrategy(app);
-        const good = await subscribe(v.id, v.fake, strategyId);
+        const good = await subscribe(strategyId, { exchange: v.id });
         const r = await client(app).post(`/api/subscriptions/${good.subId}/test-keys`, undefined, good.user.token);
         assert.equal(r.status, 200);
         assert.equal(r.body.ok, true, JSON.stringify(r.body));
         assert.equal(r.body.free, 10_000);
-        const bad = await subscribe(v.id, v.fake, strategyId, {}, { register: false });
+        const bad = await subscribe(strategyId, { exchange: v.id }, { register: false });
         const b = await client(app).post(`/api/subscriptions/${bad.subId}/test-keys`, undefined, bad.user.token);
         assert.equal(b.body.ok, false);
         assert.equal(b.body.code, 'EXCHANGE_AUTH', JSON.stringify(b.body));
@@ -180,7 +149,7 @@ describe('SubscriptionExecutor on MEXC and Bybit spot (real ccxt, fake venues)',
     const subs = [];
     for (let i = 0; i < 4; i++) {
       const onMexc = i < 3;
-      subs.push({ onMexc, ...await subscribe(onMexc ? 'mexc' : 'binance', onMexc ? mexc : binance, strategies[i]!.strategyId, {}, { user, apiKey: onMexc ? mexcKey : binanceKey, apiSecret: onMexc ? 'mexc-secret' : 'binance-secret' }) });
+      subs.push({ onMexc, ...await subscribe(strategies[i]!.strategyId, { exchange: onMexc ? 'mexc' : 'binance' }, { user, apiKey: onMexc ? mexcKey : binanceKey, apiSecret: onMexc ? 'mexc-secret' : 'binance-secret' }) });
     }
     const signals = await Promise.all(strategies.map((s) => signal(s.strategyId)));
     const rows = await Promise.all(subs.map((sub, i) => finalRow(sub.subId, signals[i]!.id)));

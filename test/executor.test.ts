@@ -4,54 +4,23 @@
  * before any resend), partial failure, protective orders and CLOSE, risk rules, REST, paper mode.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { FakeBinance } from './support/fake-exchange.js';
-
-const LIVE_ENV = (origin: string) => ({
-  ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: origin, EXCHANGE_TIMEOUT_MS: '800',
-  EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200',
-});
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { useLiveExecutor } from './support/live-executor.js';
+import { waitFor } from './support/wait.js';
 
 describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function () {
   this.timeout(30_000);
   const fake = new FakeBinance({ duplicateClientIdMode: 'strict' });
+  const live = useLiveExecutor({ binance: fake });
+  const { subscribe, signal, finalRow } = live;
   let app: App;
 
-  before(async () => { app = await startTestApp(LIVE_ENV(await fake.start())); });
-  after(async () => { await app?.stop(); await fake.stop(); });
+  before(() => { app = live.app(); });
   beforeEach(() => { fake.clearFaults(); fake.setPrice('ETH/USDT', 3000); fake.setPrice('BTC/USDT', 60_000); });
 
-  /** A user with an account on the fake exchange and a subscription holding its keys. */
-  async function subscribe(strategyId: string, body: Record<string, unknown> = {}, balances: Record<string, number> = { USDT: 10_000 }, register = true) {
-    const user = await registerUser(app);
-    const apiKey = `key-${randomUUID()}`;
-    const apiSecret = `secret-${randomUUID()}`;
-    if (register) fake.addAccount(apiKey, apiSecret, balances);
-    const r = await client(app).post('/api/subscriptions', { strategyId, exchange: 'binance', sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret, ...body }, user.token);
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { user, apiKey, subId: r.body.id as string };
-  }
-
-  const signal = (strategyId: string, body: Record<string, unknown>) =>
-    app.coordinator.accept({ strategyId, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000, ...body } as never, 'api').then((r) => r.signal);
-
   const rowsOf = (signalId: string) => app.db.prisma.executionLog.findMany({ where: { signalId } });
-  const finalRow = (subscriptionId: string, signalId: string) => waitFor(`final row of ${subscriptionId}`, async () => {
-    const row = await app.db.prisma.executionLog.findUnique({ where: { subscriptionId_signalId: { subscriptionId, signalId } } });
-    return row && row.status !== 'PENDING' ? row : null;
-  });
 
   it('places one order for each ACTIVE keyed subscription matching the pair, and none for the others', async () => {
     const { strategyId } = await seedStrategy(app);
@@ -79,8 +48,8 @@ describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function (
   it('sizes by fixed quote, by percent of free balance and caps by maxTradePercent, rounded to the lot step', async () => {
     const { strategyId } = await seedStrategy(app);
     const quote = await subscribe(strategyId, { sizing: { mode: 'quote', amount: 100 } });
-    const pct = await subscribe(strategyId, { sizing: { mode: 'percent', percent: 25 } }, { USDT: 1000 });
-    const capped = await subscribe(strategyId, { sizing: { mode: 'quote', amount: 500 }, risk: { maxTradePercent: 10 } }, { USDT: 1000 });
+    const pct = await subscribe(strategyId, { sizing: { mode: 'percent', percent: 25 } }, { balances: { USDT: 1000 } });
+    const capped = await subscribe(strategyId, { sizing: { mode: 'quote', amount: 500 }, risk: { maxTradePercent: 10 } }, { balances: { USDT: 1000 } });
     const s = await signal(strategyId, {});
     for (const sub of [quote, pct, capped]) assert.equal((await finalRow(sub.subId, s.id)).status, 'SUCCESS');
     assert.equal(Number(fake.orders(quote.apiKey)[0]!.origQty), 0.0333); // 100 / 3000 = 0.03333… floored to step 0.0001
@@ -104,7 +73,7 @@ describe('SubscriptionExecutor (live mode, fake Binance, real ccxt)', function (
 
   it('marks a subscription whose key the exchange refuses keysInvalid, stops trying it, and still serves the others', async () => {
     const { strategyId } = await seedStrategy(app);
-    const bad = await subscribe(strategyId, {}, {}, false);
+    const bad = await subscribe(strategyId, {}, { register: false });
     const good = await subscribe(strategyId);
     const s = await signal(strategyId, {});
     const row = await finalRow(bad.subId, s.id);

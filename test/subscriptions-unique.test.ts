@@ -6,31 +6,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
-import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { client, registerUser, seedStrategy } from './support/app.js';
 import { FakeBinance } from './support/fake-exchange.js';
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { useLiveExecutor } from './support/live-executor.js';
+import { waitFor } from './support/wait.js';
 
 describe('one live subscription per user and strategy', function () {
   this.timeout(30_000);
   const fake = new FakeBinance({ duplicateClientIdMode: 'strict' });
+  const live = useLiveExecutor({ binance: fake });
   let app: App;
 
-  before(async () => {
-    app = await startTestApp({
-      ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_URL_BINANCE: await fake.start(), EXCHANGE_TIMEOUT_MS: '800',
-      EXCHANGE_RECV_WINDOW_MS: '1000', EXECUTOR_LEASE_MS: '4000', EXECUTOR_POLL_MS: '200',
-    });
-  });
-  after(async () => { await app?.stop(); await fake.stop(); });
+  before(() => { app = live.app(); });
 
   const body = (strategyId: string, extra: Record<string, unknown> = {}) => ({ strategyId, exchange: 'binance', sizing: { mode: 'quote', amount: 100 }, ...extra });
 
