@@ -66,6 +66,8 @@ const schema = z.object({
   EXECUTOR_RETRY_BASE_MS: z.coerce.number().int().min(0).default(1000),
   /** Binance spot stop-limit protective sells: the limit lies this many percent below the trigger. */
   EXECUTOR_STOP_LIMIT_OFFSET_PERCENT: z.coerce.number().min(0.01).max(10).default(0.5),
+  /** Futures reconciliation: how often the exchange's positions of every subscription holding one are compared with ours. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(3_600_000).default(15_000),
   EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   EXCHANGE_RECV_WINDOW_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   EXCHANGE_BUDGET_PERCENT: z.coerce.number().positive().max(100).default(80),
@@ -190,6 +192,11 @@ export interface Config {
    * stop-limit whose limit lies this many percent below its trigger (EXECUTOR_STOP_LIMIT_OFFSET_PERCENT, 0.5).
    */
   readonly executorStopLimitOffsetPercent: number;
+  /**
+   * Futures reconciliation period (RECONCILE_INTERVAL_MS, 15 s): positions, stops and take-profits the exchange
+   * closed by itself (or a manual close in the account) are noticed and recorded within one period.
+   */
+  readonly reconcileIntervalMs: number;
   /** ccxt request timeout (ms). */
   readonly exchangeTimeoutMs: number;
   /** Binance recvWindow (ms): a signed order arriving later than this is refused by the exchange. */
@@ -347,6 +354,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     storePollMs: c.STORE_POLL_MS,
     executorRetryBaseMs: c.EXECUTOR_RETRY_BASE_MS,
     executorStopLimitOffsetPercent: c.EXECUTOR_STOP_LIMIT_OFFSET_PERCENT,
+    reconcileIntervalMs: c.RECONCILE_INTERVAL_MS,
     exchangeTimeoutMs: c.EXCHANGE_TIMEOUT_MS,
     exchangeRecvWindowMs: c.EXCHANGE_RECV_WINDOW_MS,
     exchangeBudget: Object.freeze({

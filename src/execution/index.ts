@@ -15,23 +15,25 @@ import type { Logger } from '../lib/logger.js';
 import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { SubscriptionExecutor } from './executor.js';
 import { ExecutorMetrics } from './metrics.js';
+import { FuturesReconciler } from './reconcile.js';
 import { executionRoutes } from './routes.js';
 
 export { SubscriptionExecutor } from './executor.js';
 export { executionRoutes, executionView } from './routes.js';
 export { clientOrderId } from './ids.js';
+export { FuturesReconciler, type PollReport, type ReconcilerOptions } from './reconcile.js';
 
 type ExecutorConfig = Pick<Config, 'tradingMode' | 'exchangeUrls' | 'executorConcurrency' | 'executorLeaseMs' | 'executorMaxAttempts' | 'executorPollMs'
-  | 'executorRetryBaseMs' | 'exchangeTimeoutMs' | 'exchangeRecvWindowMs' | 'paperBalance' | 'executorStopLimitOffsetPercent'>;
+  | 'executorRetryBaseMs' | 'exchangeTimeoutMs' | 'exchangeRecvWindowMs' | 'paperBalance' | 'executorStopLimitOffsetPercent' | 'reconcileIntervalMs'>;
 
 /**
- * The executor as an app Component (role executor).
+ * The executor as an app Component (role executor), with the futures reconciliation (reconcile.ts).
  * @param deps.throttle the per-key throttle test-keys shares; @param deps.budget the app's per-venue request budget
  * @param deps.keys the subscriptions module's key access (opens sealed keys, marks refused ones)
  */
 export function executorComponent(deps: {
   config: ExecutorConfig; log: Logger; registry: Registry; pool: pg.Pool; bus: Bus; throttle: KeyThrottle; budget: VenueBudget; keys: SubscriptionKeys;
-}): Component & { executor: SubscriptionExecutor } {
+}): Component & { executor: SubscriptionExecutor; reconciler: FuturesReconciler } {
   const c = deps.config;
   const executor = new SubscriptionExecutor({
     pool: deps.pool, bus: deps.bus, keys: deps.keys, throttle: deps.throttle, budget: deps.budget, log: deps.log.child({ module: 'executor' }),
@@ -42,10 +44,13 @@ export function executorComponent(deps: {
     exchangeTimeoutMs: c.exchangeTimeoutMs, recvWindowMs: c.exchangeRecvWindowMs, paperBalance: c.paperBalance,
     stopLimitOffsetPercent: c.executorStopLimitOffsetPercent,
   });
+  const reconciler = new FuturesReconciler({ pool: deps.pool, keys: deps.keys, throttle: deps.throttle, budget: deps.budget, log: deps.log.child({ module: 'reconcile' }) }, {
+    intervalMs: c.reconcileIntervalMs, exchangeUrls: c.exchangeUrls, exchangeTimeoutMs: c.exchangeTimeoutMs, recvWindowMs: c.exchangeRecvWindowMs,
+  });
   return {
-    name: 'executor', executor,
-    start: () => executor.start(),
-    stop: () => executor.stop(),
+    name: 'executor', executor, reconciler,
+    start: async () => { await executor.start(); reconciler.start(); },
+    stop: async () => { await reconciler.stop(); await executor.stop(); },
     health: () => executor.health(),
   };
 }

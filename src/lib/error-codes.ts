@@ -124,6 +124,7 @@ export const EXECUTION_REASONS = {
   NOT_FOUND: 'FAILED: the subscription or signal no longer exists',
   PROTECT_FAILED: 'PARTIAL: the entry filled but its stop-loss/take-profit order failed',
   NO_EXCHANGE_STOPS: 'the venue rests no stop orders for spot: the CLOSE signal is the stop',
+  RECONCILE_MISMATCH: 'FAILED: the futures position on the exchange differs from ours in a way no close explains (nothing changed: check the account)',
 } as const;
 
 /** The README table (code | status | meaning), generated from ERROR_CODES. */

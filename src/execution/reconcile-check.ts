@@ -1,0 +1,134 @@
+/**
+ * One API key's reconciliation: its positions on the venue (one request for every symbol) against the futures
+ * Positions its subscriptions hold, and for each difference what the venue says happened:
+ *  - held, same side and quantity → nothing to do;
+ *  - gone → the take-profit or stop-loss that filled (looked up by our client ids; the one left resting is
+ *    cancelled), else a liquidation the venue recorded since the position last changed, else a close in the
+ *    user's account (CLOSED_ON_EXCHANGE, priced from the venue's closing fills); PnL after fees, plus funding;
+ *  - smaller → a partial close in the user's account: the quantity left is recorded with the fills' PnL;
+ *  - larger, or a position on the venue that no Position explains → RECONCILE_MISMATCH, once per observation.
+ * The records are exactly-once (reconcile-store.ts). Throws ExchangeError (the key is tried next period).
+ */
+import type { FuturesAccount, FuturesOrder, FuturesPosition } from '../exchange/index.js';
+import type { Logger } from '../lib/logger.js';
+import type { HeldPosition, ReconcileAction, ReconcileRecord, ReconcileStore } from './reconcile-store.js';
+
+export interface KeyCheck {
+  account: FuturesAccount;
+  /** Positions of this key's subscriptions (one venue). */
+  held: HeldPosition[];
+  store: ReconcileStore;
+  /** Runs one exchange request within the key's allowance. */
+  call<T>(f: () => Promise<T>): Promise<T>;
+  log: Logger;
+}
+
+export interface CheckReport { ok: number; closed: number; reduced: number; mismatches: number }
+
+/** How far apart two quantities may be and still be the same (decimal noise). */
+const same = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+/** The ccxt symbol of a stored pair: linear perpetuals settle in their quote currency. */
+export const futuresSymbol = (pair: string) => (pair.includes(':') ? pair : `${pair}:${pair.split('/')[1] ?? 'USDT'}`);
+/** The stored pair of a ccxt futures symbol. */
+export const pairOfSymbol = (symbol: string) => symbol.split(':')[0] ?? symbol;
+const closingSide = (side: 'long' | 'short') => (side === 'long' ? 'sell' as const : 'buy' as const);
+/** Lookups reach this far before the position was opened (venue and database clocks differ a little). */
+const SKEW_MS = 60_000;
+
+export async function checkKey(k: KeyCheck): Promise<CheckReport> {
+  const report: CheckReport = { ok: 0, closed: 0, reduced: 0, mismatches: 0 };
+  const onVenue = await k.call(() => k.account.fetchPositions());
+  const slots = new Map(onVenue.map((p) => [`${p.symbol}|${p.side}`, p]));
+  const held = new Set<string>();
+  for (const pos of k.held) {
+    const symbol = futuresSymbol(pos.pair);
+    const slot = `${symbol}|${pos.side}`;
+    held.add(slot);
+    const there = slots.get(slot);
+    if (there && same(there.contracts, pos.qty)) report.ok += 1;
+    else if (!there) report.closed += Number(await closed(k, pos, symbol));
+    else if (there.contracts < pos.qty) report.reduced += Number(await reduced(k, pos, symbol, there.contracts));
+    else report.mismatches += Number(await k.store.recordMismatch(pos, mismatch(pos, there, `the exchange holds ${there.contracts} ${symbol} ${there.side}, more than the ${pos.qty} this subscription opened`)));
+  }
+  const owner = k.held[0];
+  for (const p of onVenue) {
+    if (!owner || held.has(`${p.symbol}|${p.side}`)) continue;
+    const rec = mismatch(owner, p, `the exchange holds a ${p.side} ${p.contracts} ${p.symbol} position (entry ${p.entryPrice ?? '?'}) that no futures subscription on this key opened`);
+    const recorded = await k.store.recordUnknown(owner, pairOfSymbol(p.symbol), p.side, { ...rec, amount: p.contracts, side: null, event: `unknown:${p.symbol}:${p.side}:${p.contracts}:${p.entryPrice ?? ''}` });
+    report.mismatches += Number(recorded);
+  }
+  return report;
+}
+
+function mismatch(pos: HeldPosition, there: FuturesPosition, what: string): ReconcileRecord {
+  return {
+    action: 'RECONCILE_MISMATCH', status: 'FAILED', side: null, amount: there.contracts, price: there.entryPrice, orderId: null, realisedPnl: null,
+    error: `RECONCILE_MISMATCH: ${what}; nothing was changed, check the position on the exchange`,
+    response: { reconciled: true, held: { pair: pos.pair, side: pos.side, qty: pos.qty }, exchange: { symbol: there.symbol, side: there.side, contracts: there.contracts, entryPrice: there.entryPrice } },
+    event: `mismatch:${there.symbol}:${there.side}:${there.contracts}`,
+  };
+}
+
+/** The protective order that filled, if one did; the ones still resting are cancelled (the position is gone). */
+async function firedProtective(k: KeyCheck, pos: HeldPosition, symbol: string): Promise<{ fired: { kind: 'TAKE_PROFIT' | 'STOP_LOSS'; order: FuturesOrder } | null; cancelled: string[] }> {
+  const legs = [['TAKE_PROFIT', pos.tpClientOrderId], ['STOP_LOSS', pos.slClientOrderId]] as const;
+  let fired: { kind: 'TAKE_PROFIT' | 'STOP_LOSS'; order: FuturesOrder } | null = null;
+  const resting: string[] = [];
+  for (const [kind, cid] of legs) {
+    if (!cid) continue;
+    if (fired) { resting.push(cid); continue; }
+    const o = await k.call(() => k.account.findProtective(symbol, cid));
+    if (o && o.status === 'closed' && o.filled > 0) fired = { kind, order: o };
+    else if (o && o.status === 'open') resting.push(cid);
+  }
+  const cancelled: string[] = [];
+  for (const cid of resting) if (await k.call(() => k.account.cancelProtective(symbol, cid))) cancelled.push(cid);
+  return { fired, cancelled };
+}
+
+async function closed(k: KeyCheck, pos: HeldPosition, symbol: string): Promise<boolean> {
+  const { fired, cancelled } = await firedProtective(k, pos, symbol);
+  const since = pos.updatedAt - 1000;
+  let action: ReconcileAction;
+  let fill: { amount: number; price: number | null; orderId: string | null; pnl: number | null };
+  let evidence: unknown;
+  if (fired) {
+    action = fired.kind;
+    const pnl = await k.call(() => k.account.realisedPnl(symbol, fired.order, pos.openedAt - SKEW_MS));
+    fill = { amount: fired.order.filled, price: fired.order.average, orderId: fired.order.fillOrderId, pnl };
+    evidence = { order: { clientOrderId: fired.order.clientOrderId, status: fired.order.status, filled: fired.order.filled, average: fired.order.average, fillOrderId: fired.order.fillOrderId } };
+  } else {
+    const liquidations = await k.call(() => k.account.liquidations(symbol, since));
+    const fills = await k.call(() => k.account.closes(symbol, pos.side, since));
+    const liq = liquidations.reduce((s, l) => s + l.contracts, 0);
+    action = liq > 0 ? 'LIQUIDATION' : 'CLOSED_ON_EXCHANGE';
+    const liqPrice = liq > 0 ? liquidations.reduce((s, l) => s + l.contracts * (l.price ?? 0), 0) / liq : null;
+    fill = { amount: liq > 0 ? liq : fills.qty > 0 ? fills.qty : pos.qty, price: liqPrice ?? fills.average, orderId: null, pnl: fills.qty > 0 ? fills.pnl : null };
+    evidence = { liquidations, fills };
+  }
+  const funding = await k.call(() => k.account.funding(symbol, pos.openedAt - SKEW_MS));
+  // The round trip: the close's PnL after its fee, the funding, and the entry's fee (recorded on the Position).
+  const realisedPnl = fill.pnl === null ? null : fill.pnl + funding - pos.entryFee;
+  const rec: ReconcileRecord = {
+    action, status: 'SUCCESS', side: closingSide(pos.side), amount: fill.amount, price: fill.price, orderId: fill.orderId, realisedPnl, error: null, event: 'close',
+    response: { reconciled: true, reason: action, symbol, held: { side: pos.side, qty: pos.qty, avgPrice: pos.avgPrice }, ...evidenceOf(evidence), venuePnl: fill.pnl, funding, entryFee: pos.entryFee, cancelled },
+  };
+  const done = await k.store.recordClose(pos, rec);
+  if (done) k.log.info({ subscriptionId: pos.subscriptionId, pair: pos.pair, action, realisedPnl }, 'futures position closed on the exchange: recorded');
+  return done;
+}
+
+const evidenceOf = (e: unknown) => (e && typeof e === 'object' ? e as Record<string, unknown> : {});
+
+async function reduced(k: KeyCheck, pos: HeldPosition, symbol: string, left: number): Promise<boolean> {
+  const fills = await k.call(() => k.account.closes(symbol, pos.side, pos.updatedAt - 1000));
+  const amount = pos.qty - left;
+  const rec: ReconcileRecord = {
+    action: 'CLOSED_ON_EXCHANGE', status: 'SUCCESS', side: closingSide(pos.side), amount, price: fills.average, orderId: null,
+    realisedPnl: fills.qty > 0 ? fills.pnl : null, error: null, event: `reduce:${left}`,
+    response: { reconciled: true, reason: 'CLOSED_ON_EXCHANGE', partial: true, symbol, held: { side: pos.side, qty: pos.qty, avgPrice: pos.avgPrice }, left, fills },
+  };
+  const done = await k.store.recordReduce(pos, left, rec);
+  if (done) k.log.info({ subscriptionId: pos.subscriptionId, pair: pos.pair, left }, 'futures position reduced on the exchange: recorded');
+  return done;
+}

@@ -1,0 +1,182 @@
+/**
+ * The futures reconciliation (src/execution/reconcile*.ts) against both futures fakes through the real ccxt
+ * (binanceusdm, bybit linear) and real PostgreSQL: positions the exchange closed by itself (take profit, stop
+ * loss, liquidation), a close or a partial close in the user's account, differences nothing explains
+ * (RECONCILE_MISMATCH), exactly-once records with two pollers and after a restart, and the request budget.
+ * Positions are opened on the fake as the executor leaves them (entry + reduce-only SL/TP under our ids).
+ */
+import assert from 'node:assert/strict';
+import { createVenueBudget, ExchangeBusy } from '../src/exchange/index.js';
+import type { FuturesReconciler } from '../src/execution/index.js';
+import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
+import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
+import { TEST_DATABASE_URL } from './support/env.js';
+import { futuresKit, futuresSub, openHeld, reconcileRows, type FuturesFake, type Kit, type Venue } from './support/futures-positions.js';
+import { waitFor } from './support/wait.js';
+
+const S = 'BTC/USDT:USDT';
+const INTERVAL_MS = 300;
+/** Taker fee rates of the fakes (Binance USDⓈ-M 0.04 %, Bybit 0.055 %). */
+const FEE: Record<Venue, number> = { binance: 0.0004, bybit: 0.00055 };
+const near = (a: unknown, b: number, what: string) => assert.ok(Math.abs(Number(a) - b) < 1e-6, `${what}: ${String(a)} ≠ ${b}`);
+/** Both fakes serve every test: a position left in the database by an earlier run reaches a fake, never a venue. */
+const FAKES = { binance: new FakeBinanceFutures(), bybit: new FakeBybitLinear() };
+let kit: Kit;
+before(async () => { kit = await futuresKit(TEST_DATABASE_URL, { binance: await FAKES.binance.start(), bybit: await FAKES.bybit.start() }); });
+after(async () => {
+  await kit?.close();
+  await Promise.all([FAKES.binance.stop(), FAKES.bybit.stop()]);
+});
+
+for (const venue of ['binance', 'bybit'] as const) {
+  describe(`futures reconciliation on ${venue} (real ccxt against the fake, a poller every ${INTERVAL_MS} ms)`, function () {
+    this.timeout(20_000);
+    const fake: FuturesFake = FAKES[venue];
+    let poller: FuturesReconciler;
+    const gone = (positionId: string) => waitFor('the position to be recorded closed', async () => !(await kit.prisma.position.findUnique({ where: { id: positionId } })), 5000);
+    const conditional = (apiKey: string, clientId: string | null) => fake.futuresAccount(apiKey).conditionals.find((c) => c.clientId === clientId)?.status;
+
+    before(() => {
+      poller = kit.reconciler({ intervalMs: INTERVAL_MS });
+      poller.start();
+    });
+    after(() => poller.stop());
+    beforeEach(() => {
+      fake.setMarkPrice(S, 60_000);
+      fake.setMarkPrice('ETH/USDT:USDT', 3_000);
+    });
+
+    it('a short\'s take profit fires: Position deleted, a TAKE_PROFIT row with the fill price and PnL after fees, the stop loss cancelled', async () => {
+      const s = await futuresSub(kit, venue, fake);
+      const held = await openHeld(kit, s, { side: 'short', qty: 0.01, sl: 61_000, tp: 58_000 });
+      assert.equal(held.entry, 60_000);
+      fake.setMarkPrice(S, 57_900);
+      await gone(held.positionId);
+      const [row, ...more] = await reconcileRows(kit, s.subId);
+      assert.equal(more.length, 0);
+      assert.deepEqual([row?.action, row?.status, row?.side, Number(row?.amount), Number(row?.price), row?.signalId, row?.error], ['TAKE_PROFIT', 'SUCCESS', 'buy', 0.01, 57_900, null, null]);
+      near(row?.realisedPnl, (60_000 - 57_900) * 0.01 - 579 * FEE[venue], 'PnL after the closing fee');
+      assert.equal(conditional(s.apiKey, held.slId), 'CANCELED', 'the stop loss no longer rests');
+      assert.deepEqual((row?.exchangeResponse as { cancelled: string[] }).cancelled, [held.slId]);
+    });
+
+    it('a long\'s stop loss fires: a STOP_LOSS row with a loss, the take profit cancelled', async () => {
+      const s = await futuresSub(kit, venue, fake);
+      const held = await openHeld(kit, s, { side: 'long', qty: 0.02, sl: 59_000, tp: 63_000 });
+      fake.setMarkPrice(S, 58_950);
+      await gone(held.positionId);
+      const [row] = await reconcileRows(kit, s.subId);
+      assert.deepEqual([row?.action, row?.side, Number(row?.amount), Number(row?.price)], ['STOP_LOSS', 'sell', 0.02, 58_950]);
+      near(row?.realisedPnl, (58_950 - 60_000) * 0.02 - 58_950 * 0.02 * FEE[venue], 'loss after the fee');
+      assert.equal(conditional(s.apiKey, held.tpId), 'CANCELED');
+    });
+
+    it('a liquidation: a LIQUIDATION row at the liquidation price with the loss the venue booked', async () => {
+      const s = await futuresSub(kit, venue, fake, 1000);
+      const held = await openHeld(kit, s, { side: 'long', qty: 0.05, leverage: 20, isolated: true, sl: 50_000 });
+      const [p] = await kit.trader.forKey(venue, s.apiKey, s.secret).fetchPositions([S]);
+      const liqAt = Math.floor(p!.liquidationPrice!) - 10;
+      fake.setMarkPrice(S, liqAt);
+      await gone(held.positionId);
+      const [row] = await reconcileRows(kit, s.subId);
+      assert.deepEqual([row?.action, row?.status, Number(row?.amount), Number(row?.price)], ['LIQUIDATION', 'SUCCESS', 0.05, liqAt]);
+      near(row?.realisedPnl, (liqAt - 60_000) * 0.05 - liqAt * 0.05 * FEE[venue], 'the liquidation fill\'s PnL after its fee');
+      assert.notEqual(conditional(s.apiKey, held.slId), 'NEW', 'nothing rests after a liquidation');
+    });
+
+    it('a close by hand in the account is noticed within one poll period: CLOSED_ON_EXCHANGE with the venue\'s price and PnL; SL and TP cancelled', async () => {
+      const s = await futuresSub(kit, venue, fake);
+      const held = await openHeld(kit, s, { side: 'long', qty: 0.01, sl: 58_000, tp: 65_000 });
+      fake.setMarkPrice(S, 61_000);
+      await kit.trader.forKey(venue, s.apiKey, s.secret).closePosition(S, 'long', 0.01, 'by-hand-1');
+      const closedAt = Date.now();
+      await gone(held.positionId);
+      const noticedMs = Date.now() - closedAt;
+      assert.ok(noticedMs < INTERVAL_MS + 1500, `noticed after ${noticedMs} ms`);
+      const [row] = await reconcileRows(kit, s.subId);
+      assert.deepEqual([row?.action, Number(row?.amount), Number(row?.price)], ['CLOSED_ON_EXCHANGE', 0.01, 61_000]);
+      near(row?.realisedPnl, 10 - 610 * FEE[venue], 'PnL after the fee');
+      assert.deepEqual([conditional(s.apiKey, held.slId), conditional(s.apiKey, held.tpId)], ['CANCELED', 'CANCELED']);
+    });
+
+    it('a partial close by hand: the Position keeps the rest, one CLOSED_ON_EXCHANGE row for the part; a later stop closes the rest', async () => {
+      const s = await futuresSub(kit, venue, fake);
+      const held = await openHeld(kit, s, { side: 'short', qty: 0.03, sl: 62_000 });
+      fake.setMarkPrice(S, 59_000);
+      await kit.trader.forKey(venue, s.apiKey, s.secret).closePosition(S, 'short', 0.01, 'by-hand-part');
+      const left = await waitFor('the quantity left', async () => {
+        const p = await kit.prisma.position.findUnique({ where: { id: held.positionId } });
+        return p && Number(p.qty) === 0.02 ? p : null;
+      }, 5000);
+      assert.equal(left.side, 'short');
+      const [part] = await reconcileRows(kit, s.subId);
+      assert.deepEqual([part?.action, Number(part?.amount), Number(part?.price)], ['CLOSED_ON_EXCHANGE', 0.01, 59_000]);
+      near(part?.realisedPnl, 10 - 590 * FEE[venue], 'the part\'s PnL');
+      fake.setMarkPrice(S, 62_100);
+      await gone(held.positionId);
+      const rows = await reconcileRows(kit, s.subId);
+      assert.deepEqual(rows.map((r) => [r.action, Number(r.amount)]), [['CLOSED_ON_EXCHANGE', 0.01], ['STOP_LOSS', 0.02]]);
+    });
+
+    it('differences nothing explains are RECONCILE_MISMATCH rows (once each), the Position untouched: more than we opened, a position we never opened', async () => {
+      const s = await futuresSub(kit, venue, fake);
+      const held = await openHeld(kit, s, { side: 'long', qty: 0.01 });
+      const acc = kit.trader.forKey(venue, s.apiKey, s.secret);
+      await acc.openPosition(S, 'long', 0.01, 'by-hand-add');
+      await acc.openPosition('ETH/USDT:USDT', 'short', 0.1, 'by-hand-eth');
+      const rows = await waitFor('two mismatch rows', async () => {
+        const r = await reconcileRows(kit, s.subId);
+        return r.length >= 2 ? r : null;
+      }, 5000);
+      await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS)); // three more polls: still two rows
+      const again = await reconcileRows(kit, s.subId);
+      assert.equal(again.length, 2);
+      assert.ok(rows.every((r) => r.action === 'RECONCILE_MISMATCH' && r.status === 'FAILED' && /^RECONCILE_MISMATCH: /.test(r.error ?? '')));
+      assert.deepEqual(rows.map((r) => r.pair).sort(), ['BTC/USDT', 'ETH/USDT']);
+      assert.match(rows.find((r) => r.pair === 'BTC/USDT')!.error!, /holds 0\.02 .* more than the 0\.01/);
+      const p = await kit.prisma.position.findUnique({ where: { id: held.positionId } });
+      assert.equal(Number(p?.qty), 0.01);
+    });
+  });
+}
+
+describe('futures reconciliation: exactly once, and within the request budget', function () {
+  this.timeout(20_000);
+  const fake = FAKES.binance;
+  beforeEach(() => fake.setMarkPrice(S, 60_000));
+
+  it('two pollers at once, then a restarted one, record a fired take profit once; nothing while an execution of the pair is PENDING', async () => {
+    const s = await futuresSub(kit, 'binance', fake);
+    const held = await openHeld(kit, s, { side: 'long', qty: 0.01, sl: 58_000, tp: 61_000 });
+    const pending = await kit.prisma.executionLog.create({ data: { userId: s.userId, subscriptionId: s.subId, exchange: 'binance', clientOrderId: `pending-${held.positionId}`, pair: 'BTC/USDT', action: 'CLOSE' } });
+    fake.setMarkPrice(S, 61_050);
+    const a = kit.reconciler();
+    const b = kit.reconciler();
+    await Promise.all([a.poll(0), b.poll(0)]);
+    assert.equal((await reconcileRows(kit, s.subId)).length, 0, 'our own CLOSE may be in flight: left to the next poll');
+    assert.ok(await kit.prisma.position.findUnique({ where: { id: held.positionId } }));
+    await kit.prisma.executionLog.update({ where: { id: pending.id }, data: { status: 'FAILED' } });
+    const reports = await Promise.all([a.poll(0), b.poll(0)]);
+    assert.equal(reports[0].closed + reports[1].closed, 1, JSON.stringify(reports));
+    const restarted = kit.reconciler();
+    assert.equal((await restarted.poll(0)).closed, 0);
+    const rows = await reconcileRows(kit, s.subId);
+    assert.deepEqual(rows.map((r) => r.action), ['TAKE_PROFIT']);
+  });
+
+  it('the reconciler spends only the non-order share of the venue budget; orders keep the rest of the window', async () => {
+    // 20 units a minute for binanceusdm, 50 % for non-order traffic: 10 units for the reconciler.
+    const budget = createVenueBudget({ prefix: '', settings: { percent: 80, perVenue: { binanceusdm: 20 }, otherPercent: 50, maxWaitMs: 0 } });
+    const subs = await Promise.all(Array.from({ length: 12 }, () => futuresSub(kit, 'binance', fake)));
+    for (const s of subs) await openHeld(kit, s, { side: 'long', qty: 0.01 });
+    fake.resetCounters();
+    const r = kit.reconciler({ budget, budgetWaitMs: 0, keysInParallel: 1 });
+    const report = await r.poll(0);
+    const asked = fake.requestCount('/fapi/v3/positionRisk');
+    assert.ok(report.busyKeys >= 1 && asked <= 10 && asked >= 1, `${asked} position requests, ${JSON.stringify(report)}`);
+    // The same counters (venue and origin): the reconciler's share is spent, an order still goes through at once.
+    const ref = { id: 'binanceusdm', key: `binanceusdm@${new URL(kit.urls.binance!).host}`, limit: 20 };
+    await assert.rejects(budget.acquire(ref, 1, 'other', 0), ExchangeBusy);
+    await budget.acquire(ref, 1, 'order', 0);
+  });
+});
