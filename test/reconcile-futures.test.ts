@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { createVenueBudget, ExchangeBusy } from '../src/exchange/index.js';
 import type { FuturesReconciler } from '../src/execution/index.js';
+import { createLogger } from '../src/lib/logger.js';
+import { Deriver } from '../src/notifications/deriver.js';
 import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
 import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
 import { TEST_DATABASE_URL } from './support/env.js';
@@ -162,6 +164,30 @@ describe('futures reconciliation: exactly once, and within the request budget', 
     assert.equal((await restarted.poll(0)).closed, 0);
     const rows = await reconcileRows(kit, s.subId);
     assert.deepEqual(rows.map((r) => r.action), ['TAKE_PROFIT']);
+  });
+
+  it('the subscriber is notified as of other executions: position.closed for a close on the exchange, order.failed for a mismatch', async () => {
+    const s = await futuresSub(kit, 'binance', fake);
+    await kit.prisma.notificationSettings.create({ data: { userId: s.userId, webhookUrl: 'https://hooks.example/rc' } });
+    const held = await openHeld(kit, s, { side: 'long', qty: 0.01, sl: 58_000 });
+    await kit.trader.forKey('binance', s.apiKey, s.secret).openPosition('ETH/USDT:USDT', 'long', 0.1, 'by-hand-eth-n');
+    fake.setMarkPrice(S, 57_990);
+    await kit.reconciler().poll(0);
+    const rows = await reconcileRows(kit, s.subId);
+    assert.deepEqual(rows.map((r) => r.action).sort(), ['RECONCILE_MISMATCH', 'STOP_LOSS']);
+    assert.equal(await kit.prisma.position.count({ where: { id: held.positionId } }), 0);
+    const deriver = new Deriver(kit.pool, { rescanMs: 60_000, log: createLogger('silent') });
+    await deriver.init();
+    const outbox = await waitFor('both events queued', async () => {
+      await deriver.step();
+      const o = await kit.prisma.notificationOutbox.findMany({ where: { userId: s.userId } });
+      return o.length >= 2 ? o : null;
+    });
+    const byKind = new Map(outbox.map((o) => [o.kind, o.payload as Record<string, unknown>]));
+    assert.deepEqual([...byKind.keys()].sort(), ['order.failed', 'position.closed']);
+    assert.deepEqual([byKind.get('position.closed')?.closeReason, byKind.get('position.closed')?.pair], ['STOP_LOSS', 'BTC/USDT']);
+    assert.equal(byKind.get('order.failed')?.code, 'RECONCILE_MISMATCH');
+    assert.ok(String(byKind.get('position.closed')?.strategy).startsWith('rc '), 'the strategy comes from the subscription');
   });
 
   it('the reconciler spends only the non-order share of the venue budget; orders keep the rest of the window', async () => {

@@ -4,7 +4,8 @@
  * after rows with a later executedAt. The deriver therefore re-reads a window (NOTIFY_RESCAN_SECONDS)
  * behind its cursor and skips rows already recorded in NotificationSource; recording the source rows,
  * queueing their outbox rows and advancing the cursor happen in ONE transaction, so a crash either
- * did all of it or none. One process derives at a time (transaction-level advisory lock).
+ * did all of it or none. One process derives at a time (transaction-level advisory lock). Rows of the futures
+ * reconciliation have no signal: their strategy is the subscription's.
  */
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
@@ -21,7 +22,8 @@ SELECT e.id, e."userId", e."subscriptionId", e.status::text AS status, e.error, 
   to_char(e."executedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, to_char(e."executedAt", 'YYYY-MM-DD') AS day,
   ns.events, COALESCE(ns."emailEnabled", false) AS "emailEnabled", ns."telegramChatId" IS NOT NULL AS telegram, ns."webhookUrl" IS NOT NULL AS webhook
 FROM "ExecutionLog" e
-JOIN "Signal" g ON g.id = e."signalId" JOIN "Strategy" st ON st.id = g."strategyId"
+JOIN "Subscription" sb ON sb.id = e."subscriptionId" JOIN "Strategy" st ON st.id = sb."strategyId"
+LEFT JOIN "Signal" g ON g.id = e."signalId"
 LEFT JOIN "NotificationSettings" ns ON ns."userId" = e."userId"
 WHERE e."executedAt" > (SELECT position FROM "NotificationCursor" WHERE id = 'exec') - $1 * interval '1 millisecond'
   AND e.status <> 'PENDING'

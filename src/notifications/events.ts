@@ -27,8 +27,11 @@ export interface ExecRow {
   id: string; userId: string; subscriptionId: string; status: 'SUCCESS' | 'PARTIAL' | 'FAILED' | 'SKIPPED';
   error: string | null; pair: string; side: string | null; action: string | null; amount: string | null; price: string | null;
   exchange: string; paper: boolean; strategyName: string; strategyId: string; realisedPnl: string | null;
-  /** The signal's source and reason: a CLOSE from the trade monitor carries STOP_LOSS or TAKE_PROFIT. */
-  signalSource: string; signalReason: string | null;
+  /**
+   * The signal's source and reason: a CLOSE from the trade monitor carries STOP_LOSS or TAKE_PROFIT. Null on a
+   * row of the futures reconciliation (no signal: `action` says what closed the position on the exchange).
+   */
+  signalSource: string | null; signalReason: string | null;
   /** executedAt as ISO text and its UTC day (formatted by PostgreSQL: no time-zone round trip). */
   at: string; day: string;
 }
@@ -53,9 +56,16 @@ export function eventOfExecution(e: ExecRow): NotificationEvent {
   if (e.status === 'SUCCESS' && e.action === 'CLOSE' && e.signalSource === 'monitor') {
     return { eventId: `exec:${e.id}:${e.status}`, kind: 'position.closed', payload: { ...payload, closeReason: e.signalReason } };
   }
+  // The futures reconciliation: the exchange closed the position (its stop, take profit, a liquidation, a close by hand).
+  if (e.status === 'SUCCESS' && e.signalSource === null && e.action && EXCHANGE_CLOSES.has(e.action)) {
+    return { eventId: `exec:${e.id}:${e.status}`, kind: 'position.closed', payload: { ...payload, closeReason: e.action } };
+  }
   const kind: EventKind = e.status === 'SUCCESS' ? 'order.filled' : e.status === 'PARTIAL' ? 'order.partial' : e.status === 'FAILED' ? 'order.failed' : 'order.skipped';
   return { eventId: `exec:${e.id}:${e.status}`, kind, payload };
 }
+
+/** `action` of a reconciliation row whose position the exchange closed (RECONCILE_MISMATCH is an order.failed). */
+const EXCHANGE_CLOSES = new Set(['STOP_LOSS', 'TAKE_PROFIT', 'LIQUIDATION', 'CLOSED_ON_EXCHANGE']);
 
 /** Removes what could be a credential from free text (exchange error messages, URLs). */
 export function redact(text: string): string {
@@ -79,7 +89,7 @@ const TITLES: Record<EventKind, string> = {
   'order.skipped': 'Order skipped',
   'keys.refused': 'API keys refused',
   'loss_limit.reached': 'Daily loss limit reached',
-  'position.closed': 'Position closed at its stop loss / take profit',
+  'position.closed': 'Position closed (stop loss, take profit or on the exchange)',
   'author.refused_digest': 'Refused webhook deliveries',
   'admin.alert': 'Operator alert',
 };
@@ -91,6 +101,10 @@ export function titleOf(kind: string, payload: Record<string, unknown>): string 
   if (kind === 'author.refused_digest') return `${t}: ${String(payload.strategy ?? '')}`;
   return payload.pair ? `${t}: ${String(payload.pair)}` : t;
 }
+
+const CLOSED_BY: Record<string, string> = {
+  TAKE_PROFIT: 'the take profit', STOP_LOSS: 'the stop loss', LIQUIDATION: 'a liquidation on the exchange', CLOSED_ON_EXCHANGE: 'a close in your exchange account (not by this service)',
+};
 
 /** Plain text of one event (no markup: nothing to escape, nothing to inject). */
 export function renderText(kind: string, p: Record<string, unknown>): string {
@@ -108,7 +122,7 @@ export function renderText(kind: string, p: Record<string, unknown>): string {
   lines.push(bits.filter(Boolean).join(' '));
   if (p.reason && kind !== 'order.filled') lines.push(`Reason: ${String(p.reason)}`);
   if (kind === 'keys.refused') lines.push('Store new API keys for this subscription on the site; new entries are skipped until then.');
-  if (kind === 'position.closed') lines.push(`Closed by ${p.closeReason === 'TAKE_PROFIT' ? 'the take profit' : p.closeReason === 'STOP_LOSS' ? 'the stop loss' : 'the trade monitor'}${p.realisedPnl ? `, realised ${String(p.realisedPnl)}` : ''}.`);
+  if (kind === 'position.closed') lines.push(`Closed by ${CLOSED_BY[String(p.closeReason)] ?? 'the trade monitor'}${p.realisedPnl ? `, realised ${String(p.realisedPnl)}` : ''}.`);
   if (kind === 'loss_limit.reached') lines.push('New entries of this subscription resume tomorrow (UTC).');
   return lines.join('\n');
 }
