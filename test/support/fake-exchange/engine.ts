@@ -1,15 +1,16 @@
 /**
- * Accounts, balances and order execution of the fake spot exchange.
- * Market orders fill at the last price; limit orders fill when marketable
+ * Order execution of the fake spot exchange (balances and the funds of orders:
+ * ledger.ts). Market orders fill at the last price; limit orders fill when marketable
  * (at the last price on arrival, at their limit price when resting); stop
  * orders wait for their trigger. Every accepted order is kept for assertions.
  */
 import { Errors } from './errors.js';
-import { minUnits, mul, toUnits } from './decimal.js';
+import { toUnits } from './decimal.js';
+import { Ledger } from './ledger.js';
 import { buildMarket, checkOrderTypeListed, marketIdOf, type Market, type MarketSpec } from './markets.js';
 import { applyFilters, isMarketLike, isStopType, parseOrderRequest, type OrderDraft } from './order-request.js';
 import type { OrderListRecord } from './oco.js';
-import type { Account, BalanceEntry, DuplicateMode, OrderRecord, Params } from './types.js';
+import type { Account, DuplicateMode, OrderRecord, Params } from './types.js';
 
 /** True while an order can still execute or be cancelled. */
 export function isOpen(o: OrderRecord): boolean {
@@ -26,20 +27,12 @@ function isTriggered(o: Pick<OrderRecord, 'type' | 'side' | 'stopPrice'>, last: 
   return o.side === 'BUY' ? falling : rising;
 }
 
-/** Order book-less matching engine holding all accounts. */
-export class Engine {
+/** Order book-less matching engine holding all markets, accounts and order lists. */
+export class Engine extends Ledger {
   readonly markets = new Map<string, Market>();
-  readonly accounts = new Map<string, Account>();
   /** OCO order lists of every account (oco.ts). */
   readonly lists: OrderListRecord[] = [];
   duplicateMode: DuplicateMode = 'strict';
-  /** Commission as a fraction of the received asset (0 by default). */
-  commissionRate = 0n;
-  private nextOrderId = 1000;
-  private nextTradeId = 1;
-
-  /** @param now clock of the exchange (ms) */
-  constructor(private readonly now: () => number) {}
 
   /** Adds or replaces a market. */
   addMarket(spec: MarketSpec): Market {
@@ -55,33 +48,6 @@ export class Engine {
       throw Errors.invalidSymbol();
     }
     return m;
-  }
-
-  /** Registers (or replaces) an API key with balances. */
-  addAccount(apiKey: string, secret: string, balances: Record<string, number | string>): Account {
-    const account: Account = {
-      apiKey,
-      secret,
-      balances: new Map(),
-      orders: [],
-      usedClientIds: new Set(),
-      rejectedOrders: 0,
-    };
-    for (const [asset, free] of Object.entries(balances)) {
-      account.balances.set(asset.toUpperCase(), { free: toUnits(free), locked: 0n });
-    }
-    this.accounts.set(apiKey, account);
-    return account;
-  }
-
-  /** Balance entry of an asset, created empty on first use. */
-  balance(account: Account, asset: string): BalanceEntry {
-    let entry = account.balances.get(asset);
-    if (entry === undefined) {
-      entry = { free: 0n, locked: 0n };
-      account.balances.set(asset, entry);
-    }
-    return entry;
   }
 
   /** Validates and accepts a new order, executing what is immediately executable. */
@@ -130,46 +96,6 @@ export class Engine {
     }
   }
 
-  /**
-   * Locks the funds the order needs (-2010 when free balance is short) and builds the record. `lock`
-   * false: the second leg of an order list, whose funds the first leg holds for both.
-   */
-  reserve(account: Account, m: Market, d: OrderDraft, orderListId = -1, lock = true): OrderRecord {
-    const reference = isMarketLike(d.type) ? (d.stopPrice > 0n ? d.stopPrice : m.price) : d.price;
-    const asset = d.side === 'BUY' ? m.quote : m.base;
-    const amount = !lock ? 0n : d.side === 'BUY' ? mul(d.quantity, reference) : d.quantity;
-    const entry = this.balance(account, asset);
-    if (entry.free < amount) {
-      throw Errors.insufficientBalance();
-    }
-    entry.free -= amount;
-    entry.locked += amount;
-    const now = this.now();
-    return {
-      orderId: this.nextOrderId++,
-      orderListId,
-      clientOrderId: d.clientOrderId,
-      apiKey: account.apiKey,
-      symbol: m.id,
-      side: d.side,
-      type: d.type,
-      timeInForce: d.timeInForce || 'GTC',
-      price: d.price,
-      stopPrice: d.stopPrice,
-      origQty: d.quantity,
-      origQuoteOrderQty: d.quoteOrderQty,
-      executedQty: 0n,
-      cummulativeQuoteQty: 0n,
-      status: 'NEW',
-      time: now,
-      updateTime: now,
-      workingTime: isStopType(d.type) ? -1 : now,
-      isWorking: !isStopType(d.type),
-      reserved: amount,
-      fills: [],
-    };
-  }
-
   /** Sets the last price of a market and executes orders it makes executable. */
   setPrice(symbol: string, price: number | string): void {
     const m = this.market(symbol);
@@ -208,52 +134,6 @@ export class Engine {
     } else if (taker && (o.timeInForce === 'IOC' || o.timeInForce === 'FOK')) {
       this.release(account, m, o, 'EXPIRED');
     }
-  }
-
-  /** Executes qty at price, moving balances and recording the fill. */
-  private fill(account: Account, m: Market, o: OrderRecord, qty: bigint, price: bigint, isMaker: boolean): void {
-    const cost = mul(qty, price);
-    if (!this.pay(account, m, o, o.side === 'BUY' ? cost : qty)) {
-      this.release(account, m, o, 'EXPIRED');
-      return;
-    }
-    const received = o.side === 'BUY' ? qty : cost;
-    const commission = mul(received, this.commissionRate);
-    const receiveAsset = o.side === 'BUY' ? m.base : m.quote;
-    this.balance(account, receiveAsset).free += received - commission;
-    const time = this.now();
-    o.fills.push({ tradeId: this.nextTradeId++, price, qty, commission, commissionAsset: receiveAsset, time, isMaker });
-    o.executedQty += qty;
-    o.cummulativeQuoteQty += cost;
-    o.updateTime = time;
-    o.status = o.executedQty === o.origQty ? 'FILLED' : 'PARTIALLY_FILLED';
-    if (o.status === 'FILLED') {
-      this.release(account, m, o, 'FILLED');
-    }
-  }
-
-  /** Takes `amount` from the order's reservation, then from free balance; false when short. */
-  private pay(account: Account, m: Market, o: OrderRecord, amount: bigint): boolean {
-    const entry = this.balance(account, o.side === 'BUY' ? m.quote : m.base);
-    const fromLocked = minUnits(amount, o.reserved);
-    const fromFree = amount - fromLocked;
-    if (entry.free < fromFree) {
-      return false;
-    }
-    entry.locked -= fromLocked;
-    o.reserved -= fromLocked;
-    entry.free -= fromFree;
-    return true;
-  }
-
-  /** Returns what is still reserved to free balance and sets the final status. */
-  release(account: Account, m: Market, o: OrderRecord, status: OrderRecord['status']): void {
-    const entry = this.balance(account, o.side === 'BUY' ? m.quote : m.base);
-    entry.locked -= o.reserved;
-    entry.free += o.reserved;
-    o.reserved = 0n;
-    o.status = status;
-    o.updateTime = this.now();
   }
 
   /**
