@@ -44,9 +44,10 @@ export function adminRoutes(deps: { prisma: PrismaClient; tokens: TokenService }
     }
     const last = await prisma.executionLog.findMany({
       where: { ...where, ...(q.status ? {} : { status: { not: 'SKIPPED' as const } }), error: { not: null } }, orderBy: { createdAt: 'desc' }, take: 20,
-      select: { id: true, exchange: true, status: true, error: true, pair: true, createdAt: true, executedAt: true, subscriptionId: true, user: { select: { email: true } }, signal: { select: { strategy: { select: { name: true } } } } },
+      select: { id: true, exchange: true, status: true, error: true, pair: true, createdAt: true, executedAt: true, subscriptionId: true, user: { select: { email: true } }, subscription: { select: { strategy: { select: { name: true } } } } },
     });
-    const lastErrors = last.map(({ user, signal, ...e }) => ({ ...e, userEmail: user.email, strategyName: signal?.strategy.name ?? null }));
+    // The subscription's strategy: reconciler rows (RECONCILE_MISMATCH) have no signal.
+    const lastErrors = last.map(({ user, subscription, ...e }) => ({ ...e, userEmail: user.email, strategyName: subscription.strategy.name }));
     res.json({ exchanges: [...byExchange.values()].sort((a, b) => b.failed - a.failed), lastErrors });
   }));
 
