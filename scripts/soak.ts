@@ -574,10 +574,22 @@ async function buildReport(o: {
   // Error log lines (pino level >= 50) per app, with the most frequent messages.
   const errors: Record<string, number> = {};
   const messages: Record<string, number> = {};
+  // An error line belongs to an injected failure when it is logged between the injection and 10 s after the
+  // stack recovered end to end; anything else is reported line by line (pino's `time` is epoch ms).
+  const windows = (o.recoveries as { at: number; e2eAfterMs: number }[]).map((r) => [t0 + r.at * 1000 - 1000, t0 + r.at * 1000 + r.e2eAfterMs + 10_000]);
+  const inFailureWindow = (time: unknown) => typeof time === 'number' && windows.some(([a, b]) => time >= a! && time <= b!);
+  const outsideFailures: string[] = [];
   for (const f of readdirSync(o.logDir)) {
     for (const line of readFileSync(path.join(o.logDir, f), 'utf8').split('\n')) {
       if (!line.startsWith('{')) { if (line.trim() && f.includes('.err.')) { errors[f] = (errors[f] ?? 0) + 1; messages[line.slice(0, 120)] = (messages[line.slice(0, 120)] ?? 0) + 1; } continue; }
-      try { const j = JSON.parse(line); if (j.level >= 50) { errors[f] = (errors[f] ?? 0) + 1; messages[j.msg] = (messages[j.msg] ?? 0) + 1; } } catch { /* partial line */ }
+      try {
+        const j = JSON.parse(line);
+        if (j.level >= 50) {
+          errors[f] = (errors[f] ?? 0) + 1;
+          messages[j.msg] = (messages[j.msg] ?? 0) + 1;
+          if (!inFailureWindow(j.time)) outsideFailures.push(`${f} +${Math.round((j.time - t0) / 1000)}s ${j.msg}`);
+        }
+      } catch { /* partial line */ }
     }
   }
   const topErrors = Object.entries(messages).sort((a, b) => b[1] - a[1]).slice(0, 10);
@@ -596,7 +608,7 @@ async function buildReport(o: {
     ingest: o.ingest, signalsAccepted: o.accepted.length,
     deliveries: { expected, lost, duplicates, gaps, reconnects, closeCodes },
     orders: { expectedExecutions, executionRows: rows.length, byStatus, missingRows, duplicateRows, exchangeOrders: orders.length, duplicateOrders, successWithoutExchangeOrder: missingOrders, pendingAfterDrainMs: o.pendingAfter },
-    processes, restarts, injectedKills: o.injectedKills, errors, topErrors, recoveries: o.recoveries, jsonStore: o.jsonStore, alerts: o.alerts,
+    processes, restarts, injectedKills: o.injectedKills, errors, topErrors, errorsOutsideFailures: outsideFailures.slice(0, 50), errorsOutsideFailureCount: outsideFailures.length, recoveries: o.recoveries, jsonStore: o.jsonStore, alerts: o.alerts,
     verdict: {
       ...verdict,
       ok: verdict.restartsCausedByErrors <= 0 && lost === 0 && duplicates === 0 && duplicateOrders === 0 && missingRows === 0 && o.jsonStore.ok
@@ -616,13 +628,13 @@ function markdown(r: Awaited<ReturnType<typeof buildReport>>): string {
     `| Execution status | ${JSON.stringify(r.orders.byStatus)} |`,
     `| Exchange orders / duplicate orders (same clientOrderId) | ${r.orders.exchangeOrders} / ${r.orders.duplicateOrders} |`,
     `| JSON store vs PostgreSQL after the drain (caught up in ${r.jsonStore.caughtUpMs} ms) | ${r.jsonStore.ok ? 'consistent' : `${r.jsonStore.differences.length} differences: ${r.jsonStore.differences.slice(0, 3).join('; ')}`} ${JSON.stringify(r.jsonStore.checked)} |`,
-    `| Error log lines | ${JSON.stringify(r.errors)} |`,
+    `| Error log lines (outside the injected failures) | ${JSON.stringify(r.errors)} (${r.errorsOutsideFailureCount}) |`,
     `| Operator alerts Redis / PostgreSQL: raised, cleared (distinct ids; received at) | ${r.alerts.redis.raised}, ${r.alerts.redis.cleared} (${r.alerts.redis.receivedAt.join(', ')}) / ${r.alerts.postgres.raised}, ${r.alerts.postgres.cleared} (${r.alerts.postgres.receivedAt.join(', ')}) |`,
     `| Alert webhook posts / distinct events / bad signatures | ${r.alerts.deliveries} / ${r.alerts.distinctEvents} / ${r.alerts.invalidSignatures} ${JSON.stringify(r.alerts.byKey)} |`,
     ...r.processes.map((p) => `| Memory ${p.process} (first third → last third, max) | ${p.memFirstMB} → ${p.memLastMB} MB, max ${p.memMaxMB} MB; restarts ${p.restarts} |`),
     ...(r.recoveries as { failure: string; downMs: number; healthyAfterMs: number; e2eAfterMs: number }[]).map((x) => `| Recovery: ${x.failure} (down ${x.downMs} ms) | healthy after ${x.healthyAfterMs} ms, signal delivered end-to-end after ${x.e2eAfterMs} ms |`),
   ];
-  return rows.join('\n') + `\n\nTop error messages: ${JSON.stringify(r.topErrors)}\nVerdict: ${JSON.stringify(r.verdict)}\n`;
+  return rows.join('\n') + `\n\nTop error messages: ${JSON.stringify(r.topErrors)}\nError lines outside the injected failures: ${JSON.stringify(r.errorsOutsideFailures)}\nVerdict: ${JSON.stringify(r.verdict)}\n`;
 }
 
 if (!existsSync(path.join(ROOT, 'ecosystem.config.js'))) throw new Error('run from the repository');
