@@ -11,20 +11,11 @@ import type { App } from '../src/app.js';
 import type { capturerComponent } from '../src/capture/index.js';
 import { client, registerUser, seedStrategy, startTestApp, uniquePair } from './support/app.js';
 import { FakeBinance } from './support/fake-exchange.js';
+import { waitFor } from './support/wait.js';
 
 type CapturerComponent = ReturnType<typeof capturerComponent>;
 const MIN = 60_000;
 const MA = { builtin: 'ma-crossover', params: { fast: 2, slow: 4, kind: 'sma' }, timeframe: '1m' };
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const startedAt = new Date();
 
@@ -174,6 +165,8 @@ describe('strategy bots REST', function () {
     assert.equal(view.status, 200, JSON.stringify(view.body));
     assert.equal(view.body.webhookUrl, `${app.url}/api/webhooks/tradingview/${strategyId}`);
     assert.equal(view.body.baseUrlSource, 'request');
+    const created = await api.post('/api/strategies', { name: 'absolute webhook' }, author.token);
+    assert.equal(created.body.webhookUrl, `${app.url}/api/webhooks/tradingview/${created.body.id}`, 'POST /api/strategies answers the full URL too');
     // The test client is on loopback, which TRUST_PROXY=loopback trusts: its forwarded origin counts.
     const fwd = await fetch(`${app.url}/api/strategies/${strategyId}/authoring`, { headers: { authorization: `Bearer ${author.token}`, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'signals.example.com' } });
     assert.equal((await fwd.json()).webhookUrl, `https://signals.example.com/api/webhooks/tradingview/${strategyId}`);
@@ -194,7 +187,7 @@ describe('strategy bots REST', function () {
     assert.deepEqual([counts.signals, counts.subscribers.active, counts.bots], [3, 1, { enabled: 0, disabled: 0 }]);
   });
 
-  it('PUBLIC_BASE_URL, when set, is the webhook URL origin whatever the request says; an untrusted X-Forwarded-Host is ignored', async () => {
+  it('PUBLIC_BASE_URL, when set, is the webhook URL origin whatever the request says (the authoring view and POST /api/strategies alike); an untrusted X-Forwarded-Host is ignored', async () => {
     const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example.net' };
     const view = async (a: App, strategyId: string, token: string) =>
       (await (await fetch(`${a.url}/api/strategies/${strategyId}/authoring`, { headers: { authorization: `Bearer ${token}`, ...forwarded } })).json()).webhookUrl;
@@ -205,6 +198,12 @@ describe('strategy bots REST', function () {
       assert.equal(await view(configured, s1.strategyId, s1.author.token), `https://signals.example.org/sm/api/webhooks/tradingview/${s1.strategyId}`);
       const s2 = await seedStrategy(untrusting);
       assert.equal(await view(untrusting, s2.strategyId, s2.author.token), `${untrusting.url}/api/webhooks/tradingview/${s2.strategyId}`);
+      // Creating a strategy answers the same absolute URL.
+      const created = await fetch(`${configured.url}/api/strategies`, { method: 'POST', headers: { authorization: `Bearer ${s1.author.token}`, 'content-type': 'application/json', ...forwarded }, body: JSON.stringify({ name: 'absolute webhook' }) });
+      const body = await created.json();
+      assert.equal(created.status, 201);
+      assert.equal(body.webhookUrl, `https://signals.example.org/sm/api/webhooks/tradingview/${body.id}`);
+      assert.equal(body.webhookUrl, await view(configured, body.id, s1.author.token));
     } finally { await configured.stop(); await untrusting.stop(); }
   });
 });

@@ -15,6 +15,7 @@ import type { App } from '../src/app.js';
 import type { capturerComponent } from '../src/capture/index.js';
 import { client, seedStrategy, startTestApp, uniquePair } from './support/app.js';
 import { FakeBinance, type Candle } from './support/fake-exchange.js';
+import { waitFor } from './support/wait.js';
 
 type CapturerComponent = ReturnType<typeof capturerComponent>;
 const MIN = 60_000;
@@ -31,16 +32,6 @@ function candles(closes: number[], lastOpenMs: number): Candle[] {
 }
 
 const minuteFloor = (ms: number) => Math.floor(ms / MIN) * MIN;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('chart capture (real Chromium)', function () {
   this.timeout(40_000);

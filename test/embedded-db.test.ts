@@ -14,18 +14,9 @@ import type { App } from '../src/app.js';
 import { DataDirInUseError, openDatabase } from '../src/db/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { client, registerUser, seedStrategy, startTestApp, uniqueEmail, uniquePair } from './support/app.js';
+import { waitFor } from './support/wait.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Runs a command to its end; returns exit code, output and how long it took. */
 function run(cmd: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) {

@@ -15,6 +15,7 @@ import { rateLimitPause, venueRef } from '../src/exchange/budgeted-ccxt.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { TEST_REDIS_URL } from './support/env.js';
 import { FakeBinance } from './support/fake-exchange.js';
+import { waitFor } from './support/wait.js';
 
 const LIVE = {
   ROLES: 'api,executor', TRADING_MODE: 'live', EXCHANGE_TIMEOUT_MS: '5000', EXCHANGE_RECV_WINDOW_MS: '5000',
@@ -27,16 +28,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function freshMinute(ms: number): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < ms) await sleep(left + 50);
-}
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 async function metric(app: App, name: string, labels: Record<string, string>): Promise<number> {

@@ -32,15 +32,7 @@ export function monitorDatabase(): Promise<void> {
   })());
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from './support/wait.js';
 
 /** A market of its own on the fake exchange, so no two tests share a price. */
 export function newPair(fake: FakeBinance, price: number): string {
