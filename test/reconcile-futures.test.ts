@@ -77,6 +77,8 @@ for (const venue of ['binance', 'bybit'] as const) {
       const s = await futuresSub(kit, venue, fake, 1000);
       const held = await openHeld(kit, s, { side: 'long', qty: 0.05, leverage: 20, isolated: true, sl: 50_000 });
       const [p] = await kit.trader.forKey(venue, s.apiKey, s.secret).fetchPositions([S]);
+      const saved = await waitFor('the venue\'s liquidation price on the Position', async () => (await kit.prisma.position.findUnique({ where: { id: held.positionId } }))?.liquidationPrice, 5000);
+      near(saved, p!.liquidationPrice!, 'liquidation price kept from the venue');
       const liqAt = Math.floor(p!.liquidationPrice!) - 10;
       fake.setMarkPrice(S, liqAt);
       await gone(held.positionId);

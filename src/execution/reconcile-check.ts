@@ -40,16 +40,21 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
   const onVenue = await k.call(() => k.account.fetchPositions());
   const slots = new Map(onVenue.map((p) => [`${p.symbol}|${p.side}`, p]));
   const held = new Set<string>();
+  const seen: { id: string; price: number }[] = [];
   for (const pos of k.held) {
     const symbol = futuresSymbol(pos.pair);
     const slot = `${symbol}|${pos.side}`;
     held.add(slot);
     const there = slots.get(slot);
-    if (there && same(there.contracts, pos.qty)) report.ok += 1;
+    if (there && same(there.contracts, pos.qty)) {
+      report.ok += 1;
+      if (there.liquidationPrice !== null && there.liquidationPrice > 0) seen.push({ id: pos.id, price: there.liquidationPrice });
+    }
     else if (!there) report.closed += Number(await closed(k, pos, symbol));
     else if (there.contracts < pos.qty) report.reduced += Number(await reduced(k, pos, symbol, there.contracts));
     else report.mismatches += Number(await k.store.recordMismatch(pos, mismatch(pos, there, `the exchange holds ${there.contracts} ${symbol} ${there.side}, more than the ${pos.qty} this subscription opened`)));
   }
+  await k.store.saveLiquidationPrices(seen);
   const owner = k.held[0];
   for (const p of onVenue) {
     if (!owner || held.has(`${p.symbol}|${p.side}`)) continue;

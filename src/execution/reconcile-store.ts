@@ -97,6 +97,14 @@ export class ReconcileStore {
       rec.status, rec.error?.slice(0, 2000) ?? null, JSON.stringify(rec.response ?? null), rec.action, str(rec.realisedPnl)];
   }
 
+  /** The liquidation prices the venue reports for positions that are as we hold them (written only when changed). */
+  async saveLiquidationPrices(seen: { id: string; price: number }[]): Promise<void> {
+    if (!seen.length) return;
+    await this.pool.query(
+      `UPDATE "Position" p SET "liquidationPrice" = v.l FROM unnest($1::uuid[], $2::numeric[]) AS v(id, l) WHERE p.id = v.id AND p."liquidationPrice" IS DISTINCT FROM v.l`,
+      [seen.map((x) => x.id), seen.map((x) => String(x.price))]);
+  }
+
   /** The exchange closed the position: delete it and record why. False when someone else already did (or it changed). */
   async recordClose(p: HeldPosition, rec: ReconcileRecord): Promise<boolean> {
     const r = await this.pool.query(CLOSE_SQL, this.values(p, rec, p.id));
