@@ -103,19 +103,18 @@ export class CcxtTradingClient implements TradingClient {
     }
   }
 
-  async fetchOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
-    try {
-      const o = await this.as(() => this.dialect.findByClientId(this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
-      return o ? toOrder(o, clientOrderId) : null;
-    } catch (err) {
-      if (err instanceof ExchangeError && err.kind === 'notFound') return null;
-      throw err;
-    }
+  fetchOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    return this.byClientId('findByClientId', symbol, clientOrderId);
   }
 
-  async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+  cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    return this.byClientId('cancelByClientId', symbol, clientOrderId);
+  }
+
+  /** The dialect's lookup or cancel by our client id; null when the venue has no such (open) order. */
+  private async byClientId(op: 'findByClientId' | 'cancelByClientId', symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
     try {
-      const o = await this.as(() => this.dialect.cancelByClientId(this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
+      const o = await this.as(() => this.dialect[op](this.ex, symbol, this.dialect.venueClientId(clientOrderId)));
       return o ? toOrder(o, clientOrderId) : null;
     } catch (err) {
       if (err instanceof ExchangeError && err.kind === 'notFound') return null;
