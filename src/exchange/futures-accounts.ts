@@ -1,7 +1,7 @@
 /**
  * FuturesAccounts: futures operations of many API keys through ONE ccxt instance per venue (built by the
- * factory: budget with the caller's traffic class, timeouts, origin, shared market list). The instance's
- * apiKey/secret are getters reading the calling key's credentials from an AsyncLocalStorage; each key gets a
+ * factory: budget with the caller's traffic class, timeouts, origin, shared market list). The instance takes
+ * its credentials from the calling key's scope (key-scope.ts); each key gets a
  * Proxy of the instance whose methods run inside that key's scope. Concurrent keys never see each other's
  * credentials, and no per-key ccxt instance (milliseconds of CPU and memory each) is built: the reconciliation
  * polls hundreds of keys.
@@ -9,31 +9,18 @@
  * FuturesAccount adds to FuturesOperations what the reconciliation reads: the venue's record of closes it made
  * itself (fills that reduced a position, with realised PnL after fees) and funding (dialects/futures-closes.ts).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Exchange } from 'ccxt';
 import type { Traffic, VenueBudget } from './budget.js';
 import { CcxtFactory } from './ccxt-factory.js';
 import { classifyCcxtError, ExchangeError } from './errors.js';
 import { futuresClosesFor, type ClosedFills, type FuturesClosesDialect } from './dialects/futures-closes.js';
 import { futuresDialectFor, FuturesOperations, type FuturesOperationsOptions, type PositionSide } from './futures.js';
+import { inScope, scopeCredentials, type CallScope } from './key-scope.js';
 
 export type { ClosedFills } from './dialects/futures-closes.js';
 
-interface Creds { apiKey: string; secret: string }
-const scope = new AsyncLocalStorage<Creds>();
-const NO_KEY: Creds = { apiKey: '', secret: '' };
-
-/** Makes `ex` sign with the credentials of the current scope (none outside one). */
-function scopeCredentials(ex: Exchange): void {
-  Object.defineProperty(ex, 'apiKey', { get: () => scope.getStore()?.apiKey ?? '', set: () => {}, configurable: true });
-  Object.defineProperty(ex, 'secret', { get: () => scope.getStore()?.secret ?? '', set: () => {}, configurable: true });
-  // A market reload ccxt starts inside a key's call must not sign with that key.
-  const shared = ex.loadMarkets.bind(ex);
-  ex.loadMarkets = (reload?: boolean, params?: object) => scope.run(NO_KEY, () => shared(reload, params));
-}
-
 /** `base` as seen by one key: every method runs in the key's scope. */
-function keyed(base: Exchange, creds: Creds): Exchange {
+function keyed(base: Exchange, creds: CallScope): Exchange {
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(base, {
     get(target, prop) {
@@ -42,7 +29,7 @@ function keyed(base: Exchange, creds: Creds): Exchange {
       let w = wrapped.get(prop);
       if (!w) {
         const f = v as (...a: unknown[]) => unknown;
-        w = (...args: unknown[]) => scope.run(creds, () => f.apply(target, args));
+        w = (...args: unknown[]) => inScope(creds, () => f.apply(target, args));
         wrapped.set(prop, w);
       }
       return w;
