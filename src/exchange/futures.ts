@@ -15,6 +15,7 @@ import { binanceFutures } from './dialects/binance-futures.js';
 import { bybitLinear } from './dialects/bybit-linear.js';
 import type { CcxtOrder } from './dialects/types.js';
 import type { FuturesDialect, FuturesMarginMode, PositionMode } from './dialects/futures-types.js';
+import { FuturesMarket } from './futures-market.js';
 
 export type { FuturesMarginMode, PositionMode } from './dialects/futures-types.js';
 export type PositionSide = 'long' | 'short';
@@ -134,6 +135,7 @@ export class FuturesOperations {
   private readonly dialect: FuturesDialect;
   private readonly settings: FuturesSettingsCache;
   private readonly scope: string;
+  private marketView?: FuturesMarket;
 
   /** @param ex a ccxt instance with this key's credentials, @param venue our venue id, @param apiKey only hashed, for the cache */
   constructor(private readonly ex: Exchange, venue: string, apiKey: string, private readonly opts: FuturesOperationsOptions = {}) {
@@ -142,6 +144,11 @@ export class FuturesOperations {
     this.dialect = dialect;
     this.settings = opts.settings ?? sharedFuturesSettings;
     this.scope = `${venue}:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}:`;
+  }
+
+  /** Contract rules, mark price, free margin and leverage brackets through this key's instance (futures-market.ts). */
+  get market(): FuturesMarket {
+    return (this.marketView ??= new FuturesMarket(this.ex, this.dialect));
   }
 
   private async call<T>(f: () => Promise<T>): Promise<T> {

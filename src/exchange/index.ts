@@ -17,4 +17,5 @@ export { attachBudget } from './budgeted-ccxt.js';
 export { budgetEvents } from './budget-metrics.js';
 export { CcxtFactory, venueProfile, type CcxtFactoryOptions, type CcxtInstanceOptions, type MarketType, type VenueProfile } from './ccxt-factory.js';
 export { redirectCcxtTo, redirectFetch } from './local-origin.js';
+export { FuturesMarket, type FuturesRules } from './futures-market.js';
 export { FuturesAccount, FuturesAccounts, type ClosedFills, type FuturesAccountsOptions } from './futures-accounts.js';

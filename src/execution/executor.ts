@@ -11,15 +11,16 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Bus } from '../bus/index.js';
-import { ExchangeClients, ExchangeError, type KeyThrottle, type VenueBudget } from '../exchange/index.js';
+import { ExchangeClients, ExchangeError, FuturesAccounts, type KeyThrottle, type VenueBudget } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
 import { SignalLog, SignalLogFollower } from '../signals/index.js';
 import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { IntentWriter } from './intents.js';
 import { JobStore } from './job-store.js';
 import type { ExecutorMetrics } from './metrics.js';
+import { FuturesRunner } from './futures-runner.js';
 import { JobRunner, type RunTiming } from './runner.js';
-import { VenuePrices } from './venue-price.js';
+import { VenuePrices, type VenuePriceOptions } from './venue-price.js';
 import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type Outcome } from './types.js';
 
 /** Rows claimed per statement (a pass claims several times to fill every free slot). */
@@ -63,6 +64,8 @@ export class SubscriptionExecutor {
   readonly intents: IntentWriter;
   readonly metrics: ExecutorMetrics;
   private readonly runner: JobRunner;
+  /** Jobs of futures subscriptions (futures-runner.ts); everything else goes to the spot runner. */
+  private readonly futures: FuturesRunner;
   private readonly inflight = new Map<string, Job>();
   private readonly perExchange = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
@@ -87,12 +90,33 @@ export class SubscriptionExecutor {
     const clients = new ExchangeClients({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs, budget: deps.budget, traffic: 'order' });
     // Live: a failed lookup fails (and retries) the job; trading blind is never the answer. Paper: the
     // offline quick start must not make every job wait for a network timeout.
-    const prices = new VenuePrices((exchange, symbol) => clients.ticker(exchange, symbol), opts.mode === 'paper'
+    const priceOpts = opts.mode === 'paper'
       ? { maxAgeMs: PRICE_MAX_AGE_MS, waitMs: PAPER_PRICE_WAIT_MS, failureMemoryMs: PAPER_PRICE_FAILURE_MEMORY_MS }
-      : { maxAgeMs: PRICE_MAX_AGE_MS, failureMemoryMs: 0 });
+      : { maxAgeMs: PRICE_MAX_AGE_MS, failureMemoryMs: 0 };
+    const prices = new VenuePrices((exchange, symbol) => clients.ticker(exchange, symbol), priceOpts);
     this.runner = new JobRunner({
       pool: deps.pool, keys: deps.keys, clients, prices, throttle: deps.throttle, store: this.store, mode: opts.mode,
       paperBalance: opts.paperBalance, recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts, stopLimitOffsetPercent: opts.stopLimitOffsetPercent,
+    });
+    this.futures = this.futuresRunner(priceOpts);
+  }
+
+  /** The futures runner: one ccxt instance per venue for every key, mark prices shared like the spot tickers. */
+  private futuresRunner(priceOpts: VenuePriceOptions): FuturesRunner {
+    const { opts, deps } = this;
+    const accounts = new FuturesAccounts({
+      exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs, budget: deps.budget, traffic: 'order',
+      maxWaitMs: Math.floor(opts.recvWindowMs / 2),
+    });
+    const mark = async (venue: string, symbol: string) => {
+      await accounts.ensureMarkets(venue);
+      const price = await accounts.forKey(venue, '', '').market.markPrice(symbol);
+      return { symbol, bid: price, ask: price, last: price, at: Date.now() };
+    };
+    const prices = new VenuePrices(mark, priceOpts);
+    return new FuturesRunner({
+      keys: deps.keys, accounts, prices, throttle: deps.throttle, store: this.store, mode: opts.mode, paperBalance: opts.paperBalance,
+      recvWindowMs: opts.recvWindowMs, maxAttempts: opts.maxAttempts,
     });
   }
 
@@ -193,7 +217,7 @@ export class SubscriptionExecutor {
     let recordMs: number | undefined;
     const log = this.deps.log.child({ executionId: job.id, subscriptionId: job.subscriptionId, signalId: job.signalId, clientOrderId: job.clientOrderId, attempt: job.attempts });
     try {
-      const outcome = await this.runner.run(job, timing);
+      const outcome = await (job.data.sub?.market === 'futures' ? this.futures : this.runner).run(job, timing);
       const tRun = performance.now();
       await this.finish(job, outcome, log);
       recordMs = performance.now() - tRun;

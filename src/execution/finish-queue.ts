@@ -15,24 +15,29 @@ import type { Job, Outcome } from './types.js';
 const FINISH_SQL = `
 WITH v AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-    $11::text[], $12::uuid[], $13::text[], $14::text[], $15::text[])
-    AS v(id, status, error, side, amount, price, "orderId", response, legs, pnl, pkind, pstrategy, pqty, pprice, pprotect)),
+    $11::text[], $12::uuid[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
+    $22::int[], $23::text[], $24::text[])
+    AS v(id, status, error, side, amount, price, "orderId", response, legs, pnl, pkind, pstrategy, pqty, pprice, pprotect,
+      pmarket, pside, psl, ptp, pslprice, ptpprice, plev, pmargin, pfee)),
 upd AS (
   UPDATE "ExecutionLog" e SET status = v.status::"ExecutionStatus", error = v.error, side = v.side, amount = v.amount::numeric, price = v.price::numeric,
-    "orderId" = v."orderId", "exchangeResponse" = v.response::jsonb, paper = $16, legs = v.legs::jsonb, "realisedPnl" = v.pnl::numeric,
+    "orderId" = v."orderId", "exchangeResponse" = v.response::jsonb, paper = $25, legs = v.legs::jsonb, "realisedPnl" = v.pnl::numeric,
     "executedAt" = now(), "lockedBy" = NULL, "lockedUntil" = NULL
-  FROM v WHERE e.id = v.id AND e."lockedBy" = $17 AND e.status = 'PENDING'
+  FROM v WHERE e.id = v.id AND e."lockedBy" = $26 AND e.status = 'PENDING'
   RETURNING e.id, e."subscriptionId", e."signalId", e.pair),
 del AS (
   DELETE FROM "Position" p USING upd JOIN v ON v.id = upd.id
   WHERE v.pkind = 'close' AND p."subscriptionId" = upd."subscriptionId" AND p.pair = upd.pair),
 ins AS (
-  INSERT INTO "Position" (id, "subscriptionId", "strategyId", pair, qty, "avgPrice", "protectClientOrderId", "openSignalId", paper, "updatedAt")
-  SELECT gen_random_uuid(), upd."subscriptionId", v.pstrategy, upd.pair, v.pqty::numeric, v.pprice::numeric, v.pprotect, upd."signalId", $16, now()
+  INSERT INTO "Position" (id, "subscriptionId", "strategyId", pair, qty, "avgPrice", "protectClientOrderId", "openSignalId", paper, "updatedAt",
+    market, side, "slClientOrderId", "tpClientOrderId", "stopLoss", "takeProfit", leverage, "marginMode", "entryFee", "openedAt")
+  SELECT gen_random_uuid(), upd."subscriptionId", v.pstrategy, upd.pair, v.pqty::numeric, v.pprice::numeric, v.pprotect, upd."signalId", $25, now(),
+    COALESCE(v.pmarket, 'spot'), COALESCE(v.pside, 'long'), v.psl, v.ptp, v.pslprice::numeric, v.ptpprice::numeric, COALESCE(v.plev, 1), v.pmargin, v.pfee::numeric, now()
   FROM upd JOIN v ON v.id = upd.id WHERE v.pkind = 'open'
   ON CONFLICT ("subscriptionId", pair) DO UPDATE SET
     "avgPrice" = ("Position".qty * "Position"."avgPrice" + EXCLUDED.qty * EXCLUDED."avgPrice") / NULLIF("Position".qty + EXCLUDED.qty, 0),
-    qty = "Position".qty + EXCLUDED.qty, "protectClientOrderId" = EXCLUDED."protectClientOrderId", "openSignalId" = EXCLUDED."openSignalId", "updatedAt" = now())
+    qty = "Position".qty + EXCLUDED.qty, "protectClientOrderId" = EXCLUDED."protectClientOrderId", "openSignalId" = EXCLUDED."openSignalId", "updatedAt" = now(),
+    "slClientOrderId" = EXCLUDED."slClientOrderId", "tpClientOrderId" = EXCLUDED."tpClientOrderId", "stopLoss" = EXCLUDED."stopLoss", "takeProfit" = EXCLUDED."takeProfit")
 SELECT id FROM upd`;
 
 interface Item { job: Job; o: Outcome; resolve: (ok: boolean) => void; reject: (err: unknown) => void }
@@ -95,14 +100,17 @@ export class FinishQueue {
   }
 
   private async write(batch: Item[]): Promise<void> {
-    const cols: (string | null)[][] = Array.from({ length: 15 }, () => []);
+    const cols: (string | number | null)[][] = Array.from({ length: 24 }, () => []);
     for (const { job, o } of batch) {
       const p = o.position;
       const open = p?.kind === 'open' ? p : undefined;
-      const row = [
+      const f = open?.futures;
+      const row: (string | number | null)[] = [
         job.id, o.status, o.error?.slice(0, 2000) ?? null, o.side ?? null, str(o.amount), str(o.price), o.orderId ?? null,
         o.response === undefined ? null : JSON.stringify(o.response), JSON.stringify(job.legs), str(o.realisedPnl),
         p?.kind ?? null, open?.strategyId ?? null, str(open?.qty), str(open?.price), open?.protectClientOrderId ?? null,
+        f ? 'futures' : null, f?.side ?? null, f?.slClientOrderId ?? null, f?.tpClientOrderId ?? null, str(f?.stopLoss), str(f?.takeProfit),
+        f?.leverage ?? null, f?.marginMode ?? null, str(f?.entryFee),
       ];
       row.forEach((v, i) => cols[i]!.push(v));
     }

@@ -6,8 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 
-/** entry = the OPEN buy or the CLOSE sell; protect = the stop-loss / take-profit order after an entry. */
-export type Leg = 'entry' | 'protect';
+/**
+ * entry = the OPEN order or the CLOSE order; protect = the spot stop-loss / take-profit order (or list) after an
+ * entry; sl / tp = the futures reduce-only stop-loss and take-profit orders (each its own id).
+ */
+export type Leg = 'entry' | 'protect' | 'sl' | 'tp';
 
 export function clientOrderId(signalId: string, subscriptionId: string, leg: Leg): string {
   return 'sm' + createHash('sha256').update(`${signalId}|${subscriptionId}|${leg}`).digest('hex').slice(0, 34);

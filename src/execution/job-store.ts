@@ -23,8 +23,10 @@ WITH claimed AS (
   RETURNING e.id, e."userId", e."subscriptionId", e."signalId", e.exchange, e."clientOrderId", e.attempts, e.seq, e.pair, e.action, e.legs)
 SELECT c.*,
   sub.id IS NOT NULL AS "hasSub", sub.status::text AS "subStatus", sub."keysInvalid", sub."strategyId", sub.sizing, sub.risk, sub."maxSlippagePercent", sub."apiKeyEnc", sub."apiSecretEnc",
+  sub.market AS "subMarket", sub.leverage AS "subLeverage", sub."marginMode" AS "subMarginMode",
   s.id IS NOT NULL AS "hasSignal", s.action::text AS "sigAction", s.direction::text AS direction, s.price::text AS price, s."stopLoss"::text AS "stopLoss", s."takeProfit"::text AS "takeProfit", s."createdAt" AS "sigAt",
   p.qty::text AS "posQty", p."avgPrice"::text AS "posAvg", p."protectClientOrderId",
+  p.market AS "posMarket", p.side AS "posSide", p."slClientOrderId", p."tpClientOrderId", p."openedAt" AS "posOpenedAt",
   CASE WHEN jsonb_typeof(sub.risk) = 'object' AND sub.risk ? 'dailyLossLimit' THEN (
     SELECT COALESCE(SUM(x."realisedPnl"), 0)::float8 FROM "ExecutionLog" x
     WHERE x."subscriptionId" = c."subscriptionId" AND x."executedAt" >= date_trunc('day', now() AT TIME ZONE 'UTC')) END AS "todayPnl"
@@ -36,17 +38,23 @@ LEFT JOIN "Position" p ON p."subscriptionId" = c."subscriptionId" AND p.pair = c
 interface ClaimRow {
   id: string; userId: string; subscriptionId: string; signalId: string; exchange: string; clientOrderId: string; attempts: number; seq: string; pair: string; action: string; legs: Legs;
   hasSub: boolean; subStatus: string; keysInvalid: boolean; strategyId: string; sizing: unknown; risk: unknown; maxSlippagePercent: number | null; apiKeyEnc: string | null; apiSecretEnc: string | null;
+  subMarket: string | null; subLeverage: number | null; subMarginMode: string | null;
   hasSignal: boolean; sigAction: string; direction: string; price: string; stopLoss: string | null; takeProfit: string | null; sigAt: Date | null;
   posQty: string | null; posAvg: string | null; protectClientOrderId: string | null; todayPnl: number | null;
+  posMarket: string | null; posSide: string | null; slClientOrderId: string | null; tpClientOrderId: string | null; posOpenedAt: Date | null;
 }
 
 const num = (v: string | null) => (v === null ? null : Number(v));
 
 function jobData(x: ClaimRow): JobData {
   return {
-    sub: x.hasSub ? { status: x.subStatus, keysInvalid: x.keysInvalid, strategyId: x.strategyId, sizing: x.sizing, risk: x.risk, maxSlippagePercent: Number(x.maxSlippagePercent ?? DEFAULT_MAX_SLIPPAGE_PERCENT), apiKeyEnc: x.apiKeyEnc, apiSecretEnc: x.apiSecretEnc } : null,
+    sub: x.hasSub ? { status: x.subStatus, keysInvalid: x.keysInvalid, strategyId: x.strategyId, sizing: x.sizing, risk: x.risk, maxSlippagePercent: Number(x.maxSlippagePercent ?? DEFAULT_MAX_SLIPPAGE_PERCENT), apiKeyEnc: x.apiKeyEnc, apiSecretEnc: x.apiSecretEnc,
+      market: x.subMarket ?? 'spot', leverage: Number(x.subLeverage ?? 1), marginMode: x.subMarginMode ?? 'isolated' } : null,
     signal: x.hasSignal ? { action: x.sigAction === 'CLOSE' ? 'CLOSE' : 'OPEN', direction: x.direction, price: Number(x.price), stopLoss: num(x.stopLoss), takeProfit: num(x.takeProfit), acceptedAt: x.sigAt ? x.sigAt.getTime() : 0 } : null,
-    position: x.posQty === null ? null : { qty: Number(x.posQty), avgPrice: Number(x.posAvg), protectClientOrderId: x.protectClientOrderId },
+    position: x.posQty === null ? null : {
+      qty: Number(x.posQty), avgPrice: Number(x.posAvg), protectClientOrderId: x.protectClientOrderId, market: x.posMarket ?? 'spot', side: x.posSide === 'short' ? 'short' : 'long',
+      slClientOrderId: x.slClientOrderId, tpClientOrderId: x.tpClientOrderId, openedAt: x.posOpenedAt ? x.posOpenedAt.getTime() : 0,
+    },
     todayPnl: x.todayPnl === null ? null : Number(x.todayPnl),
   };
 }

@@ -17,23 +17,17 @@ import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { clientOrderId, keyScope, type Leg } from './ids.js';
 import type { JobStore } from './job-store.js';
 import { PaperClient } from './paper.js';
+import { entryRefusal } from './refusals.js';
+import { openKeys, type RunnerBaseDeps } from './deps.js';
 import { minimumsRefusal, needsBalance, parseRisk, parseSizing, priceMovedRefusal, quoteToSpend } from './sizing.js';
-import { KeysNotReadable, LeaseLost, unclearFailures, type Job, type JobData, type LegRecord, type Outcome } from './types.js';
+import { LeaseLost, unclearFailures, type Job, type JobData, type LegRecord, type Outcome } from './types.js';
 import type { VenuePrices, VenueQuote } from './venue-price.js';
 
-export interface RunnerDeps {
+export interface RunnerDeps extends RunnerBaseDeps {
   pool: pg.Pool;
-  /** Opens the subscription's sealed keys; records keys the exchange refused (the subscriptions module). */
-  keys: SubscriptionKeys;
   clients: ExchangeClients;
   /** The venues' current prices (public tickers through `clients`). */
   prices: VenuePrices;
-  throttle: KeyThrottle;
-  store: JobStore;
-  mode: 'paper' | 'live';
-  paperBalance: number;
-  recvWindowMs: number;
-  maxAttempts: number;
   /** A stop-limit's limit price lies this many percent below its trigger (EXECUTOR_STOP_LIMIT_OFFSET_PERCENT; default 0.5). */
   stopLimitOffsetPercent?: number;
 }
@@ -66,27 +60,12 @@ export class JobRunner {
     if (!sub || !signal) return { status: 'FAILED', error: 'NOT_FOUND: subscription or signal no longer exists' };
     if (sub.keysInvalid && !job.legs.entry) return { status: 'SKIPPED', error: 'KEYS_INVALID: the exchange refused this subscription\'s API key; store new keys' };
     if (signal.action === 'OPEN' && !job.legs.entry) {
-      const refusal = this.entryRefusal(job, sub);
+      const refusal = entryRefusal(job, sub, { shorts: false });
       if (refusal) return { status: 'SKIPPED', error: refusal, side: 'buy' };
     }
     const run = await this.prepare(job, sub, signal, timing);
     if ('status' in run) return run;
     return signal.action === 'OPEN' ? this.open(run) : this.close(run);
-  }
-
-  /** Why a new entry must not be made (risk rules, status, spot limits), or null. */
-  private entryRefusal(job: Job, sub: Sub): string | null {
-    const { signal, position, todayPnl } = job.data;
-    if (signal!.direction === 'SHORT') return 'SPOT_NO_SHORT: a spot account cannot open a SHORT';
-    if (sub.status !== 'ACTIVE') return `SUBSCRIPTION_NOT_ACTIVE: subscription is ${sub.status}; only CLOSE signals are executed`;
-    const risk = parseRisk(sub.risk);
-    if (risk.closeOnly) return 'CLOSE_ONLY: the subscription is in close-only mode';
-    if (risk.dailyLossLimit !== undefined) {
-      const loss = -(todayPnl ?? 0);
-      if (loss >= risk.dailyLossLimit) return `DAILY_LOSS_LIMIT: realised loss today ${loss.toFixed(2)} reached the limit ${risk.dailyLossLimit}; new entries resume tomorrow (UTC)`;
-    }
-    if (position && position.qty > 0) return 'POSITION_ALREADY_OPEN: the subscription already holds this pair';
-    return null;
   }
 
   /** Builds the venue client (decrypting the keys in live mode; looking up the fill price in paper mode). */
@@ -96,13 +75,7 @@ export class JobRunner {
       const paperPrice = await this.paperReference(job, signal, timing);
       return { ...base, client: new PaperClient(paperPrice.price, this.d.paperBalance), scope: '', rps: 0, paperPrice };
     }
-    let apiKey: string;
-    let secret: string;
-    try {
-      ({ apiKey, secret } = this.d.keys.openKeys(sub));
-    } catch {
-      throw new KeysNotReadable();
-    }
+    const { apiKey, secret } = openKeys(this.d.keys, sub);
     if (!this.d.clients.marketsFresh(job.exchange)) {
       // Loading markets is an exchange call (one per exchange per TTL, shared by every job).
       const t = performance.now();

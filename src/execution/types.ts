@@ -17,6 +17,9 @@ export interface LegRecord {
   response: unknown;
 }
 
+/** A protective order a CLOSE cancelled, or found already fired (filled > 0; fillOrderId carries the fill). */
+export interface CancelRecord { filled: number; average: number | null; fillOrderId?: string; status?: string; response: unknown }
+
 export interface HistoryEntry { at: string; attempt: number; leg?: string; outcome: string; error?: string }
 
 export interface Legs {
@@ -24,6 +27,12 @@ export interface Legs {
   protect?: LegRecord;
   /** CLOSE: what the cancelled protective order had filled before it was cancelled. */
   cancel?: { filled: number; average: number | null; response: unknown };
+  /** Futures OPEN: the reduce-only stop-loss and take-profit orders (each its own client id). */
+  sl?: LegRecord;
+  tp?: LegRecord;
+  /** Futures CLOSE: what each cancelled (or already fired) protective order had filled, and its fill order. */
+  cancelSl?: CancelRecord;
+  cancelTp?: CancelRecord;
   history?: HistoryEntry[];
 }
 
@@ -58,10 +67,16 @@ export interface JobData {
     /** An OPEN further than this (percent) from the venue's price is SKIPPED PRICE_MOVED. */
     maxSlippagePercent: number;
     apiKeyEnc: string | null; apiSecretEnc: string | null;
+    /** 'spot' or 'futures'; futures: the leverage and margin mode to use. */
+    market: string; leverage: number; marginMode: string;
   } | null;
   /** `acceptedAt`: when the signal was accepted (epoch ms); the venue price used for it is asked for later. */
   signal: { action: 'OPEN' | 'CLOSE'; direction: string; price: number; stopLoss: number | null; takeProfit: number | null; acceptedAt: number } | null;
-  position: { qty: number; avgPrice: number; protectClientOrderId: string | null } | null;
+  position: {
+    qty: number; avgPrice: number; protectClientOrderId: string | null;
+    /** Futures: side, the resting SL/TP client ids, when it was opened (epoch ms). */
+    market: string; side: 'long' | 'short'; slClientOrderId: string | null; tpClientOrderId: string | null; openedAt: number;
+  } | null;
   /** Realised PnL of the subscription today (UTC), loaded only when its risk has a dailyLossLimit. */
   todayPnl: number | null;
 }
@@ -80,8 +95,14 @@ export interface Outcome {
 }
 
 export type PositionChange =
-  | { kind: 'open'; strategyId: string; qty: number; price: number; protectClientOrderId: string | null; paper: boolean }
+  | { kind: 'open'; strategyId: string; qty: number; price: number; protectClientOrderId: string | null; paper: boolean; futures?: FuturesOpen }
   | { kind: 'close' };
+
+/** What a futures OPEN records on its Position besides quantity and price. */
+export interface FuturesOpen {
+  side: 'long' | 'short'; slClientOrderId: string | null; tpClientOrderId: string | null;
+  stopLoss: number | null; takeProfit: number | null; leverage: number; marginMode: string; entryFee: number | null;
+}
 
 /**
  * Unclear failures so far, this one included. Claims are not counted: a process killed mid-job

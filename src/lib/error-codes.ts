@@ -124,6 +124,11 @@ export const EXECUTION_REASONS = {
   NOT_FOUND: 'FAILED: the subscription or signal no longer exists',
   PROTECT_FAILED: 'PARTIAL: the entry filled but its stop-loss/take-profit order failed',
   NO_EXCHANGE_STOPS: 'the venue rests no stop orders for spot: the CLOSE signal is the stop',
+  SYMBOL_NOT_LISTED: 'SKIPPED: the venue lists no USDT perpetual for the pair (futures)',
+  LEVERAGE_ABOVE_BRACKET: 'SKIPPED: the subscription leverage is above what the venue bracket allows for the position size (futures)',
+  INSUFFICIENT_MARGIN: 'SKIPPED: initial margin plus a fee reserve exceeds the free margin (futures); nothing was sent',
+  ENTRY_NOT_FILLED: 'FAILED: the entry order ended without a fill',
+  CLOSED_ON_EXCHANGE: 'the venue held no (or less) position to reduce: a stop, a liquidation or a manual close came first (futures)',
   RECONCILE_MISMATCH: 'FAILED: the futures position on the exchange differs from ours in a way no close explains (nothing changed: check the account)',
 } as const;
 
