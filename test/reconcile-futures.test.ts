@@ -6,13 +6,17 @@
  * Positions are opened on the fake as the executor leaves them (entry + reduce-only SL/TP under our ids).
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { App } from '../src/app.js';
 import { createVenueBudget, ExchangeBusy } from '../src/exchange/index.js';
 import type { FuturesReconciler } from '../src/execution/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import { Deriver } from '../src/notifications/deriver.js';
 import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
 import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
+import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { TEST_DATABASE_URL } from './support/env.js';
+import { finalRow, LIVE_EXECUTOR_ENV } from './support/live-executor.js';
 import { futuresKit, futuresSub, openHeld, reconcileRows, type FuturesFake, type Kit, type Venue } from './support/futures-positions.js';
 import { waitFor } from './support/wait.js';
 
@@ -206,5 +210,40 @@ describe('futures reconciliation: exactly once, and within the request budget', 
     const ref = { id: 'binanceusdm', key: `binanceusdm@${new URL(kit.urls.binance!).host}`, limit: 20 };
     await assert.rejects(budget.acquire(ref, 1, 'other', 0), ExchangeBusy);
     await budget.acquire(ref, 1, 'order', 0);
+  });
+});
+
+describe('futures reconciliation inside the app (role executor): end to end, and the daily loss limit', function () {
+  this.timeout(30_000);
+  const fake = FAKES.binance;
+  let app: App;
+  before(async () => {
+    app = await startTestApp({ ...LIVE_EXECUTOR_ENV, EXCHANGE_URL_BINANCEUSDM: kit.urls.binance, RECONCILE_INTERVAL_MS: '300' });
+  });
+  after(() => app?.stop());
+  beforeEach(() => fake.setMarkPrice(S, 60_000));
+
+  async function subscribe(strategyId: string, risk: Record<string, unknown> = {}) {
+    const user = await registerUser(app);
+    const apiKey = `fk-${randomUUID()}`;
+    const secret = `fs-${randomUUID()}`;
+    fake.addAccount(apiKey, secret, { USDT: 10_000 });
+    const r = await client(app).post('/api/subscriptions', { strategyId, exchange: 'binance', market: 'futures', leverage: 5, sizing: { mode: 'quote', amount: 100 }, risk, apiKey, apiSecret: secret }, user.token);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return { venue: 'binance' as const, apiKey, secret, subId: r.body.id as string, userId: user.user.id, strategyId };
+  }
+
+  it('a stop loss that fires is recorded by the app\'s reconciler, counts against the daily loss limit, and the next entry is SKIPPED DAILY_LOSS_LIMIT', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const s = await subscribe(strategyId, { dailyLossLimit: 20 });
+    const held = await openHeld(kit, s, { side: 'long', qty: 0.05, sl: 59_500 });
+    fake.setMarkPrice(S, 59_400);
+    const row = await waitFor('the STOP_LOSS row', async () => (await reconcileRows(kit, s.subId)).find((r) => r.action === 'STOP_LOSS'), 10_000);
+    near(row.realisedPnl, -30 - 59_400 * 0.05 * FEE.binance, 'the loss after the fee');
+    assert.equal(await kit.prisma.position.count({ where: { id: held.positionId } }), 0);
+    const signal = (await app.coordinator.accept({ strategyId, pair: 'BTC/USDT', action: 'OPEN', direction: 'LONG', price: 59_400 } as never, 'api')).signal;
+    const refused = await finalRow(app, s.subId, signal.id);
+    assert.equal(refused.status, 'SKIPPED');
+    assert.match(refused.error ?? '', /^DAILY_LOSS_LIMIT: realised loss today 31\.19 reached the limit 20/);
   });
 });
