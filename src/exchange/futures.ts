@@ -41,6 +41,8 @@ export interface FuturesOrder {
   reduceOnly: boolean | null;
   /** The venue order id that carries the fill (Binance: a fired algo order's actualOrderId; else `id`). */
   fillOrderId: string;
+  /** Fee of the fill in the settle currency where the order answer reports it (Bybit cumExecFee); else null. */
+  fee: number | null;
   raw: unknown;
 }
 
@@ -117,7 +119,7 @@ function toOrder(o: CcxtOrder, ourId: string): FuturesOrder {
   return {
     id: String(o.id ?? ''), clientOrderId: ourId, status: String(o.status ?? ''), filled: Number(o.filled ?? 0), amount: Number(o.amount ?? 0),
     average: num(o.average), triggerPrice: num(o.triggerPrice), reduceOnly: typeof o.reduceOnly === 'boolean' ? o.reduceOnly : null,
-    fillOrderId: String(o.id ?? ''), raw: o.info ?? o,
+    fillOrderId: String(o.id ?? ''), fee: num((o.fee as { cost?: unknown } | undefined)?.cost), raw: o.info ?? o,
   };
 }
 

@@ -2,7 +2,7 @@
  * The CLOSE of a futures position: cancel whichever of the stop-loss and take-profit still rest (one that
  * already fired is looked up and its fill counted), then a reduce-only market order for what is still held,
  * whatever the price (an exit is never blocked). Realised PnL is the venue's (after the fees it books) for
- * every closing fill it reports, else computed from the fill prices. When the venue holds nothing to reduce
+ * every closing fill it reports, else computed from the fill prices, less the entry's fee where recorded. When the venue holds nothing to reduce
  * (closed on the exchange before the signal came: a stop, a liquidation, a manual close) the row says
  * CLOSED_ON_EXCHANGE with what the venue reports of those fills. The Position row is deleted in every case.
  */
@@ -45,6 +45,8 @@ export async function closeFutures(s: FuturesSteps, r: FRun): Promise<Outcome> {
     qty += f.qty;
     notional += f.qty * price;
   }
+  // The round trip's PnL: the entry's fee (where the venue reported it) is booked with the close, as the reconciler does.
+  pnl -= pos.entryFee;
   const protect = fired.length ? `; ${fired.length === 1 ? 'a protective order' : 'both protective orders'} had filled ${firedQty} before the CLOSE` : '';
   return {
     status: 'SUCCESS', side: closeSide, amount: qty, price: qty > 0 ? notional / qty : undefined, orderId: exit?.orderId, realisedPnl: pnl,
@@ -86,7 +88,7 @@ async function closedOnExchange(s: FuturesSteps, r: FRun, pos: Pos, since: numbe
   const side = pos.side === 'short' ? 'buy' as const : 'sell' as const;
   const known = closes && closes.qty > 0;
   return {
-    status: 'SUCCESS', side, ...(known ? { amount: closes.qty, price: closes.average ?? undefined, realisedPnl: closes.pnl } : {}),
+    status: 'SUCCESS', side, ...(known ? { amount: closes.qty, price: closes.average ?? undefined, realisedPnl: closes.pnl - pos.entryFee } : {}),
     error: `CLOSED_ON_EXCHANGE: the venue holds no ${pos.side} ${r.job.pair} position to reduce (a stop, a liquidation or a manual close came first)${known ? '' : '; its fills were not found'}`,
     response: { closes, cancelSl: r.job.legs.cancelSl?.response, cancelTp: r.job.legs.cancelTp?.response }, position: { kind: 'close' },
   };

@@ -111,7 +111,7 @@ export class FuturesRunner extends FuturesSteps {
       kind: 'open' as const, strategyId: sub.strategyId, qty: entry.filled, price: avg, protectClientOrderId: null, paper: this.paper,
       futures: {
         side, slClientOrderId: legs.sl?.clientOrderId ?? null, tpClientOrderId: legs.tp?.clientOrderId ?? null, stopLoss: signal.stopLoss, takeProfit: signal.takeProfit,
-        leverage: sub.leverage, marginMode: sub.marginMode, entryFee: null,
+        leverage: sub.leverage, marginMode: sub.marginMode, entryFee: entry.fee ?? null,
       } satisfies FuturesOpen,
     };
     const response = { entry: entry.response, sl: legs.sl?.response ?? failures.sl, tp: legs.tp?.response ?? failures.tp, ...(ref ? this.prices(r, ref) : {}) };

@@ -71,7 +71,7 @@ export class FuturesSteps {
   }
 
   record(r: FRun, leg: 'entry' | 'sl' | 'tp', o: FuturesOrder, how: string): LegRecord {
-    const rec: LegRecord = { orderId: o.fillOrderId || o.id, clientOrderId: o.clientOrderId || this.cid(r, leg), status: o.status, filled: o.filled, average: o.average, response: o.raw };
+    const rec: LegRecord = { orderId: o.fillOrderId || o.id, clientOrderId: o.clientOrderId || this.cid(r, leg), status: o.status, filled: o.filled, average: o.average, ...(o.fee !== null ? { fee: o.fee } : {}), response: o.raw };
     r.job.legs[leg] = rec;
     this.history(r.job, leg, how);
     return rec;

@@ -29,7 +29,7 @@ export interface FuturesVenue {
 
 const paperOrder = (clientOrderId: string, amount: number, filled: number, average: number | null, extra: Record<string, unknown>): FuturesOrder => ({
   id: `paper-${clientOrderId}`, clientOrderId, status: filled > 0 ? 'closed' : 'open', filled, amount, average, triggerPrice: null,
-  reduceOnly: null, fillOrderId: `paper-${clientOrderId}`, raw: { paper: true, clientOrderId, amount, price: average, ...extra },
+  reduceOnly: null, fillOrderId: `paper-${clientOrderId}`, fee: null, raw: { paper: true, clientOrderId, amount, price: average, ...extra },
 });
 
 export class PaperFutures implements FuturesVenue {

@@ -26,7 +26,7 @@ SELECT c.*,
   sub.market AS "subMarket", sub.leverage AS "subLeverage", sub."marginMode" AS "subMarginMode",
   s.id IS NOT NULL AS "hasSignal", s.action::text AS "sigAction", s.direction::text AS direction, s.price::text AS price, s."stopLoss"::text AS "stopLoss", s."takeProfit"::text AS "takeProfit", s."createdAt" AS "sigAt",
   p.qty::text AS "posQty", p."avgPrice"::text AS "posAvg", p."protectClientOrderId",
-  p.market AS "posMarket", p.side AS "posSide", p."slClientOrderId", p."tpClientOrderId", p."openedAt" AS "posOpenedAt",
+  p.market AS "posMarket", p.side AS "posSide", p."slClientOrderId", p."tpClientOrderId", p."openedAt" AS "posOpenedAt", p."entryFee"::text AS "posEntryFee",
   CASE WHEN jsonb_typeof(sub.risk) = 'object' AND sub.risk ? 'dailyLossLimit' THEN (
     SELECT COALESCE(SUM(x."realisedPnl"), 0)::float8 FROM "ExecutionLog" x
     WHERE x."subscriptionId" = c."subscriptionId" AND x."executedAt" >= date_trunc('day', now() AT TIME ZONE 'UTC')) END AS "todayPnl"
@@ -41,7 +41,7 @@ interface ClaimRow {
   subMarket: string | null; subLeverage: number | null; subMarginMode: string | null;
   hasSignal: boolean; sigAction: string; direction: string; price: string; stopLoss: string | null; takeProfit: string | null; sigAt: Date | null;
   posQty: string | null; posAvg: string | null; protectClientOrderId: string | null; todayPnl: number | null;
-  posMarket: string | null; posSide: string | null; slClientOrderId: string | null; tpClientOrderId: string | null; posOpenedAt: Date | null;
+  posMarket: string | null; posSide: string | null; slClientOrderId: string | null; tpClientOrderId: string | null; posOpenedAt: Date | null; posEntryFee: string | null;
 }
 
 const num = (v: string | null) => (v === null ? null : Number(v));
@@ -53,7 +53,7 @@ function jobData(x: ClaimRow): JobData {
     signal: x.hasSignal ? { action: x.sigAction === 'CLOSE' ? 'CLOSE' : 'OPEN', direction: x.direction, price: Number(x.price), stopLoss: num(x.stopLoss), takeProfit: num(x.takeProfit), acceptedAt: x.sigAt ? x.sigAt.getTime() : 0 } : null,
     position: x.posQty === null ? null : {
       qty: Number(x.posQty), avgPrice: Number(x.posAvg), protectClientOrderId: x.protectClientOrderId, market: x.posMarket ?? 'spot', side: x.posSide === 'short' ? 'short' : 'long',
-      slClientOrderId: x.slClientOrderId, tpClientOrderId: x.tpClientOrderId, openedAt: x.posOpenedAt ? x.posOpenedAt.getTime() : 0,
+      slClientOrderId: x.slClientOrderId, tpClientOrderId: x.tpClientOrderId, openedAt: x.posOpenedAt ? x.posOpenedAt.getTime() : 0, entryFee: Number(x.posEntryFee ?? 0),
     },
     todayPnl: x.todayPnl === null ? null : Number(x.todayPnl),
   };

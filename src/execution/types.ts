@@ -14,6 +14,8 @@ export interface LegRecord {
   average: number | null;
   /** Fee the venue took from the base asset received (a buy on Binance by default): not held afterwards. */
   baseFee?: number;
+  /** Futures: the fee in the settle currency where the order answer reported it. */
+  fee?: number;
   response: unknown;
 }
 
@@ -75,7 +77,7 @@ export interface JobData {
   position: {
     qty: number; avgPrice: number; protectClientOrderId: string | null;
     /** Futures: side, the resting SL/TP client ids, when it was opened (epoch ms). */
-    market: string; side: 'long' | 'short'; slClientOrderId: string | null; tpClientOrderId: string | null; openedAt: number;
+    market: string; side: 'long' | 'short'; slClientOrderId: string | null; tpClientOrderId: string | null; openedAt: number; entryFee: number;
   } | null;
   /** Realised PnL of the subscription today (UTC), loaded only when its risk has a dailyLossLimit. */
   todayPnl: number | null;

@@ -49,7 +49,7 @@ function orderShape(f: OrderFacts): Record<string, unknown> {
     isLeverage: '', positionIdx: idxOf(f.positionSide), orderStatus: f.status, createType: f.createType,
     cancelType: f.status === 'Deactivated' || f.status === 'Cancelled' ? 'CancelByUser' : 'UNKNOWN', rejectReason: 'EC_NoError',
     avgPrice: f.executed > 0n ? plain(f.avg) : '', leavesQty: open ? plain(f.qty) : '0', leavesValue: '0', cumExecQty: plain(f.executed),
-    cumExecValue: plain(f.quote), cumExecFee: plain(f.fee), cumFeeDetail: {}, timeInForce: 'IOC', orderType: 'Market', stopOrderType: f.stopOrderType,
+    cumExecValue: plain(f.quote), cumExecFee: plain(f.fee), cumFeeDetail: f.fee === 0n ? {} : { USDT: plain(f.fee) }, timeInForce: 'IOC', orderType: 'Market', stopOrderType: f.stopOrderType,
     orderIv: '', marketUnit: '', triggerPrice: f.triggerPrice > 0n ? plain(f.triggerPrice) : '', takeProfit: '', stopLoss: '', tpslMode: '',
     ocoTriggerBy: '', tpLimitPrice: '', slLimitPrice: '', tpTriggerBy: '', slTriggerBy: '', triggerDirection: f.triggerDirection,
     triggerBy: f.triggerPrice > 0n ? 'LastPrice' : '', lastPriceOnCreated: '', basePrice: '', reduceOnly: f.reduceOnly, closeOnTrigger: f.closeOnTrigger,
