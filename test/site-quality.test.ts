@@ -1,22 +1,21 @@
 /**
- * Site quality in real Chromium (puppeteer-core, Debian /usr/bin/chromium): every page, anonymous and
- * signed in, at 1280 and 375 px: no console errors, no uncaught exceptions, no failed requests or
- * error responses (except the deliberate 404s), no horizontal overflow; screenshots in test-output/quality/.
- * Also: the money/quantity/price/date formatting helpers of public/site/common.js (imported as the
- * browser does, in Node), the admin's "last errors" without SKIPPED rows and with emails, the paper/live
+ * Site quality: the money/quantity/price/date formatting helpers of public/site/common.js (imported as the
+ * browser does, in Node), and in real Chromium (puppeteer-core, Debian /usr/bin/chromium) the formatted
+ * figures on the pages, the admin's "last errors" without SKIPPED rows and with emails, the paper/live
  * banner, the HTML and JSON 404s, the favicon, and editing a subscription in place through the UI.
+ * Every page in every role and state (overflow, console errors, axe-core): test/site-pages.test.ts.
+ * Screenshots in test-output/quality/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { setMarketPrices } from './support/market-prices.js';
+import { launchChromium, openVisit, overflow, type Visitor } from './support/site-browser.js';
 
 const OUT = 'test-output/quality';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const WIDTHS = [1280, 375] as const;
 
 describe('site quality: formatting helpers (public/site/common.js)', () => {
   let f: any;
@@ -63,8 +62,8 @@ describe('site quality: formatting helpers (public/site/common.js)', () => {
   });
 });
 
-describe('site quality in Chromium: every page, anonymous and signed in, 1280 and 375 px', function () {
-  this.timeout(180_000);
+describe('site quality in Chromium: figures, admin, 404s, editing a subscription', function () {
+  this.timeout(90_000);
   let app: App;
   let browser: Browser;
   let strategy: Awaited<ReturnType<typeof seedStrategy>>;
@@ -103,77 +102,12 @@ describe('site quality in Chromium: every page, anonymous and signed in, 1280 an
     // the token's role is read at login: log in again for an ADMIN token
     const li = await c.post('/api/auth/login', { email: admin.user.email, password: 'correct horse battery' });
     admin = { ...admin, token: li.body.token, user: li.body.user };
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
   });
   after(async () => { await browser?.close(); await app?.stop(); });
 
-  interface Visit { page: Page; problems: string[]; ctx: BrowserContext }
-  /** A fresh browser context (own localStorage), signed in as `who` when given, recording every problem. */
-  async function open(who: { token: string; user: unknown } | null, width: number, allowed: (url: string) => boolean = () => false): Promise<Visit> {
-    const ctx = await browser.createBrowserContext();
-    const page = await ctx.newPage();
-    await page.setViewport({ width, height: 900 });
-    const problems: string[] = [];
-    page.on('pageerror', (err) => problems.push(`pageerror: ${String(err)}`));
-    page.on('console', (m) => { if (m.type() === 'error' && !allowed(m.location()?.url ?? '')) problems.push(`console: ${m.text()} (${m.location()?.url})`); });
-    page.on('requestfailed', (r) => {
-      // A navigation away (requireLogin's redirect) aborts what the old page still had in flight.
-      if (r.failure()?.errorText === 'net::ERR_ABORTED' && r.resourceType() !== 'document') return;
-      problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`);
-    });
-    page.on('response', (r) => { if (r.status() >= 400 && !allowed(r.url())) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-    if (who) {
-      await page.goto(`${app.url}/assets/site.css`);
-      await page.evaluate((t, u) => { localStorage.setItem('sm.token', t); localStorage.setItem('sm.user', JSON.stringify(u)); }, who.token, who.user);
-    }
-    return { page, problems, ctx };
-  }
-  const settle = async (page: Page) => {
-    await page.waitForFunction(() => ![...document.querySelectorAll('p.muted')].some((p) => p.textContent === 'Loading…'), { timeout: 10_000 });
-    await page.waitForNetworkIdle({ idleTime: 300, timeout: 3000 }).catch(() => {});
-  };
-  const overflow = (page: Page) => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-  /** Tables whose box sticks out of the content column (main), by id. */
-  const spilling = (page: Page) => page.evaluate(() => {
-    const main = document.querySelector('main');
-    if (!main) return [];
-    const right = main.getBoundingClientRect().right;
-    return [...document.querySelectorAll('main table')].filter((t) => (t.parentElement as HTMLElement).getBoundingClientRect().right > right + 0.5 || (t.closest('.table-wrap') === null && t.getBoundingClientRect().right > right + 0.5)).map((t) => t.id || 'table');
-  });
-
-  const PAGES = () => [
-    ['marketplace', '/'], ['strategy', `/strategies/${strategy.strategyId}`], ['login', '/login'], ['register', '/register'],
-    ['subscriptions', '/subscriptions'], ['executions', '/executions'], ['admin', '/admin'], ['notifications', '/notifications'],
-    ['unknown-path', '/no/such/page'], ['unknown-strategy', `/strategies/${unknownStrategy}`],
-  ] as const;
-  const deliberate = (url: string) => url.includes('/no/such/page') || url.includes(`/api/strategies/${unknownStrategy}`) || url.endsWith(`/strategies/${unknownStrategy}`);
-
-  for (const role of ['anonymous', 'user', 'admin'] as const) {
-    for (const width of WIDTHS) {
-      it(`${role} at ${width} px: every page loads without console errors, failed requests or horizontal overflow`, async () => {
-        const who = role === 'user' ? user : role === 'admin' ? admin : null;
-        const v = await open(who, width, deliberate);
-        const failures: string[] = [];
-        try {
-          for (const [name, p] of PAGES()) {
-            if (role === 'admin' && !['admin', 'marketplace', 'strategy'].includes(name)) continue;
-            await v.page.goto(app.url + p, { waitUntil: 'domcontentloaded' });
-            await settle(v.page);
-            const o = await overflow(v.page);
-            if (o.scroll > o.inner) failures.push(`${p}: ${o.scroll} px wide at ${o.inner} px`);
-            const out = await spilling(v.page);
-            if (out.length) failures.push(`${p}: tables out of the content column: ${out.join(', ')}`);
-            await v.page.screenshot({ path: `${OUT}/${role}-${name}-${width}.png`, fullPage: true });
-            failures.push(...v.problems.splice(0).map((x) => `${p}: ${x}`));
-            if (who && !name.startsWith('unknown') && !['login', 'register'].includes(name)) {
-              await v.page.waitForSelector('#mode-banner', { timeout: 5000 }).catch(() => failures.push(`${p}: no paper/live banner`));
-            }
-          }
-        } finally { await v.ctx.close(); }
-        assert.deepEqual(failures, []);
-      });
-    }
-  }
+  const deliberate = (url: string) => url.includes(`/api/strategies/${unknownStrategy}`) || url.endsWith(`/strategies/${unknownStrategy}`);
+  const open = (who: Visitor | null, width: number, allowed?: (url: string) => boolean) => openVisit(browser, app.url, who, width, allowed);
 
   it('an unknown path is an HTML 404 page for a browser and JSON NOT_FOUND for the API; /favicon.ico is an image', async () => {
     const page = await fetch(`${app.url}/no/such/page`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });

@@ -198,12 +198,16 @@ export function liveSignals(onSignal, onStatus = () => {}) {
   connect();
 }
 
-/** A table: `head` strings, `rows` arrays of cells (text or <td> elements); opts.rowAttrs(i) per row. */
+/**
+ * A table: `head` strings, `rows` arrays of cells (text or <td> elements); opts.rowAttrs(i) per row,
+ * opts.label names it for screen readers (its box is a focusable region: a wide table scrolls by keyboard too).
+ */
 export function table(head, rows, opts = {}) {
-  const th = head.map((h) => el('th', {}, h));
+  const th = head.map((h) => el('th', { scope: 'col' }, h));
   const trs = rows.map((cells, i) => el('tr', (opts.rowAttrs && opts.rowAttrs(i)) || {}, cells.map((c) => (c instanceof HTMLTableCellElement ? c : el('td', {}, c)))));
   // Wrapped: a wide table scrolls inside its own box instead of widening the page (375 px screens).
-  return el('div', { class: 'table-wrap' }, el('table', { id: opts.id }, el('thead', {}, el('tr', {}, th)), el('tbody', {}, trs)));
+  return el('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': opts.label ?? 'Table' },
+    el('table', { id: opts.id }, el('thead', {}, el('tr', {}, th)), el('tbody', {}, trs)));
 }
 
 export const num = (v, cls = '') => el('td', { class: `num ${cls}`.trim() }, v);

@@ -17,7 +17,7 @@ async function summary() {
     ? table(['Strategy', 'Exchange', 'Status', 'Success', 'Failed', 'Other', 'Realised PnL (quote)'], subscriptions.map((s) => {
       const other = Object.entries(s.counts).filter(([k]) => k !== 'SUCCESS' && k !== 'FAILED').reduce((a, [, v]) => a + v, 0);
       return [s.strategyName, s.exchange, el('td', {}, el('span', { class: `badge ${s.status}` }, s.status)), num(s.counts.SUCCESS ?? 0), num(s.counts.FAILED ?? 0), num(other), num(fmtQuote(s.realisedPnl, ''), signClass(s.realisedPnl))];
-    }), { id: 'summary-table' })
+    }), { id: 'summary-table', label: 'Executions by subscription' })
     : el('p', { class: 'muted' }, 'No subscriptions.'));
 }
 
@@ -28,7 +28,7 @@ async function rows() {
     ? table(['Time', 'Pair', 'Side', 'Status', 'Order id', 'Price', 'Amount', 'PnL', 'Error'], executions.map((e) => [
       when(e.executedAt ?? e.createdAt), e.pair, e.side ?? e.action ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status), e.paper ? ' paper' : ''),
       e.orderId ?? '–', num(fmtPrice(e.price)), num(fmtBase(e.amount, baseOf(e.pair))), num(fmtQuote(e.realisedPnl, quoteOf(e.pair)), signClass(e.realisedPnl)), e.error ?? '',
-    ]), { id: 'execution-table', rowAttrs: (i) => ({ 'data-status': executions[i].status }) })
+    ]), { id: 'execution-table', label: 'Executions', rowAttrs: (i) => ({ 'data-status': executions[i].status }) })
     : el('p', { class: 'muted', id: 'no-executions' }, 'No executions yet.'));
 }
 

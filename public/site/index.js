@@ -96,7 +96,7 @@ async function render(focusSel) {
 function draw(body) {
   const list = body.strategies;
   const cols = columns();
-  const t = table(cols.map((c) => c.label), list.map((s) => cols.map((c) => c.cell(s))), { id: 'strategies' });
+  const t = table(cols.map((c) => c.label), list.map((s) => cols.map((c) => c.cell(s))), { id: 'strategies', label: 'Strategies' });
   t.querySelector('thead tr').replaceChildren(...cols.map(sortHeader));
   $('#list').removeAttribute('aria-busy');
   const filtered = state.q || state.pair || state.minTrades !== '' || state.age;

@@ -34,7 +34,7 @@ async function deliveries() {
   $('#deliveries').replaceChildren(list.length
     ? table(['Time', 'Channel', 'Event', 'Status', 'Attempts', 'Error', 'Event id'], list.map((d) => [
       when(d.createdAt), d.channel, d.title, el('td', {}, el('span', { class: `badge ${d.status}` }, d.status)), String(d.attempts), d.lastError ?? '', d.eventId,
-    ]), { id: 'delivery-table', rowAttrs: (i) => ({ 'data-status': list[i].status }) })
+    ]), { id: 'delivery-table', label: 'Delivery log', rowAttrs: (i) => ({ 'data-status': list[i].status }) })
     : el('p', { class: 'muted', id: 'no-deliveries' }, 'Nothing sent yet.'));
 }
 
@@ -64,7 +64,7 @@ async function alerts() {
   const { alerts: list } = await api('GET', '/api/admin/alerts');
   $('#admin-alerts').hidden = false;
   $('#alerts').replaceChildren(list.length
-    ? table(['Alert', 'State', 'Value', 'Threshold', 'Since', 'Message'], list.map((a) => [a.key, a.active ? 'ACTIVE' : 'clear', a.value ?? '–', a.threshold ?? '–', when(a.since), a.message ?? '']), { id: 'alerts-table' })
+    ? table(['Alert', 'State', 'Value', 'Threshold', 'Since', 'Message'], list.map((a) => [a.key, a.active ? 'ACTIVE' : 'clear', a.value ?? '–', a.threshold ?? '–', when(a.since), a.message ?? '']), { id: 'alerts-table', label: 'Operator alerts' })
     : el('p', { class: 'muted' }, 'No alert has fired.'));
 }
 

@@ -42,7 +42,7 @@ export async function botsPanel(box, strategy, onChange = () => {}) {
         el('button', { type: 'button', class: 'secondary bot-delete', 'data-bot': b.id, onclick: () => { if (confirm(`Delete bot “${b.name}”? Its signals stay.`)) act(() => api('DELETE', `/api/strategies/${strategy.id}/bots/${b.id}`), 'Bot deleted.'); } }, 'Delete')),
     ]);
     list.replaceChildren(table(['Name', 'Strategy', 'Parameters', 'Pairs', 'Timeframe', 'State', 'Captures / signals', 'Failures', 'Last capture', 'Last screenshot', ''], rows,
-      { id: 'bot-table', rowAttrs: (i) => ({ 'data-bot': bots[i].id }) }));
+      { id: 'bot-table', label: 'Strategy bots', rowAttrs: (i) => ({ 'data-bot': bots[i].id }) }));
   }
   async function showPreview(b) {
     preview.replaceChildren(el('p', { class: 'muted' }, 'Loading the preview…'));

@@ -63,7 +63,7 @@ function monthlyTable(months) {
     const total = (of.reduce((e, m) => e * (1 + m.returnPct / 100), 1) - 1) * 100;
     return [el('th', { scope: 'row' }, String(y)), ...MONTHS.map((_, i) => cell(of.find((m) => m.month === i + 1))), el('td', { class: `num year ${signClass(total)}`.trim() }, el('b', {}, fmtPct(total)))];
   });
-  const t = table(['Year', ...MONTHS, 'Year'], rows, { id: 'monthly-table' });
+  const t = table(['Year', ...MONTHS, 'Year'], rows, { id: 'monthly-table', label: 'Monthly returns' });
   t.querySelector('table').classList.add('monthly');
   $('#monthly').replaceChildren(t);
 }
@@ -84,7 +84,7 @@ function renderSignals() {
     el('td', { title: s.hash }, el('code', {}, s.hash.slice(0, 12))),
   ]);
   $('#signals').replaceChildren(list.length
-    ? table(['Seq', 'Time', 'Pair', 'Signal', 'Declared price', 'Market price', 'Stop', 'Target', 'Source', 'Chart', 'Hash'], rows, { id: 'signal-table', rowAttrs: (i) => ({ 'data-seq': list[i].seq }) })
+    ? table(['Seq', 'Time', 'Pair', 'Signal', 'Declared price', 'Market price', 'Stop', 'Target', 'Source', 'Chart', 'Hash'], rows, { id: 'signal-table', label: 'Signal history', rowAttrs: (i) => ({ 'data-seq': list[i].seq }) })
     : el('p', { class: 'muted' }, 'No signals yet.'));
 }
 
@@ -103,7 +103,7 @@ async function load() {
   monthlyTable(s.monthlyReturns);
   $('#open').replaceChildren(s.openTrades.length
     ? table(['Pair', 'Direction', 'Declared entry', 'Market entry', 'Last price', 'Unrealised PnL', 'Stop', 'Target', 'Opened'],
-      s.openTrades.map((t) => [t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(t.lastPrice === null || t.lastPrice === undefined ? dash : fmtPrice(t.lastPrice)), unrealisedCell(t), num(fmtPrice(t.stopLoss)), num(fmtPrice(t.takeProfit)), when(t.openedAt)]), { id: 'open-table' })
+      s.openTrades.map((t) => [t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(t.lastPrice === null || t.lastPrice === undefined ? dash : fmtPrice(t.lastPrice)), unrealisedCell(t), num(fmtPrice(t.stopLoss)), num(fmtPrice(t.takeProfit)), when(t.openedAt)]), { id: 'open-table', label: 'Open trades' })
     : el('p', { class: 'muted' }, 'No open trades.'));
   await closedTrades(closedPage);
   return s;
@@ -120,7 +120,7 @@ async function closedTrades(page, focusSel) {
   $('#closed').replaceChildren(list.length
     ? table(['Closed', 'Pair', 'Direction', 'Declared entry', 'Market entry', 'Declared exit', 'Market exit', 'PnL (market)', 'PnL (declared)', 'Duration'],
       list.map((t) => [when(t.closedAt), t.pair, t.direction, num(fmtPrice(t.entryPrice)), num(marketCell(t.entryMarketPrice)), num(fmtPrice(t.exitPrice)), num(marketCell(t.exitMarketPrice)), pnl(t), num(fmtPct(t.declaredPnlPct), 'muted'), num(fmtDuration(t.durationSeconds))]),
-      { id: 'closed-table', rowAttrs: (i) => ({ class: list[i].verified ? '' : 'unverified' }) })
+      { id: 'closed-table', label: 'Closed trades', rowAttrs: (i) => ({ class: list[i].verified ? '' : 'unverified' }) })
     : el('p', { class: 'muted' }, 'No closed trades yet.'));
   const go = (p, sel) => closedTrades(p, sel).catch((err) => say($('#closed'), err.message, false));
   $('#closed-pager').replaceChildren(r.pages > 1
