@@ -3,14 +3,16 @@
  *   GET /api/strategies/:id/authoring   the full webhook URL, TradingView alert messages ready to paste,
  *                                       and the author's counts (signals, subscribers, bots)
  * The webhook URL's origin is PUBLIC_BASE_URL (else SITE_URL); unset, it is the origin the request came to,
- * as express sees it: behind a proxy, X-Forwarded-Proto/-Host count only when TRUST_PROXY trusts the hop.
+ * as express sees it: behind a proxy, X-Forwarded-Proto/-Host count only when TRUST_PROXY trusts the hop
+ * (src/http/public-url.ts, also used by POST /api/strategies).
  * The secret is stored hashed, so the messages carry a placeholder the page fills in after a rotation.
  */
 import type { PrismaClient } from '@prisma/client';
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { currentUser, requireAuth, type TokenService } from '../http/auth.js';
 import { describeRoutes } from '../http/openapi.js';
+import { webhookUrl } from '../http/public-url.js';
 import { uuidParam } from '../http/validate.js';
 import { wrap } from '../http/wrap.js';
 import { forbidden, notFound } from '../lib/errors.js';
@@ -34,12 +36,6 @@ export function alertMessages(secret = SECRET_PLACEHOLDER): Record<'strategy' | 
   };
 }
 
-/** The public origin (and path prefix) of the site for this request. */
-export function publicBase(configured: string | undefined, req: Request): { url: string; source: 'PUBLIC_BASE_URL' | 'request' } {
-  if (configured) return { url: configured, source: 'PUBLIC_BASE_URL' };
-  return { url: `${req.protocol}://${req.host}`, source: 'request' };
-}
-
 export function authoringRoutes(deps: { prisma: PrismaClient; tokens: TokenService; publicBaseUrl?: string }): Router {
   const r = Router();
   const { prisma } = deps;
@@ -55,10 +51,10 @@ export function authoringRoutes(deps: { prisma: PrismaClient; tokens: TokenServi
       prisma.tradingBot.groupBy({ by: ['enabled'], where: { strategyId: id }, _count: true }),
     ]);
     const subCount = (status: string) => subs.find((g) => g.status === status)?._count ?? 0;
-    const base = publicBase(deps.publicBaseUrl, req);
+    const hook = webhookUrl(deps.publicBaseUrl, req, id);
     res.set('Cache-Control', 'no-store').json({
-      webhookUrl: `${base.url}/api/webhooks/tradingview/${id}`,
-      baseUrlSource: base.source,
+      webhookUrl: hook.url,
+      baseUrlSource: hook.source,
       alertMessages: alertMessages(),
       secretPlaceholder: SECRET_PLACEHOLDER,
       counts: {

@@ -21,7 +21,7 @@ export { strategyRoutes } from './strategy-routes.js';
 export { trackStats, equityCurve, type TrackStats, type EquityPoint } from './stats.js';
 export { verifyStrategy, type VerifyReport } from './verify.js';
 
-type MarketplaceConfig = Pick<Config, 'redisPrefix' | 'loginRateLimitPerMinute' | 'loginIpRateLimitPerMinute' | 'priceBandPercent' | 'tradingMode'>;
+type MarketplaceConfig = Pick<Config, 'redisPrefix' | 'loginRateLimitPerMinute' | 'loginIpRateLimitPerMinute' | 'priceBandPercent' | 'tradingMode' | 'publicBaseUrl'>;
 
 /**
  * Accounts (register/login, limited per email and per IP), strategies, the user's and admin's views and
@@ -40,7 +40,7 @@ export function marketplaceComponent(deps: {
     stop: async () => {},
     routers: [
       authRoutes({ prisma, tokens, loginLimiters: limiters }),
-      strategyRoutes({ prisma, tokens, bus: deps.bus, priceBandPercent: c.priceBandPercent, prices: deps.prices, onSecretRotated: deps.onSecretRotated }),
+      strategyRoutes({ prisma, tokens, bus: deps.bus, priceBandPercent: c.priceBandPercent, prices: deps.prices, onSecretRotated: deps.onSecretRotated, publicBaseUrl: c.publicBaseUrl }),
       accountRoutes({ prisma, tokens, tradingMode: c.tradingMode }),
       adminRoutes({ prisma, tokens }),
       pageRoutes(),

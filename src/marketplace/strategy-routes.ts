@@ -11,6 +11,7 @@ import { TOPICS, type Bus } from '../bus/index.js';
 import { requireAuth, currentUser, type TokenService } from '../http/auth.js';
 import { parseBody, uuidParam } from '../http/validate.js';
 import { describeRoutes } from '../http/openapi.js';
+import { webhookUrl } from '../http/public-url.js';
 import { wrap } from '../http/wrap.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { forbidden, notFound } from '../lib/errors.js';
@@ -54,6 +55,8 @@ export function strategyRoutes(deps: {
   prices?: CurrentPrices;
   /** Called with the strategy id once its webhook secret is rotated, before the answer (this process's cache). */
   onSecretRotated?: (strategyId: string) => void;
+  /** PUBLIC_BASE_URL: the origin of the webhook URL a new strategy is answered with (unset: the request's). */
+  publicBaseUrl?: string;
 }): Router {
   const r = Router();
   const { prisma } = deps;
@@ -109,7 +112,7 @@ export function strategyRoutes(deps: {
       data: { name: body.name, description: body.description ?? '', pairs: body.pairs ?? [], maxLagSeconds: body.maxLagSeconds, authorId: currentUser(req).id, webhookSecretHash: sha256Hex(secret) },
       include: { author: { select: { email: true } } },
     });
-    res.status(201).json({ ...view(s), webhookSecret: secret, webhookUrl: `/api/webhooks/tradingview/${s.id}` });
+    res.status(201).json({ ...view(s), webhookSecret: secret, webhookUrl: webhookUrl(deps.publicBaseUrl, req, s.id).url });
   }));
 
   r.patch('/api/strategies/:id', requireAuth(deps.tokens, 'AUTHOR'), wrap(async (req, res) => {
@@ -161,7 +164,7 @@ describeRoutes([
   { method: 'get', path: '/api/strategies/:id', tag: 'strategies', auth: 'public', summary: 'One strategy: stats, basis, firstSignalAt, equityCurve, monthlyReturns (UTC months, at market prices), the latest 100 closed trades, open trades (declared and market entry price; unrealisedPnlPct from the reference price feed, null with unrealisedStatus PRICE_UNAVAILABLE or ENTRY_NOT_VERIFIED)', responses: { 200: 'the strategy', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'get', path: '/api/strategies/:id/signals', tag: 'strategies', auth: 'public', summary: 'Signals after afterSeq in seq order (or the latest limit); also how a WebSocket client fills a GAP', query: signalsQuery, responses: { 200: { description: 'signals in ascending seq, each with its declared price and marketPrice (null: not verified); lastSeq to pass as the next afterSeq', schema: z.object({ signals: z.array(signalSchema), lastSeq: z.number().int() }) }, 400: 'VALIDATION_FAILED', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'get', path: '/api/strategies/:id/verify', tag: 'strategies', auth: 'public', summary: 'Recomputes the hash chain and the stats from the raw signals', responses: { 200: '{ ok, chain: { ok, problems }, recomputed, published, statsMatch }', 404: 'STRATEGY_NOT_FOUND' } },
-  { method: 'post', path: '/api/strategies', tag: 'strategies', auth: 'author', summary: 'Create a strategy; the answer carries its webhookSecret, shown this once', body: createSchema, responses: { 201: 'the strategy with webhookSecret and webhookUrl', 400: 'VALIDATION_FAILED', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' } },
+  { method: 'post', path: '/api/strategies', tag: 'strategies', auth: 'author', summary: 'Create a strategy; the answer carries its webhookSecret, shown this once', body: createSchema, responses: { 201: 'the strategy with webhookSecret and webhookUrl (absolute: PUBLIC_BASE_URL, else the request\'s origin)', 400: 'VALIDATION_FAILED', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN' } },
   { method: 'patch', path: '/api/strategies/:id', tag: 'strategies', auth: 'author', summary: 'Change name, description, pairs or maxLagSeconds (its author only)', body: patchSchema, responses: { 200: 'the strategy', 400: 'VALIDATION_FAILED', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND' } },
   { method: 'post', path: '/api/strategies/:id/webhook-secret', tag: 'strategies', auth: 'author', summary: 'Rotate the webhook secret (shown once); the old one stops working at once', responses: { 200: '{ webhookSecret }', 403: 'FORBIDDEN', 404: 'STRATEGY_NOT_FOUND' } },
 ]);
