@@ -195,3 +195,39 @@ describe('SubscriptionExecutor on futures (Binance USDⓈ-M, Bybit linear; real 
     });
   }
 });
+
+describe('SubscriptionExecutor on futures, paper mode (mark prices from the fake, no orders)', function () {
+  this.timeout(60_000);
+  const venues = futuresVenues();
+  let app: App;
+
+  before(async () => {
+    app = await startTestApp({ ...(await futuresAppEnv(venues)), TRADING_MODE: 'paper' });
+  });
+  after(async () => { await app?.stop(); await Promise.all(venues.map((v) => v.fake.stop())); });
+
+  it('a paper SHORT fills at the venue mark price with leverage, keeps its SL/TP levels, and its CLOSE books the short PnL; nothing reaches the venue', async () => {
+    const v = venues[1]!;
+    v.fake.setMarkPrice(v.eth, 3000);
+    const { strategyId } = await seedStrategy(app);
+    const s = await subscribeFutures(app, v, strategyId, { leverage: 5 });
+    v.fake.resetCounters();
+    const open = await futuresSignal(app, strategyId, { direction: 'SHORT', stopLoss: 3150, takeProfit: 2700 });
+    const row = await finalRow(app, s.subId, open.id);
+    assert.equal(row.status, 'SUCCESS', row.error ?? '');
+    assert.equal(row.paper, true);
+    assert.equal(row.side, 'sell');
+    const pos = await app.db.prisma.position.findFirstOrThrow({ where: { subscriptionId: s.subId } });
+    const qty = Number(pos.qty);
+    assert.ok(Math.abs(qty - (100 * 5) / 3000) < 1e-7, `margin 100 × 5 at 3000: ${qty}`);
+    assert.deepEqual([pos.market, pos.side, pos.paper, Number(pos.stopLoss), Number(pos.takeProfit)], ['futures', 'short', true, 3150, 2700]);
+    v.fake.setMarkPrice(v.eth, 2900);
+    const close = await futuresSignal(app, strategyId, { action: 'CLOSE', direction: 'SHORT', price: 2900 });
+    const closed = await finalRow(app, s.subId, close.id);
+    assert.equal(closed.status, 'SUCCESS', closed.error ?? '');
+    assert.equal(closed.side, 'buy');
+    assert.ok(Math.abs(Number(closed.realisedPnl) - 100 * qty) < 1e-6, `short from 3000 to 2900: ${closed.realisedPnl}`);
+    assert.equal(v.fake.requestCount('/v5/order/create', 'POST'), 0, 'no order sent in paper mode');
+    assert.equal(await app.db.prisma.position.count({ where: { subscriptionId: s.subId } }), 0);
+  });
+});
