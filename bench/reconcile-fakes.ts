@@ -5,7 +5,7 @@
  *  { cmd: 'open', venue, apiKey, secret, positions: [{ market, side, qty, sl, tp, slId, tpId }] } → entries
  *    filled and reduce-only SL/TP resting, straight on the engine (no HTTP): { entries: number[] }
  *  { cmd: 'mark', market, price } → both fakes move the mark (conditionals fire)
- *  { cmd: 'requests' } → { binance, bybit }: positions requests since the last call
+ *  { cmd: 'requests' } → { positions, orders }: positions and resting-order requests since the last call
  */
 import { FakeBinanceFutures } from '../test/support/fake-exchange/binance-futures/server.js';
 import { FakeBybitLinear } from '../test/support/fake-exchange/bybit-linear/server.js';
@@ -49,7 +49,10 @@ process.on('message', (m: Command) => {
     for (const f of Object.values(fakes)) f.setMarkPrice(`${m.market}USDT`, m.price);
     process.send!({ id: m.id });
   } else if (m.cmd === 'requests') {
-    const counts = { binance: fakes.binance.requestCount('/fapi/v3/positionRisk'), bybit: fakes.bybit.requestCount('/v5/position/list') };
+    const counts = {
+      positions: fakes.binance.requestCount('/fapi/v3/positionRisk') + fakes.bybit.requestCount('/v5/position/list'),
+      orders: fakes.binance.requestCount('/fapi/v1/openAlgoOrders') + fakes.bybit.requestCount('/v5/order/realtime'),
+    };
     for (const f of Object.values(fakes)) f.resetCounters();
     process.send!({ id: m.id, ...counts });
   }

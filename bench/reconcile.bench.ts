@@ -3,7 +3,8 @@
  * keys on FakeBinanceFutures, half on FakeBybitLinear, each position with a reduce-only SL and TP resting),
  * a fresh PostgreSQL database, real ccxt over HTTP. The fakes run in a child process (bench/reconcile-fakes.ts)
  * so process.cpuUsage() around one FuturesReconciler.poll() counts only this process: the claim, the key
- * decryption, 100 positions requests through ccxt and the comparison (target < 1 s of CPU per poll). A second
+ * decryption, 100 positions requests and 100 resting-order requests (one intact position per key) through ccxt,
+ * and the comparison (target < 1 s of CPU per poll). A second
  * row: the same poll when 100 of the positions were closed by their take profit since the last one (each
  * then costs its lookups, the sibling's cancel, PnL and funding reads and one recording statement).
  */
@@ -95,16 +96,15 @@ export default async function run(): Promise<BenchRow[]> {
     if (warm.report.ok !== KEYS * MARKETS.length) throw new Error(`warm-up poll: ${JSON.stringify(warm.report)}`);
     await fakes.ask({ cmd: 'requests' });
     const steady = [await measure(), await measure(), await measure()];
-    const requests = await fakes.ask<{ binance: number; bybit: number }>({ cmd: 'requests' });
+    const requests = await fakes.ask<{ positions: number; orders: number }>({ cmd: 'requests' });
     if (steady.some((s) => s.report.ok !== KEYS * MARKETS.length)) throw new Error(`steady poll: ${JSON.stringify(steady.map((s) => s.report))}`);
     await fakes.ask({ cmd: 'mark', market: 'P0', price: 111 });
     const fired = await measure();
     if (fired.report.closed !== KEYS) throw new Error(`take-profit poll: ${JSON.stringify(fired.report)}`);
     const worst = Math.max(...steady.map((s) => s.cpuMs));
-    const perPoll = (requests.binance + requests.bybit) / steady.length;
     return [
       {
-        name: `reconciliation of 1,000 open positions (100 keys, 50 on each futures fake, SL+TP resting): CPU per poll, worst of 3 (wall ${steady.map((s) => s.wallMs.toFixed(0)).join(' / ')} ms; ${perPoll} positions requests a poll; warm-up poll ${warm.cpuMs.toFixed(0)} ms CPU)`,
+        name: `reconciliation of 1,000 open positions (100 keys, 50 on each futures fake, SL+TP resting): CPU per poll, worst of 3 (wall ${steady.map((s) => s.wallMs.toFixed(0)).join(' / ')} ms; ${requests.positions / steady.length} positions + ${requests.orders / steady.length} resting-order requests a poll; warm-up poll ${warm.cpuMs.toFixed(0)} ms CPU)`,
         value: `${worst.toFixed(0)} ms CPU (${steady.map((s) => s.cpuMs.toFixed(0)).join(' / ')})`, target: '< 1 s CPU', verdict: verdict(worst < 1000),
       },
       {

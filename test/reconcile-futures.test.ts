@@ -126,6 +126,21 @@ for (const venue of ['binance', 'bybit'] as const) {
       assert.deepEqual(rows.map((r) => [r.action, Number(r.amount)]), [['CLOSED_ON_EXCHANGE', 0.01], ['STOP_LOSS', 0.02]]);
     });
 
+    it('a stop loss cancelled by hand while the position stays open: RECONCILE_MISMATCH once, the Position forgets it and keeps its take profit', async () => {
+      const s = await futuresSub(kit, venue, fake);
+      const held = await openHeld(kit, s, { side: 'long', qty: 0.01, sl: 58_000, tp: 62_000 });
+      await kit.trader.forKey(venue, s.apiKey, s.secret).cancelProtective(S, held.slId!);
+      const p = await waitFor('the stop loss forgotten', async () => {
+        const x = await kit.prisma.position.findUnique({ where: { id: held.positionId } });
+        return x && x.slClientOrderId === null ? x : null;
+      }, 5000);
+      assert.deepEqual([Number(p.qty), p.tpClientOrderId], [0.01, held.tpId]);
+      await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+      const rows = await reconcileRows(kit, s.subId);
+      assert.deepEqual(rows.map((r) => [r.action, r.status]), [['RECONCILE_MISMATCH', 'FAILED']]);
+      assert.match(rows[0]!.error!, new RegExp(`stop-loss order ${held.slId} .* no longer rests on the exchange \\(canceled\\)`));
+    });
+
     it('differences nothing explains are RECONCILE_MISMATCH rows (once each), the Position untouched: more than we opened, a position we never opened', async () => {
       const s = await futuresSub(kit, venue, fake);
       const held = await openHeld(kit, s, { side: 'long', qty: 0.01 });

@@ -56,6 +56,18 @@ export class FuturesAccount extends FuturesOperations {
     return this.read(() => this.closesDialect.closes(this.keyedEx, symbol, side, since));
   }
 
+  /**
+   * Our client ids of the conditional (stop / take-profit) orders resting on `symbol`: one request (Binance
+   * `GET /fapi/v1/openAlgoOrders?symbol=`, Bybit `/v5/order/realtime` with orderFilter StopOrder, which also
+   * lists recently closed ones: only `open` counts).
+   */
+  restingConditionalIds(symbol: string): Promise<Set<string>> {
+    return this.read(async () => {
+      const open = await this.keyedEx.fetchOpenOrders(symbol, undefined, undefined, { trigger: true });
+      return new Set(open.filter((o) => o.status === 'open' && o.clientOrderId).map((o) => String(o.clientOrderId)));
+    });
+  }
+
   /** Net funding of `symbol` since `since` (ms): + received, − paid; 0 where the venue reports none. */
   funding(symbol: string, since: number): Promise<number> {
     return this.read(() => this.closesDialect.funding(this.keyedEx, symbol, since));

@@ -6,7 +6,11 @@
  *    cancelled), else a liquidation the venue recorded since the position last changed, else a close in the
  *    user's account (CLOSED_ON_EXCHANGE, priced from the venue's closing fills); PnL after fees, plus funding;
  *  - smaller → a partial close in the user's account: the quantity left is recorded with the fills' PnL;
- *  - larger, or a position on the venue that no Position explains → RECONCILE_MISMATCH, once per observation.
+ *  - larger, or a position on the venue that no Position explains → RECONCILE_MISMATCH, once per observation;
+ *  - and per poll, for ONE intact position of the key (the one verified longest ago), whether its stop loss and
+ *    take profit still rest (one request for the symbol's conditional orders): one cancelled by hand is
+ *    forgotten by the Position and reported (RECONCILE_MISMATCH). Each position is so verified every N periods
+ *    for a key holding N positions, at one request per key and period.
  * The records are exactly-once (reconcile-store.ts). Throws ExchangeError (the key is tried next period).
  */
 import type { FuturesAccount, FuturesOrder, FuturesPosition } from '../exchange/index.js';
@@ -20,6 +24,8 @@ export interface KeyCheck {
   store: ReconcileStore;
   /** Runs one exchange request within the key's allowance. */
   call<T>(f: () => Promise<T>): Promise<T>;
+  /** When the resting orders of each position were last verified (ms): one position of the key per poll, oldest first. */
+  orderChecks: Map<string, number>;
   log: Logger;
 }
 
@@ -41,6 +47,7 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
   const slots = new Map(onVenue.map((p) => [`${p.symbol}|${p.side}`, p]));
   const held = new Set<string>();
   const seen: { id: string; price: number }[] = [];
+  const intact: HeldPosition[] = [];
   for (const pos of k.held) {
     const symbol = futuresSymbol(pos.pair);
     const slot = `${symbol}|${pos.side}`;
@@ -48,6 +55,7 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
     const there = slots.get(slot);
     if (there && same(there.contracts, pos.qty)) {
       report.ok += 1;
+      if (pos.slClientOrderId || pos.tpClientOrderId) intact.push(pos);
       if (there.liquidationPrice !== null && there.liquidationPrice > 0) seen.push({ id: pos.id, price: there.liquidationPrice });
     }
     else if (!there) report.closed += Number(await closed(k, pos, symbol));
@@ -55,6 +63,8 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
     else report.mismatches += Number(await k.store.recordMismatch(pos, mismatch(pos, there, `the exchange holds ${there.contracts} ${symbol} ${there.side}, more than the ${pos.qty} this subscription opened`)));
   }
   await k.store.saveLiquidationPrices(seen);
+  const due = intact.sort((x, y) => (k.orderChecks.get(x.id) ?? 0) - (k.orderChecks.get(y.id) ?? 0))[0];
+  if (due) report.mismatches += await checkResting(k, due, futuresSymbol(due.pair));
   const owner = k.held[0];
   for (const p of onVenue) {
     if (!owner || held.has(`${p.symbol}|${p.side}`)) continue;
@@ -63,6 +73,29 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
     report.mismatches += Number(recorded);
   }
   return report;
+}
+
+/**
+ * The stop loss and take profit of a position that is as we hold it must still rest (the user may have
+ * cancelled one by hand): one request for the symbol's resting conditional orders. One that no longer rests is
+ * forgotten by the Position and reported (RECONCILE_MISMATCH: the position is not protected by it any more).
+ */
+async function checkResting(k: KeyCheck, pos: HeldPosition, symbol: string): Promise<number> {
+  k.orderChecks.set(pos.id, Date.now());
+  const resting = await k.call(() => k.account.restingConditionalIds(symbol));
+  let recorded = 0;
+  for (const [which, cid, name] of [['sl', pos.slClientOrderId, 'stop-loss'], ['tp', pos.tpClientOrderId, 'take-profit']] as const) {
+    if (!cid || resting.has(cid)) continue;
+    const o = await k.call(() => k.account.findProtective(symbol, cid));
+    if (o?.status === 'open') continue;
+    const rec: ReconcileRecord = {
+      action: 'RECONCILE_MISMATCH', status: 'FAILED', side: null, amount: pos.qty, price: null, orderId: null, realisedPnl: null, event: `gone:${which}:${cid}`,
+      error: `RECONCILE_MISMATCH: the ${name} order ${cid} of the open ${pos.side} ${pos.qty} ${symbol} position no longer rests on the exchange (${o ? o.status : 'not found'}); the position is not protected by it any more`,
+      response: { reconciled: true, held: { pair: pos.pair, side: pos.side, qty: pos.qty }, order: o ? { clientOrderId: cid, status: o.status, filled: o.filled } : { clientOrderId: cid, found: false } },
+    };
+    recorded += Number(await k.store.recordProtectionGone(pos, which, rec));
+  }
+  return recorded;
 }
 
 function mismatch(pos: HeldPosition, there: FuturesPosition, what: string): ReconcileRecord {

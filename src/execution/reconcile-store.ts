@@ -66,6 +66,10 @@ const REDUCE_SQL = `WITH x AS (UPDATE "Position" p SET qty = $16::numeric, "upda
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
 const MISMATCH_SQL = `WITH x AS (SELECT p."subscriptionId", p.pair FROM "Position" p WHERE ${SAME})
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
+/** A protective order of a position that no longer rests: the Position forgets it ($16: 'sl' | 'tp'), the row says so. */
+const GONE_SQL = `WITH x AS (UPDATE "Position" p SET "slClientOrderId" = CASE WHEN $16 = 'sl' THEN NULL ELSE p."slClientOrderId" END,
+    "tpClientOrderId" = CASE WHEN $16 = 'tp' THEN NULL ELSE p."tpClientOrderId" END WHERE ${SAME} RETURNING p."subscriptionId", p.pair)
+${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
 /**
  * A position on the exchange no futures Position of the user on this venue explains (pair and side), with no
  * execution of the user on that venue and pair in flight. $1 subscription (the row's owner), $2 pair, $3 side.
@@ -120,6 +124,12 @@ export class ReconcileStore {
   /** A difference that nothing explains, recorded once per position and observation. */
   async recordMismatch(p: HeldPosition, rec: ReconcileRecord): Promise<boolean> {
     const r = await this.pool.query(MISMATCH_SQL, this.values(p, rec, p.id));
+    return r.rowCount === 1;
+  }
+
+  /** The position's stop loss ('sl') or take profit ('tp') no longer rests on the exchange while the position is open. */
+  async recordProtectionGone(p: HeldPosition, which: 'sl' | 'tp', rec: ReconcileRecord): Promise<boolean> {
+    const r = await this.pool.query(GONE_SQL, [...this.values(p, rec, p.id), which]);
     return r.rowCount === 1;
   }
 

@@ -46,6 +46,8 @@ export class FuturesReconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  /** When each position's resting orders were last verified (reconcile-check.ts); positions no longer held are dropped. */
+  private readonly orderChecks = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps, private readonly opts: ReconcilerOptions) {
     this.store = new ReconcileStore(deps.pool);
@@ -85,6 +87,7 @@ export class FuturesReconciler {
    */
   async poll(dueMs = Math.floor(this.opts.intervalMs * 0.8)): Promise<PollReport> {
     const held = await this.store.claimDue(dueMs);
+    if (this.orderChecks.size > 4 * held.length + 10_000) this.orderChecks.clear();
     const groups = this.group(held);
     const report: PollReport = { positions: held.length, keys: groups.length, failedKeys: 0, busyKeys: 0, ok: 0, closed: 0, reduced: 0, mismatches: 0 };
     let next = 0;
@@ -138,6 +141,6 @@ export class FuturesReconciler {
       await this.deps.throttle.acquire(scope, rps);
       return f();
     };
-    return checkKey({ account, held: g.held, store: this.store, call, log: this.deps.log });
+    return checkKey({ account, held: g.held, store: this.store, call, log: this.deps.log, orderChecks: this.orderChecks });
   }
 }
