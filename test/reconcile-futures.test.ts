@@ -248,6 +248,25 @@ describe('futures reconciliation inside the app (role executor): end to end, and
     return { venue: 'binance' as const, apiKey, secret, subId: r.body.id as string, userId: user.user.id, strategyId };
   }
 
+  it('end to end: OPEN SHORT through the executor rests SL and TP; the take profit fires; the reconciler records it (PnL with the entry fee), cancels the SL; a later CLOSE finds nothing', async () => {
+    const { strategyId } = await seedStrategy(app);
+    const s = await subscribe(strategyId);
+    const accept = (body: Record<string, unknown>) => app.coordinator.accept({ strategyId, pair: 'BTC/USDT', direction: 'SHORT', price: 60_000, ...body } as never, 'api').then((r) => r.signal);
+    const open = await finalRow(app, s.subId, (await accept({ action: 'OPEN', stopLoss: 61_000, takeProfit: 58_000 })).id);
+    assert.equal(open.status, 'SUCCESS', open.error ?? '');
+    const pos = await kit.prisma.position.findFirstOrThrow({ where: { subscriptionId: s.subId } });
+    assert.deepEqual([pos.market, pos.side, Number(pos.qty)], ['futures', 'short', 0.008], 'margin 100 × leverage 5 at 60,000');
+    assert.ok(pos.slClientOrderId && pos.tpClientOrderId);
+    fake.setMarkPrice(S, 57_900);
+    const row = await waitFor('the TAKE_PROFIT row', async () => (await reconcileRows(kit, s.subId)).find((r) => r.action === 'TAKE_PROFIT'), 10_000);
+    near(row.realisedPnl, (60_000 - 57_900) * 0.008 - 57_900 * 0.008 * FEE.binance - Number(pos.entryFee ?? 0), 'round trip after fees');
+    assert.equal(await kit.prisma.position.count({ where: { subscriptionId: s.subId } }), 0);
+    assert.equal(fake.futuresAccount(s.apiKey).conditionals.find((c) => c.clientId === pos.slClientOrderId)?.status, 'CANCELED');
+    const close = await finalRow(app, s.subId, (await accept({ action: 'CLOSE', price: 57_900 })).id);
+    assert.equal(close.status, 'SKIPPED');
+    assert.match(close.error ?? '', /^NO_POSITION: /);
+  });
+
   it('a stop loss that fires is recorded by the app\'s reconciler, counts against the daily loss limit, and the next entry is SKIPPED DAILY_LOSS_LIMIT', async () => {
     const { strategyId } = await seedStrategy(app);
     const s = await subscribe(strategyId, { dailyLossLimit: 20 });
