@@ -123,6 +123,11 @@ export class FuturesAccounts {
     return new FuturesAccount(keyed(this.base(venue), { apiKey, secret }), venue, closes, apiKey, this.opts.operations ?? {});
   }
 
+  /** The venue's public mark price of a perpetual (no key; call ensureMarkets first). Throws ExchangeError. */
+  markPrice(venue: string, symbol: string): Promise<number | null> {
+    return this.forKey(venue, '', '').market.markPrice(symbol);
+  }
+
   /** Minimum ms between requests of one key on the venue (ccxt's rateLimit). */
   minIntervalMs(venue: string): number {
     return Number(this.base(venue).rateLimit ?? 50);

@@ -18,6 +18,8 @@ import type pg from 'pg';
 export interface HeldPosition {
   id: string; subscriptionId: string; userId: string; exchange: string; pair: string; side: 'long' | 'short';
   qty: number; avgPrice: number; slClientOrderId: string | null; tpClientOrderId: string | null; entryFee: number;
+  /** Trigger levels (paper positions fire at them: they have no orders). */
+  stopLoss: number | null; takeProfit: number | null;
   /** Epoch ms. */
   openedAt: number; updatedAt: number;
   /** updatedAt and qty exactly as stored: the record's optimistic check. */
@@ -43,38 +45,43 @@ export interface ReconcileRecord {
   event: string;
 }
 
-const CLAIM_SQL = `
+/** Live positions: their subscription has keys the venue has not refused. Paper ones: a level to fire at the market price. */
+const LIVE = `NOT p.paper AND s."apiKeyEnc" IS NOT NULL AND NOT s."keysInvalid"`;
+const PAPER = `p.paper AND (p."stopLoss" IS NOT NULL OR p."takeProfit" IS NOT NULL)`;
+const claimSql = (which: string) => `
 UPDATE "Position" p SET "checkedAt" = now()
 FROM "Subscription" s
-WHERE s.id = p."subscriptionId" AND p.market = 'futures' AND NOT p.paper AND s."apiKeyEnc" IS NOT NULL AND NOT s."keysInvalid"
+WHERE s.id = p."subscriptionId" AND p.market = 'futures' AND ${which}
   AND (p."checkedAt" IS NULL OR p."checkedAt" <= now() - make_interval(secs => $1::float8 / 1000))
 RETURNING p.id, p."subscriptionId", s."userId", s.exchange, p.pair, p.side, p.qty::text AS qty, p."avgPrice"::text AS "avgPrice",
-  p."slClientOrderId", p."tpClientOrderId", COALESCE(p."entryFee", 0)::float8 AS "entryFee",
+  p."slClientOrderId", p."tpClientOrderId", COALESCE(p."entryFee", 0)::float8 AS "entryFee", p."stopLoss"::float8 AS "stopLoss", p."takeProfit"::float8 AS "takeProfit",
   (extract(epoch FROM p."openedAt") * 1000)::float8 AS "openedAt", (extract(epoch FROM p."updatedAt") * 1000)::float8 AS "updatedAt",
   p."updatedAt"::text AS version, s."apiKeyEnc", s."apiSecretEnc"`;
+const CLAIM_SQL = claimSql(LIVE);
+const PAPER_CLAIM_SQL = claimSql(PAPER);
 
 const NO_PENDING = `NOT EXISTS (SELECT 1 FROM "ExecutionLog" e WHERE e."subscriptionId" = p."subscriptionId" AND e.pair = p.pair AND e.status = 'PENDING')`;
 const SAME = `p.id = $1 AND p.qty = $2::numeric AND p."updatedAt" = $3::timestamp AND ${NO_PENDING}`;
 const INSERT = `INSERT INTO "ExecutionLog" (id, "userId", "subscriptionId", "signalId", exchange, "orderType", side, amount, price, "orderId",
   "clientOrderId", status, error, "exchangeResponse", paper, pair, action, "realisedPnl", "executedAt")`;
 /** $4.. : userId, exchange, side, amount, price, orderId, clientOrderId, status, error, response, action, pnl. */
-const VALUES = `$4::uuid, x."subscriptionId", NULL, $5, 'reconcile', $6, $7::numeric, $8::numeric, $9, $10, $11::"ExecutionStatus", $12, $13::jsonb, false, x.pair, $14, $15::numeric, now()`;
+const VALUES = `$4::uuid, x."subscriptionId", NULL, $5, 'reconcile', $6, $7::numeric, $8::numeric, $9, $10, $11::"ExecutionStatus", $12, $13::jsonb, x.paper, x.pair, $14, $15::numeric, now()`;
 
-const CLOSE_SQL = `WITH x AS (DELETE FROM "Position" p WHERE ${SAME} RETURNING p."subscriptionId", p.pair)
+const CLOSE_SQL = `WITH x AS (DELETE FROM "Position" p WHERE ${SAME} RETURNING p."subscriptionId", p.pair, p.paper)
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
-const REDUCE_SQL = `WITH x AS (UPDATE "Position" p SET qty = $16::numeric, "updatedAt" = now() WHERE ${SAME} RETURNING p."subscriptionId", p.pair)
+const REDUCE_SQL = `WITH x AS (UPDATE "Position" p SET qty = $16::numeric, "updatedAt" = now() WHERE ${SAME} RETURNING p."subscriptionId", p.pair, p.paper)
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
-const MISMATCH_SQL = `WITH x AS (SELECT p."subscriptionId", p.pair FROM "Position" p WHERE ${SAME})
+const MISMATCH_SQL = `WITH x AS (SELECT p."subscriptionId", p.pair, p.paper FROM "Position" p WHERE ${SAME})
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
 /** A protective order of a position that no longer rests: the Position forgets it ($16: 'sl' | 'tp'), the row says so. */
 const GONE_SQL = `WITH x AS (UPDATE "Position" p SET "slClientOrderId" = CASE WHEN $16 = 'sl' THEN NULL ELSE p."slClientOrderId" END,
-    "tpClientOrderId" = CASE WHEN $16 = 'tp' THEN NULL ELSE p."tpClientOrderId" END WHERE ${SAME} RETURNING p."subscriptionId", p.pair)
+    "tpClientOrderId" = CASE WHEN $16 = 'tp' THEN NULL ELSE p."tpClientOrderId" END WHERE ${SAME} RETURNING p."subscriptionId", p.pair, p.paper)
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
 /**
  * A position on the exchange no futures Position of the user on this venue explains (pair and side), with no
  * execution of the user on that venue and pair in flight. $1 subscription (the row's owner), $2 pair, $3 side.
  */
-const UNKNOWN_SQL = `WITH x AS (SELECT s.id AS "subscriptionId", $2::text AS pair FROM "Subscription" s WHERE s.id = $1::uuid
+const UNKNOWN_SQL = `WITH x AS (SELECT s.id AS "subscriptionId", $2::text AS pair, false AS paper FROM "Subscription" s WHERE s.id = $1::uuid
   AND NOT EXISTS (SELECT 1 FROM "Position" p JOIN "Subscription" o ON o.id = p."subscriptionId"
     WHERE o."userId" = s."userId" AND o.exchange = s.exchange AND p.market = 'futures' AND p.pair = $2 AND p.side = $3)
   AND NOT EXISTS (SELECT 1 FROM "ExecutionLog" e WHERE e."userId" = s."userId" AND e.exchange = s.exchange AND e.pair = $2 AND e.status = 'PENDING'))
@@ -90,9 +97,9 @@ interface ClaimRow extends Omit<HeldPosition, 'qty' | 'avgPrice' | 'qtyText' | '
 export class ReconcileStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Futures positions not checked within `dueMs`, marked checked now. */
-  async claimDue(dueMs: number): Promise<HeldPosition[]> {
-    const r = await this.pool.query<ClaimRow>({ name: 'reconcile-claim', text: CLAIM_SQL, values: [dueMs] });
+  /** Live (or, `paper`, paper) futures positions not checked within `dueMs`, marked checked now. */
+  async claimDue(dueMs: number, paper = false): Promise<HeldPosition[]> {
+    const r = await this.pool.query<ClaimRow>({ name: paper ? 'reconcile-claim-paper' : 'reconcile-claim', text: paper ? PAPER_CLAIM_SQL : CLAIM_SQL, values: [dueMs] });
     return r.rows.map((x) => ({ ...x, side: x.side === 'short' ? 'short' : 'long', qty: Number(x.qty), qtyText: x.qty, avgPrice: Number(x.avgPrice) }));
   }
 

@@ -5,6 +5,9 @@
  * subscriptions module, as the runner does) and checks each key (reconcile-check.ts): one positions request
  * for all of the key's symbols, then lookups only where something changed.
  *
+ * Paper futures positions (no orders on the exchange) fire their stop-loss / take-profit levels at the venue's
+ * public mark price in the same period (reconcile-paper.ts).
+ *
  * It never starves the order path: its requests are the venue budget's 'other' traffic (the executor's orders
  * keep the rest of each window) and wait for budget at most `budgetWaitMs` (a key that finds none is skipped
  * and checked next period); each request also takes from the key's own allowance (the executor's KeyThrottle).
@@ -14,6 +17,7 @@ import { ExchangeBusy, ExchangeError, FuturesAccounts, keyScope, perKeyRate, typ
 import type { Logger } from '../lib/logger.js';
 import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { checkKey, type CheckReport } from './reconcile-check.js';
+import { firePaperLevels } from './reconcile-paper.js';
 import { ReconcileStore, type HeldPosition } from './reconcile-store.js';
 
 export interface ReconcilerOptions {
@@ -36,7 +40,7 @@ export interface ReconcilerDeps {
 }
 
 /** What one poll did. */
-export interface PollReport extends CheckReport { positions: number; keys: number; failedKeys: number; busyKeys: number }
+export interface PollReport extends CheckReport { positions: number; keys: number; failedKeys: number; busyKeys: number; paperClosed: number }
 
 interface KeyGroup { venue: string; apiKey: string; secret: string; held: HeldPosition[] }
 
@@ -89,7 +93,9 @@ export class FuturesReconciler {
     const held = await this.store.claimDue(dueMs);
     if (this.orderChecks.size > 4 * held.length + 10_000) this.orderChecks.clear();
     const groups = this.group(held);
-    const report: PollReport = { positions: held.length, keys: groups.length, failedKeys: 0, busyKeys: 0, ok: 0, closed: 0, reduced: 0, mismatches: 0 };
+    const paper = await this.store.claimDue(dueMs, true);
+    const report: PollReport = { positions: held.length + paper.length, keys: groups.length, failedKeys: 0, busyKeys: 0, ok: 0, closed: 0, reduced: 0, mismatches: 0, paperClosed: 0 };
+    if (paper.length) report.paperClosed = await firePaperLevels({ store: this.store, accounts: this.accounts, log: this.deps.log }, paper);
     let next = 0;
     const worker = async () => {
       while (next < groups.length && !this.stopped) {
