@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { Browser } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { setMarketPrices } from './support/market-prices.js';
@@ -21,6 +21,12 @@ const WIDTHS = [1280, 375] as const;
 const PARALLEL = 3;
 
 type Role = 'anonymous' | 'user-empty' | 'user' | 'author' | 'admin';
+
+/** Dates not shown the site's way: a <time> without its UTC title, or an ISO timestamp left in the text. */
+const rawDates = (page: Page) => page.evaluate(() => [
+  ...[...document.querySelectorAll('main time')].filter((t) => !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/.test(t.getAttribute('title') ?? '')).map((t) => `date without its UTC title: ${t.outerHTML}`),
+  ...(document.querySelector('main')?.innerText.match(/\d{4}-\d\d-\d\dT\d\d:\d\d[^\s]*/g) ?? []).map((x) => `raw ISO date in the text: ${x}`),
+]);
 
 describe('site pages in Chromium: every page × role × state at 1280 and 375 px, checked by axe-core', function () {
   this.timeout(120_000);
@@ -115,6 +121,7 @@ describe('site pages in Chromium: every page × role × state at 1280 and 375 px
           const out = await spilling(v.page);
           if (out.length) failures.push(`${p}: tables out of the content column: ${out.join(', ')}`);
           failures.push(...(await axeViolations(v.page)).map((x) => `${p}: axe ${x}`));
+          failures.push(...(await rawDates(v.page)).map((x) => `${p}: ${x}`));
           if (process.env.SITE_DEBUG) console.log(`${role} ${width} ${name}: ${Date.now() - t0} ms`);
         } catch (err) {
           failures.push(`${p}: ${String(err)}`);

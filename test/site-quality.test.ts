@@ -16,6 +16,14 @@ import { setMarketPrices } from './support/market-prices.js';
 import { launchChromium, openVisit, overflow, type Visitor } from './support/site-browser.js';
 
 const OUT = 'test-output/quality';
+/** A zone away from UTC by a non-whole hour, so a UTC date shown as local would be caught. */
+const TZ = 'Asia/Kolkata';
+/** "YYYY-MM-DD HH:mm:ss" of an instant in `timeZone`, by Intl (not the page's code). */
+function localIn(timeZone: string, iso: string): string {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    .formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+}
 
 describe('site quality: formatting helpers (public/site/common.js)', () => {
   let f: any;
@@ -59,6 +67,16 @@ describe('site quality: formatting helpers (public/site/common.js)', () => {
     assert.equal(f.fmtDate(iso), `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`);
     assert.equal(f.fmtUtc(iso), '2026-12-03 18:05:09 UTC');
     assert.equal(f.fmtDate(null), '–');
+  });
+
+  it('the equity chart labels its time axis and crosshair in local time too (its own labels are UTC)', () => {
+    const o = f.localChartTime();
+    const t = Date.parse('2026-12-03T18:05:09.000Z') / 1000;
+    const d = new Date(t * 1000);
+    const pad = (x: number) => String(x).padStart(2, '0');
+    assert.equal(o.localization.timeFormatter(t), f.fmtDate(d.toISOString()));
+    assert.deepEqual([0, 1, 2, 3, 4].map((type) => o.timeScale.tickMarkFormatter(t, type)),
+      [String(d.getFullYear()), 'Dec', String(d.getDate()), `${pad(d.getHours())}:${pad(d.getMinutes())}`, `${pad(d.getHours())}:${pad(d.getMinutes())}:09`]);
   });
 });
 
@@ -134,16 +152,25 @@ describe('site quality in Chromium: figures, admin, 404s, editing a subscription
     } finally { await v.ctx.close(); }
   });
 
-  it('pages show money by asset, prices with separators, plurals, local dates with UTC on hover, and the paper banner', async () => {
+  it('pages show money by asset, prices with separators, plurals, dates in the browser\'s time zone (Asia/Kolkata here) with UTC on hover, and the paper banner', async () => {
     const v = await open(user, 1280);
     try {
+      await v.page.emulateTimezone(TZ);
       await v.page.goto(`${app.url}/strategies/${strategy.strategyId}`, { waitUntil: 'domcontentloaded' });
       await v.page.waitForSelector('#signal-table');
       assert.match(await v.page.$eval('#strategy-meta', (e) => e.textContent!), /· 1 active subscriber$/);
       const open1 = await v.page.$eval('#signal-table tbody tr:last-child', (e) => (e as HTMLElement).innerText);
       assert.match(open1, /3,000\s[\s\S]*2,900\.5\s+3,200/, `declared price, stop and target formatted alike: ${open1}`);
-      const title = await v.page.$eval('#signal-table tbody tr time', (e) => e.getAttribute('title'));
-      assert.match(title ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+      // Every date on the page, in the tables and the stats: local text, the UTC date on hover, the instant in datetime.
+      const times = await v.page.$$eval('main time', (ts) => ts.map((t) => ({ text: t.textContent!, title: t.getAttribute('title'), at: t.getAttribute('datetime')! })));
+      assert.ok(times.length >= 4, `signals, open trade, closed trade and first signal: ${times.length}`);
+      for (const t of times) {
+        assert.equal(t.title, `${t.at.replace('T', ' ').slice(0, 19)} UTC`);
+        const local = localIn(TZ, t.at);
+        assert.ok(t.text === local || t.text === local.slice(0, 10), `${t.text} is ${t.at} in ${TZ} (${local})`);
+      }
+      assert.ok(await v.page.$('#first-signal time'), 'the first signal is a date too');
+      assert.ok(times.some((t) => t.text.slice(11, 16) !== t.title!.slice(11, 16)), 'local is not UTC here (+05:30)');
       assert.match(await v.page.$eval('#mode-banner', (e) => e.textContent!), /PAPER trading/);
 
       await v.page.goto(`${app.url}/executions`, { waitUntil: 'domcontentloaded' });

@@ -84,8 +84,22 @@ export function fmtDate(s) {
 }
 /** The UTC form of a date, for the title (hover) of a local date. */
 export const fmtUtc = (s) => (s && !Number.isNaN(new Date(s).getTime()) ? `${new Date(s).toISOString().replace('T', ' ').slice(0, 19)} UTC` : '');
-/** A <time> element: local date as text, UTC on hover. */
-export const when = (s) => (s ? el('time', { datetime: new Date(s).toISOString(), title: fmtUtc(s) }, fmtDate(s)) : '–');
+/**
+ * How every page shows a date: a <time> element with `text` (default: the local date and time, fmtDate)
+ * and the UTC date on hover (title). '–' without a date.
+ */
+export const when = (s, text = fmtDate(s)) => (s && !Number.isNaN(new Date(s).getTime()) ? el('time', { datetime: new Date(s).toISOString(), title: fmtUtc(s) }, text) : '–');
+/** Lightweight Charts options that label its time axis and crosshair in the user's time zone (the chart's own are UTC). */
+export function localChartTime() {
+  const hm = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const MONTH = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  // tickMarkType: 0 year, 1 month, 2 day of month, 3 time, 4 time with seconds.
+  const tick = (t, type) => {
+    const d = new Date(t * 1000);
+    return [String(d.getFullYear()), MONTH[d.getMonth()], String(d.getDate()), hm(d), `${hm(d)}:${pad(d.getSeconds())}`][type] ?? fmtDate(d);
+  };
+  return { localization: { timeFormatter: (t) => fmtDate(t * 1000) }, timeScale: { timeVisible: true, tickMarkFormatter: tick } };
+}
 export const signClass = (n) => (n > 0 ? 'pos' : n < 0 ? 'neg' : '');
 /** A duration in seconds: "45 s", "12 min", "3 h 5 min", "4 d 2 h". */
 export function fmtDuration(sec) {

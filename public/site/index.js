@@ -2,7 +2,7 @@
 // from the trades whose prices could be verified, and the share of verified signal prices. Sorting,
 // search, filters and pages are done by the server (GET /api/strategies); the state lives in the URL,
 // so a sorted, filtered page can be bookmarked and the back button works.
-import { api, el, fmtAge, fmtNum, fmtPct, fmtUtc, header, num, sparkline, signClass, table, $ } from './common.js';
+import { api, el, fmtAge, fmtNum, fmtPct, header, num, sparkline, signClass, table, when, $ } from './common.js';
 
 header();
 const dash = '–';
@@ -33,7 +33,7 @@ const columns = () => [
   { label: 'Sharpe', sort: 'sharpe', num: true, cell: (s) => num(fmtNum(s.stats.sharpe)) },
   { label: 'Verified prices', sort: 'verifiedShare', num: true, cell: verifiedCell },
   { label: 'Subscribers', sort: 'subscribers', num: true, cell: (s) => num(s.subscribers) },
-  { label: 'Age', sort: 'created', num: true, cell: (s) => num(el('time', { datetime: s.createdAt, title: fmtUtc(s.createdAt) }, fmtAge(s.createdAt))) },
+  { label: 'Age', sort: 'created', num: true, cell: (s) => num(when(s.createdAt, fmtAge(s.createdAt))) },
 ];
 
 function periodCell(s) {

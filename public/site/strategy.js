@@ -1,7 +1,7 @@
 // Strategy page: track record (at the reference market's prices, verified trades only), equity curve,
 // verification, signal history (live) with declared and market prices, open and closed trades, the
 // subscribe form for users and the publishing panel for the strategy's author.
-import { api, el, fmtDate, fmtDuration, fmtNum, fmtPct, fmtPrice, header, liveSignals, num, plural, say, session, signClass, table, when, $ } from './common.js';
+import { api, el, fmtDate, fmtDuration, fmtNum, fmtPct, fmtPrice, fmtUtc, header, liveSignals, localChartTime, num, plural, say, session, signClass, table, when, $ } from './common.js';
 import { equityData } from './equity-data.js';
 import { authorPanel } from './strategy-author.js';
 import { subscribeForm } from './strategy-subscribe.js';
@@ -30,7 +30,7 @@ function statsBox(d) {
     stat('Max drawdown', pct(s.maxDrawdownPct)), stat('Sharpe (per trade)', fmtNum(s.sharpe)), stat('Sortino (per trade)', fmtNum(s.sortino)),
     stat(`Signal prices verified (${pv.verifiedSignals} of ${pv.signals})`, share(d.verifiedShare), '', 'verified-share'),
     stat('Trades not counted: price not verified', String(pv.unverifiedTrades), '', 'unverified-trades'),
-    stat('First signal', d.firstSignalAt ? fmtDate(d.firstSignalAt).slice(0, 10) : dash),
+    stat('First signal', d.firstSignalAt ? when(d.firstSignalAt, fmtDate(d.firstSignalAt).slice(0, 10)) : dash, '', 'first-signal'),
   );
   if (!$('#basis')) {
     $('#stats').before(el('p', {}, el('span', { class: 'basis', id: 'basis' }, d.basis), ' ',
@@ -45,7 +45,7 @@ function drawEquity(points, start) {
   if (!LC || !points.length) { $('#equity').replaceChildren(el('p', { class: 'muted' }, 'No closed trades with verified prices yet.')); return; }
   if (!chart) {
     $('#equity').replaceChildren();
-    chart = LC.createChart($('#equity'), { autoSize: true, layout: { attributionLogo: true }, timeScale: { timeVisible: true } });
+    chart = LC.createChart($('#equity'), { autoSize: true, layout: { attributionLogo: true }, ...localChartTime() });
     series = chart.addSeries(LC.AreaSeries, { lineColor: '#2962ff', topColor: 'rgba(41,98,255,0.25)', bottomColor: 'rgba(41,98,255,0.02)' });
   }
   series.setData(equityData(points, start));
@@ -70,7 +70,7 @@ function monthlyTable(months) {
 
 /** Unrealised PnL of an open trade: a figure only with a market entry and a fresh price. */
 function unrealisedCell(t) {
-  if (t.unrealisedStatus === 'OK') return el('td', { class: `num unrealised ${signClass(t.unrealisedPnlPct)}`.trim(), title: t.priceAt ? `price at ${fmtDate(t.priceAt)}` : '' }, fmtPct(t.unrealisedPnlPct));
+  if (t.unrealisedStatus === 'OK') return el('td', { class: `num unrealised ${signClass(t.unrealisedPnlPct)}`.trim(), title: t.priceAt ? `price at ${fmtDate(t.priceAt)} (${fmtUtc(t.priceAt)})` : '' }, fmtPct(t.unrealisedPnlPct));
   const text = t.unrealisedStatus === 'ENTRY_NOT_VERIFIED' ? NOT_VERIFIED : 'price unavailable';
   return el('td', { class: 'num unrealised unrealised-missing' }, text);
 }
