@@ -88,6 +88,9 @@ async function checkResting(k: KeyCheck, pos: HeldPosition, symbol: string): Pro
     if (!cid || resting.has(cid)) continue;
     const o = await k.call(() => k.account.findProtective(symbol, cid));
     if (o?.status === 'open') continue;
+    // The position may have closed since it was read (a liquidation expires its orders): the next poll records that.
+    const still = (await k.call(() => k.account.fetchPositions([symbol]))).find((x) => x.side === pos.side);
+    if (!still || !same(still.contracts, pos.qty)) return recorded;
     const rec: ReconcileRecord = {
       action: 'RECONCILE_MISMATCH', status: 'FAILED', side: null, amount: pos.qty, price: null, orderId: null, realisedPnl: null, event: `gone:${which}:${cid}`,
       error: `RECONCILE_MISMATCH: the ${name} order ${cid} of the open ${pos.side} ${pos.qty} ${symbol} position no longer rests on the exchange (${o ? o.status : 'not found'}); the position is not protected by it any more`,
