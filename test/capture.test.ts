@@ -135,7 +135,7 @@ describe('chart capture (real Chromium)', function () {
   });
 
   it('draws offline candles from a fixture file with the strategy markers (BUY then SELL)', async () => {
-    const id = '00000000-0000-4000-8000-000000000001';
+    const { strategyId: id } = await seedStrategy(app);
     const r = await client(app).get(`/api/charts/${id}/data?pair=BTC/USDT&tf=1m&strategy=ma-crossover&fast=2&slow=4&kind=sma&fixture=candles-ma-cross`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body.markers.map((m: any) => [m.time, m.side, m.price]), [[1_700_000_480, 'BUY', 110], [1_700_000_660, 'SELL', 90]]);

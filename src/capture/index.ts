@@ -23,6 +23,7 @@ import { BrowserHost } from './browser.js';
 import { Capturer } from './capturer.js';
 import { ChartData } from './chart-data.js';
 import { chartRoutes } from './chart-routes.js';
+import { ChartStrategies } from './chart-strategies.js';
 import { EXTRACTORS } from './extractors/index.js';
 import { CaptureMetrics } from './metrics.js';
 
@@ -52,7 +53,9 @@ export function chartPagesComponent(deps: {
     async start() {},
     async stop() { await market.close(); },
     routers: [
-      chartRoutes({ data, evidenceDir: evidenceDir(c.dataDir) }),
+      chartRoutes({ data, evidenceDir: evidenceDir(c.dataDir), strategies: deps.prisma && new ChartStrategies({
+        prisma: deps.prisma, targetsFile: c.capture.targetsFile, extractorNames: Object.keys(EXTRACTORS), reloadMs: c.capture.targetsReloadMs,
+      }) }),
       ...(deps.prisma && deps.tokens ? [
         botRoutes({ prisma: deps.prisma, tokens: deps.tokens, bus: deps.bus, data, evidenceDir: evidenceDir(c.dataDir), botsPerAuthor: c.capture.botsPerAuthor, exchanges: c.capture.chartExchanges }),
         authoringRoutes({ prisma: deps.prisma, tokens: deps.tokens, publicBaseUrl: c.publicBaseUrl }),
