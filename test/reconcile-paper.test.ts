@@ -5,20 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { levelReached } from '../src/execution/reconcile-paper.js';
-import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
-import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
 import { TEST_DATABASE_URL } from './support/env.js';
-import { futuresKit, futuresSub, reconcileRows, type Kit } from './support/futures-positions.js';
+import { futuresSub, reconcileRows, useFuturesKit, type Kit } from './support/futures-positions.js';
 
 describe('futures reconciliation: paper positions fire their levels at the mark price', function () {
   this.timeout(20_000);
-  const fakes = { binance: new FakeBinanceFutures(), bybit: new FakeBybitLinear() };
+  const { fakes, kit: kitOf } = useFuturesKit(TEST_DATABASE_URL);
   let kit: Kit;
-  before(async () => { kit = await futuresKit(TEST_DATABASE_URL, { binance: await fakes.binance.start(), bybit: await fakes.bybit.start() }); });
-  after(async () => {
-    await kit?.close();
-    await Promise.all([fakes.binance.stop(), fakes.bybit.stop()]);
-  });
+  before(() => { kit = kitOf(); });
 
   it('levels: a long stops at or below and takes profit at or above; a short the reverse', () => {
     const long = { side: 'long' as const, stopLoss: 59_000, takeProfit: 62_000 };

@@ -14,8 +14,8 @@ import { FuturesReconciler } from '../../src/execution/index.js';
 import { Keyring } from '../../src/lib/crypto.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createSubscriptions, type SubscriptionRepository } from '../../src/subscriptions/index.js';
-import type { FakeBinanceFutures } from './fake-exchange/binance-futures/server.js';
-import type { FakeBybitLinear } from './fake-exchange/bybit-linear/server.js';
+import { FakeBinanceFutures } from './fake-exchange/binance-futures/server.js';
+import { FakeBybitLinear } from './fake-exchange/bybit-linear/server.js';
 
 export type FuturesFake = FakeBinanceFutures | FakeBybitLinear;
 export type Venue = 'binance' | 'bybit';
@@ -57,6 +57,21 @@ export async function futuresKit(databaseUrl: string, urls: Record<string, strin
       await pool.end().catch(() => {});
     },
   };
+}
+
+/**
+ * Registers before/after hooks in the calling describe: both futures fakes and a kit on them and `databaseUrl`.
+ * Both fakes serve every test, so a position an earlier run left in the database reaches a fake, never a venue.
+ */
+export function useFuturesKit(databaseUrl: string): { fakes: { binance: FakeBinanceFutures; bybit: FakeBybitLinear }; kit: () => Kit } {
+  const fakes = { binance: new FakeBinanceFutures(), bybit: new FakeBybitLinear() };
+  let kit: Kit | undefined;
+  before(async () => { kit = await futuresKit(databaseUrl, { binance: await fakes.binance.start(), bybit: await fakes.bybit.start() }); });
+  after(async () => {
+    await kit?.close();
+    await Promise.all([fakes.binance.stop(), fakes.bybit.stop()]);
+  });
+  return { fakes, kit: () => kit! };
 }
 
 export interface FuturesSub { subId: string; userId: string; strategyId: string; apiKey: string; secret: string; venue: Venue }
