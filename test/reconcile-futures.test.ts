@@ -14,6 +14,7 @@ import { createLogger } from '../src/lib/logger.js';
 import { Deriver } from '../src/notifications/deriver.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
 import { TEST_DATABASE_URL } from './support/env.js';
+import { settleFunding } from './support/fake-exchange/futures/funding.js';
 import { finalRow, LIVE_EXECUTOR_ENV } from './support/live-executor.js';
 import { futuresSub, openHeld, reconcileRows, useFuturesKit, type FuturesFake, type Kit, type Venue } from './support/futures-positions.js';
 import { waitFor } from './support/wait.js';
@@ -93,6 +94,7 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
         const s = await futuresSub(kit, venue, fake);
         const held = await openHeld(kit, s, { side: 'long', qty: 0.01, sl: 58_000, tp: 65_000 });
         fake.setMarkPrice(S, 61_000);
+        settleFunding(fake.futures, S, '0.0001'); // the long pays 0.01 × 61,000 × 0.01 % = 0.061
         await kit.trader.forKey(venue, s.apiKey, s.secret).closePosition(S, 'long', 0.01, 'by-hand-1');
         const closedAt = Date.now();
         await gone(held.positionId);
@@ -100,7 +102,8 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
         assert.ok(noticedMs < INTERVAL_MS + 1500, `noticed after ${noticedMs} ms`);
         const [row] = await reconcileRows(kit, s.subId);
         assert.deepEqual([row?.action, Number(row?.amount), Number(row?.price)], ['CLOSED_ON_EXCHANGE', 0.01, 61_000]);
-        near(row?.realisedPnl, 10 - 610 * FEE[venue], 'PnL after the fee');
+        near(row?.realisedPnl, 10 - 610 * FEE[venue] - 0.061, 'PnL after the fee and the funding paid');
+        near((row?.exchangeResponse as { funding: number }).funding, -0.061, 'funding as the venue reports it');
         assert.deepEqual([conditional(s.apiKey, held.slId), conditional(s.apiKey, held.tpId)], ['CANCELED', 'CANCELED']);
       });
 

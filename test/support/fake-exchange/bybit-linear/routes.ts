@@ -16,7 +16,7 @@ import type { FuturesEngine } from '../futures/engine.js';
 import { positionOf } from '../futures/positions.js';
 import { FuturesReject, type ConditionalOrder, type FuturesAccount, type MarginMode, type PositionSide, type Side } from '../futures/types.js';
 import { BybitErrors, fromReject, LinearErrors } from './errors.js';
-import { closedPnlJson, conditionalJson, executionJson, orderIdOf, orderJson, plain, positionJson } from './views.js';
+import { closedPnlJson, conditionalJson, executionJson, orderIdOf, orderJson, plain, positionJson, signed } from './views.js';
 
 export type Body = Record<string, unknown>;
 export type Handler = (a: FuturesAccount, p: Body) => unknown;
@@ -122,7 +122,12 @@ export function linearRoutes(e: FuturesEngine): Record<string, Handler> {
         .filter((t) => (str(p.symbol) === undefined || t.symbol === str(p.symbol)) && (str(p.startTime) === undefined || t.time >= Number(str(p.startTime))))
         .map((t) => ({ t, execType: liquidation.has(t.orderId) ? 'BustTrade' : 'Trade' }))
         .filter((r) => str(p.execType) === undefined || r.execType === str(p.execType));
-      return { category: 'linear', nextPageCursor: '', list: rows.reverse().map((r) => executionJson(r.t, ownerOf(a, r.t.orderId), e.market(r.t.symbol).mark, r.execType)) };
+      const trades = rows.reverse().map((r) => executionJson(r.t, ownerOf(a, r.t.orderId), e.market(r.t.symbol).mark, r.execType));
+      // Funding settlements: execType Funding, execFee positive when paid (execution.mdx).
+      const funding = str(p.execType) !== undefined && str(p.execType) !== 'Funding' ? [] : a.income
+        .filter((i) => i.incomeType === 'FUNDING_FEE' && (str(p.symbol) === undefined || i.symbol === str(p.symbol)))
+        .map((i) => ({ symbol: i.symbol, execType: 'Funding', execFee: signed(-i.income), execTime: String(i.time), execId: orderIdOf(i.tranId), feeRate: '0.0001', orderId: '', execQty: '0', execPrice: '0' }));
+      return { category: 'linear', nextPageCursor: '', list: [...funding, ...trades] };
     },
     'GET /v5/position/closed-pnl': (a, p) => ({
       category: 'linear', nextPageCursor: '',

@@ -118,7 +118,7 @@ export interface FuturesTrade {
 export interface Income {
   tranId: number;
   symbol: string;
-  incomeType: 'REALIZED_PNL' | 'COMMISSION' | 'INSURANCE_CLEAR';
+  incomeType: 'REALIZED_PNL' | 'COMMISSION' | 'INSURANCE_CLEAR' | 'FUNDING_FEE';
   income: bigint;
   time: number;
   tradeId: number;
