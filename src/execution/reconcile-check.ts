@@ -45,29 +45,44 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
   const report: CheckReport = { ok: 0, closed: 0, reduced: 0, mismatches: 0 };
   const onVenue = await k.call(() => k.account.fetchPositions());
   const slots = new Map(onVenue.map((p) => [`${p.symbol}|${p.side}`, p]));
-  const held = new Set<string>();
+  // Subscriptions sharing one key may hold the same symbol and side: one position on the venue (one-way mode).
+  const bySlot = new Map<string, HeldPosition[]>();
+  for (const pos of k.held) {
+    const slot = `${futuresSymbol(pos.pair)}|${pos.side}`;
+    bySlot.set(slot, [...(bySlot.get(slot) ?? []), pos]);
+  }
   const seen: { id: string; price: number }[] = [];
   const intact: HeldPosition[] = [];
-  for (const pos of k.held) {
-    const symbol = futuresSymbol(pos.pair);
-    const slot = `${symbol}|${pos.side}`;
-    held.add(slot);
+  for (const [slot, group] of bySlot) {
+    const symbol = slot.split('|')[0]!;
     const there = slots.get(slot);
-    if (there && same(there.contracts, pos.qty)) {
-      report.ok += 1;
-      if (pos.slClientOrderId || pos.tpClientOrderId) intact.push(pos);
-      if (there.liquidationPrice !== null && there.liquidationPrice > 0) seen.push({ id: pos.id, price: there.liquidationPrice });
+    const total = group.reduce((sum, p) => sum + p.qty, 0);
+    if (there && same(there.contracts, total)) {
+      report.ok += group.length;
+      for (const pos of group) {
+        if (pos.slClientOrderId || pos.tpClientOrderId) intact.push(pos);
+        if (there.liquidationPrice !== null && there.liquidationPrice > 0) seen.push({ id: pos.id, price: there.liquidationPrice });
+      }
+    } else if (!there) {
+      for (const pos of group) report.closed += Number(await closed(k, pos, symbol));
+    } else if (group.length === 1 && there.contracts < total) {
+      report.reduced += Number(await reduced(k, group[0]!, symbol, there.contracts));
+    } else {
+      // Less than together held: the positions whose own stop or take profit filled are closed; what is left unexplained is a mismatch.
+      let left = total;
+      if (there.contracts < total) for (const pos of group) if (await closed(k, pos, symbol, true)) { report.closed += 1; left -= pos.qty; }
+      if (!same(there.contracts, left)) {
+        const what = `the exchange holds ${there.contracts} ${symbol} ${there.side}, ${there.contracts < left ? 'less' : 'more'} than the ${left} ${group.length > 1 ? 'these subscriptions opened together' : 'this subscription opened'}`;
+        report.mismatches += Number(await k.store.recordMismatch(group[0]!, mismatch(group[0]!, there, what), there.contracts > left ? there.contracts : undefined));
+      }
     }
-    else if (!there) report.closed += Number(await closed(k, pos, symbol));
-    else if (there.contracts < pos.qty) report.reduced += Number(await reduced(k, pos, symbol, there.contracts));
-    else report.mismatches += Number(await k.store.recordMismatch(pos, mismatch(pos, there, `the exchange holds ${there.contracts} ${symbol} ${there.side}, more than the ${pos.qty} this subscription opened`)));
   }
   await k.store.saveLiquidationPrices(seen);
   const due = intact.sort((x, y) => (k.orderChecks.get(x.id) ?? 0) - (k.orderChecks.get(y.id) ?? 0))[0];
   if (due) report.mismatches += await checkResting(k, due, futuresSymbol(due.pair));
   const owner = k.held[0];
   for (const p of onVenue) {
-    if (!owner || held.has(`${p.symbol}|${p.side}`)) continue;
+    if (!owner || bySlot.has(`${p.symbol}|${p.side}`)) continue;
     const rec = mismatch(owner, p, `the exchange holds a ${p.side} ${p.contracts} ${p.symbol} position (entry ${p.entryPrice ?? '?'}) that no futures subscription on this key opened`);
     const recorded = await k.store.recordUnknown(owner, pairOfSymbol(p.symbol), p.side, { ...rec, amount: p.contracts, side: null, event: `unknown:${p.symbol}:${p.side}:${p.contracts}:${p.entryPrice ?? ''}` });
     report.mismatches += Number(recorded);
@@ -110,8 +125,8 @@ function mismatch(pos: HeldPosition, there: FuturesPosition, what: string): Reco
   };
 }
 
-/** The protective order that filled, if one did; the ones still resting are cancelled (the position is gone). */
-async function firedProtective(k: KeyCheck, pos: HeldPosition, symbol: string): Promise<{ fired: { kind: 'TAKE_PROFIT' | 'STOP_LOSS'; order: FuturesOrder } | null; cancelled: string[] }> {
+/** The protective order of the position that filled, if one did, and our client ids still resting. */
+async function firedProtective(k: KeyCheck, pos: HeldPosition, symbol: string): Promise<{ fired: { kind: 'TAKE_PROFIT' | 'STOP_LOSS'; order: FuturesOrder } | null; resting: string[] }> {
   const legs = [['TAKE_PROFIT', pos.tpClientOrderId], ['STOP_LOSS', pos.slClientOrderId]] as const;
   let fired: { kind: 'TAKE_PROFIT' | 'STOP_LOSS'; order: FuturesOrder } | null = null;
   const resting: string[] = [];
@@ -122,13 +137,18 @@ async function firedProtective(k: KeyCheck, pos: HeldPosition, symbol: string): 
     if (o && o.status === 'closed' && o.filled > 0) fired = { kind, order: o };
     else if (o && o.status === 'open') resting.push(cid);
   }
-  const cancelled: string[] = [];
-  for (const cid of resting) if (await k.call(() => k.account.cancelProtective(symbol, cid))) cancelled.push(cid);
-  return { fired, cancelled };
+  return { fired, resting };
 }
 
-async function closed(k: KeyCheck, pos: HeldPosition, symbol: string): Promise<boolean> {
-  const { fired, cancelled } = await firedProtective(k, pos, symbol);
+/**
+ * Records the position closed on the exchange, after cancelling its orders still resting. `onlyIfFired`: only
+ * when its own stop loss or take profit filled (the venue still holds other subscriptions' part of the symbol).
+ */
+async function closed(k: KeyCheck, pos: HeldPosition, symbol: string, onlyIfFired = false): Promise<boolean> {
+  const { fired, resting } = await firedProtective(k, pos, symbol);
+  if (onlyIfFired && !fired) return false;
+  const cancelled: string[] = [];
+  for (const cid of resting) if (await k.call(() => k.account.cancelProtective(symbol, cid))) cancelled.push(cid);
   const since = pos.updatedAt - 1000;
   let action: ReconcileAction;
   let fill: { amount: number; price: number | null; orderId: string | null; pnl: number | null };

@@ -71,7 +71,14 @@ const CLOSE_SQL = `WITH x AS (DELETE FROM "Position" p WHERE ${SAME} RETURNING p
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
 const REDUCE_SQL = `WITH x AS (UPDATE "Position" p SET qty = $16::numeric, "updatedAt" = now() WHERE ${SAME} RETURNING p."subscriptionId", p.pair, p.paper)
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
-const MISMATCH_SQL = `WITH x AS (SELECT p."subscriptionId", p.pair, p.paper FROM "Position" p WHERE ${SAME})
+/**
+ * $16 (or NULL): what the exchange holds when it is more than we read; recorded only if all the futures Positions
+ * of the user on this venue, pair and side (some may not have been read in this poll) hold less together.
+ */
+const MISMATCH_SQL = `WITH x AS (SELECT p."subscriptionId", p.pair, p.paper FROM "Position" p WHERE ${SAME}
+  AND ($16::numeric IS NULL OR (SELECT COALESCE(sum(q.qty), 0) FROM "Position" q JOIN "Subscription" o ON o.id = q."subscriptionId"
+    JOIN "Subscription" me ON me.id = p."subscriptionId"
+    WHERE o."userId" = me."userId" AND o.exchange = me.exchange AND q.pair = p.pair AND q.side = p.side AND q.market = 'futures' AND NOT q.paper) < $16::numeric))
 ${INSERT} SELECT gen_random_uuid(), ${VALUES} FROM x ON CONFLICT ("clientOrderId") DO NOTHING RETURNING id`;
 /** A protective order of a position that no longer rests: the Position forgets it ($16: 'sl' | 'tp'), the row says so. */
 const GONE_SQL = `WITH x AS (UPDATE "Position" p SET "slClientOrderId" = CASE WHEN $16 = 'sl' THEN NULL ELSE p."slClientOrderId" END,
@@ -128,9 +135,9 @@ export class ReconcileStore {
     return r.rowCount === 1;
   }
 
-  /** A difference that nothing explains, recorded once per position and observation. */
-  async recordMismatch(p: HeldPosition, rec: ReconcileRecord): Promise<boolean> {
-    const r = await this.pool.query(MISMATCH_SQL, this.values(p, rec, p.id));
+  /** A difference that nothing explains, recorded once per position and observation (`exchangeQty`: see MISMATCH_SQL). */
+  async recordMismatch(p: HeldPosition, rec: ReconcileRecord, exchangeQty?: number): Promise<boolean> {
+    const r = await this.pool.query(MISMATCH_SQL, [...this.values(p, rec, p.id), exchangeQty === undefined ? null : String(exchangeQty)]);
     return r.rowCount === 1;
   }
 

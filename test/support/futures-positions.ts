@@ -77,10 +77,10 @@ export function useFuturesKit(databaseUrl: string): { fakes: { binance: FakeBina
 export interface FuturesSub { subId: string; userId: string; strategyId: string; apiKey: string; secret: string; venue: Venue }
 
 /** A user with a futures subscription on `venue` whose key is an account on `fake` holding `usdt`. */
-export async function futuresSub(kit: Kit, venue: Venue, fake: FuturesFake, usdt = 10_000, apiKey = `fk-${randomUUID()}`): Promise<FuturesSub> {
+export async function futuresSub(kit: Kit, venue: Venue, fake: FuturesFake, usdt = 10_000, apiKey = `fk-${randomUUID()}`, userId?: string): Promise<FuturesSub> {
   const secret = `fs-${randomUUID()}`;
   if (!fake.engine.accounts.has(apiKey)) fake.addAccount(apiKey, secret, { USDT: usdt });
-  const user = await kit.prisma.user.create({ data: { email: `rc-${randomUUID()}@test.local`, passwordHash: 'x' } });
+  const user = userId ? { id: userId } : await kit.prisma.user.create({ data: { email: `rc-${randomUUID()}@test.local`, passwordHash: 'x' } });
   const strategy = await kit.prisma.strategy.create({ data: { name: `rc ${randomUUID().slice(0, 6)}`, authorId: user.id } });
   const sub = await kit.keys.create(user.id, { strategyId: strategy.id, exchange: venue, sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret: secret });
   await kit.prisma.subscription.update({ where: { id: sub.id }, data: { market: 'futures', leverage: 10 } });
@@ -89,7 +89,7 @@ export async function futuresSub(kit: Kit, venue: Venue, fake: FuturesFake, usdt
 
 /** Same user, same key: a second subscription (another strategy). */
 export async function sameKeySub(kit: Kit, of: FuturesSub, fake: FuturesFake): Promise<FuturesSub> {
-  const s = await futuresSub(kit, of.venue, fake, 0, of.apiKey);
+  const s = await futuresSub(kit, of.venue, fake, 0, of.apiKey, of.userId);
   return { ...s, secret: of.secret };
 }
 
