@@ -40,7 +40,7 @@ describe('futures executor crash safety (child killed with SIGKILL, restarted)',
   const executor = async (concurrency: number) => {
     const child = await spawnServer({
       ...env, ROLES: 'executor', TRADING_MODE: 'live', EXECUTOR_LEASE_MS: '2500', EXCHANGE_RECV_WINDOW_MS: '500', EXECUTOR_CONCURRENCY: String(concurrency), LOG_LEVEL: 'info',
-      EXCHANGE_TIMEOUT_MS: '2000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200', EXCHANGE_BUDGET_PER_MINUTE_BYBIT: '1000000', EXCHANGE_BUDGET_PER_MINUTE_BINANCE: '1000000',
+      EXCHANGE_TIMEOUT_MS: '2000', EXECUTOR_POLL_MS: '200', EXECUTOR_RETRY_BASE_MS: '200', EXCHANGE_BUDGET_PER_MINUTE_BYBIT: '1000000', EXCHANGE_BUDGET_PER_MINUTE_BINANCEUSDM: '1000000',
     }, { waitHealth: false });
     children.add(child);
     await waitFor('executor started', () => child.output().includes('executor started'), 60_000);

@@ -122,7 +122,7 @@ export class FuturesRunner extends FuturesSteps {
 
   /**
    * Rests the signal's stop-loss and take-profit as reduce-only conditional orders of the filled quantity.
-   * The entry's legs are saved first (a crash here never re-enters). A refusal of one is recorded and the
+   * The entry's legs are saved meanwhile (a crash here never re-enters). A refusal of one is recorded and the
    * other is still placed; an unclear failure is retried (looked up first) until maxAttempts.
    */
   private async protect(r: FRun, side: PositionSide, filled: number): Promise<Partial<Record<'sl' | 'tp', { error: string; ccxt?: string; response?: unknown }>>> {
@@ -130,7 +130,10 @@ export class FuturesRunner extends FuturesSteps {
     const failures: Partial<Record<'sl' | 'tp', { error: string; ccxt?: string; response?: unknown }>> = {};
     const wanted = LEVELS.filter(([leg, key]) => signal[key] !== null && !job.legs[leg]);
     if (!wanted.length) return failures;
-    await this.saveLegs(job);
+    // The entry's legs are written while the protective orders go out (the write is off the critical path):
+    // a crash before it commits is covered by the lookups by client id of the next attempt.
+    const saved = this.saveLegs({ ...job, legs: structuredClone(job.legs) });
+    saved.catch(() => {});
     const amount = venue.market.amountToPrecision(symbol, filled);
     for (const [leg, kind] of wanted) {
       try {
@@ -144,6 +147,7 @@ export class FuturesRunner extends FuturesSteps {
         failures[leg] = { error: err.message, ccxt: err.ccxtClass, response: err.response };
       }
     }
+    await saved;
     return failures;
   }
 
