@@ -76,8 +76,12 @@ describe('executor crash safety (child process killed with SIGKILL, restarted)',
     app = await startTestApp({ ROLES: 'api' });
   });
   const children = new Set<ChildProcess>();
+  let signalId: string | undefined;
   after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    // A run that ended early (a timeout) must not leave PENDING rows behind: their keys are sealed with this
+    // process's random TEST_KEY, and every later executor on this database would keep handing them back.
+    if (signalId) await app?.db.prisma.executionLog.updateMany({ where: { signalId, status: 'PENDING' }, data: { status: 'FAILED', error: 'crash test ended before this row was done' } });
     await app?.stop();
     await Promise.all(venues.map((v) => v.fake.stop()));
   });
@@ -99,6 +103,7 @@ describe('executor crash safety (child process killed with SIGKILL, restarted)',
     const keyOf = new Map(subs.map((s) => [s.id, { key: app.keyring.decrypt(s.apiKeyEnc!), venue: venues.find((v) => v.id === s.exchange)! }]));
     for (const v of venues) v.fake.injectFault({ kind: 'latency', ms: 150 }, { path: v.createPath, method: 'POST' });
     const { signal } = await app.coordinator.accept({ strategyId: strategy.id, pair: 'ETH/USDT', action: 'OPEN', direction: 'LONG', price: 3000 }, 'api');
+    signalId = signal.id;
 
     const t0 = Date.now();
     const done = () => prisma.executionLog.count({ where: { signalId: signal.id, status: { not: 'PENDING' } } });
