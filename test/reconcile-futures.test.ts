@@ -262,6 +262,7 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
       near(row.realisedPnl, (60_000 - 57_900) * 0.008 - 57_900 * 0.008 * FEE.binance - Number(pos.entryFee ?? 0), 'round trip after fees');
       assert.equal(await kit.prisma.position.count({ where: { subscriptionId: s.subId } }), 0);
       assert.equal(fake.futuresAccount(s.apiKey).conditionals.find((c) => c.clientId === pos.slClientOrderId)?.status, 'CANCELED');
+      await waitFor('reconcile_records_total on /metrics', async () => /reconcile_records_total\{kind="closed"\} [1-9]/.test(await (await fetch(`${app.url}/metrics`)).text()));
       const close = await finalRow(app, s.subId, (await accept({ action: 'CLOSE', price: 57_900 })).id);
       assert.equal(close.status, 'SKIPPED');
       assert.match(close.error ?? '', /^NO_POSITION: /);

@@ -44,7 +44,7 @@ export function executorComponent(deps: {
     exchangeTimeoutMs: c.exchangeTimeoutMs, recvWindowMs: c.exchangeRecvWindowMs, paperBalance: c.paperBalance,
     stopLimitOffsetPercent: c.executorStopLimitOffsetPercent,
   });
-  const reconciler = new FuturesReconciler({ pool: deps.pool, keys: deps.keys, throttle: deps.throttle, budget: deps.budget, log: deps.log.child({ module: 'reconcile' }) }, {
+  const reconciler = new FuturesReconciler({ pool: deps.pool, keys: deps.keys, throttle: deps.throttle, budget: deps.budget, log: deps.log.child({ module: 'reconcile' }), registry: deps.registry }, {
     intervalMs: c.reconcileIntervalMs, exchangeUrls: c.exchangeUrls, exchangeTimeoutMs: c.exchangeTimeoutMs, recvWindowMs: c.exchangeRecvWindowMs,
   });
   return {

@@ -13,10 +13,12 @@
  * and checked next period); each request also takes from the key's own allowance (the executor's KeyThrottle).
  */
 import type pg from 'pg';
+import type { Registry } from 'prom-client';
 import { ExchangeBusy, ExchangeError, FuturesAccounts, keyScope, perKeyRate, type KeyThrottle, type VenueBudget } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { SubscriptionKeys } from '../subscriptions/index.js';
 import { checkKey, type CheckReport } from './reconcile-check.js';
+import { ReconcileMetrics } from './reconcile-metrics.js';
 import { firePaperLevels } from './reconcile-paper.js';
 import { ReconcileStore, type HeldPosition } from './reconcile-store.js';
 
@@ -37,6 +39,8 @@ export interface ReconcilerDeps {
   throttle: KeyThrottle;
   budget?: VenueBudget;
   log: Logger;
+  /** The app's registry: reconcile_poll_seconds, reconcile_records_total, reconcile_key_failures_total. */
+  registry?: Registry;
 }
 
 /** What one poll did. */
@@ -47,6 +51,7 @@ interface KeyGroup { venue: string; apiKey: string; secret: string; held: HeldPo
 export class FuturesReconciler {
   readonly store: ReconcileStore;
   private readonly accounts: FuturesAccounts;
+  private readonly metrics: ReconcileMetrics | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
@@ -55,6 +60,7 @@ export class FuturesReconciler {
 
   constructor(private readonly deps: ReconcilerDeps, private readonly opts: ReconcilerOptions) {
     this.store = new ReconcileStore(deps.pool);
+    this.metrics = deps.registry && new ReconcileMetrics(deps.registry);
     this.accounts = new FuturesAccounts({
       exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs, budget: deps.budget,
       traffic: 'other', maxWaitMs: opts.budgetWaitMs ?? 0,
@@ -79,6 +85,7 @@ export class FuturesReconciler {
     this.timer = setTimeout(() => {
       const started = Date.now();
       this.running = this.poll()
+        .then((report) => this.metrics?.poll((Date.now() - started) / 1000, report))
         .catch((err) => this.deps.log.error({ err }, 'futures reconciliation poll failed; trying again next period'))
         .finally(() => this.schedule(Math.max(0, this.opts.intervalMs - (Date.now() - started))));
     }, ms);
