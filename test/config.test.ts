@@ -16,6 +16,7 @@ describe('config', () => {
     assert.equal(c.tradingMode, 'paper');
     assert.equal(c.chromiumPath, '/usr/bin/chromium');
     assert.equal(c.dedupWindowMs, 120 * 60_000);
+    assert.equal(c.reconcileIntervalMs, 15_000);
     assert.ok(Object.isFrozen(c));
   });
 
@@ -26,6 +27,7 @@ describe('config', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be a URL/],
     [{ ROLES: 'api,web' }, /^ROLES has unknown role "web"/],
     [{ EXCHANGE_URL_BINANCE: 'not a url' }, /^EXCHANGE_URL_BINANCE must be a URL/],
+    [{ RECONCILE_INTERVAL_MS: '50' }, /^RECONCILE_INTERVAL_MS /],
   ];
   for (const [env, msg] of bad) {
     it(`refuses ${JSON.stringify(env)} naming the key`, () => {
