@@ -56,6 +56,11 @@ export class FuturesAccount extends FuturesOperations {
     return this.read(() => this.closesDialect.closes(this.keyedEx, symbol, side, since));
   }
 
+  /** What a liquidation of `symbol` since `since` (ms) cost beyond its fills (negative; Binance's clearance fee). */
+  liquidationClearance(symbol: string, since: number): Promise<number> {
+    return this.read(() => this.closesDialect.clearance(this.keyedEx, symbol, since));
+  }
+
   /**
    * Our client ids of the conditional (stop / take-profit) orders resting on `symbol`: one request (Binance
    * `GET /fapi/v1/openAlgoOrders?symbol=`, Bybit `/v5/order/realtime` with orderFilter StopOrder, which also

@@ -164,8 +164,9 @@ async function closed(k: KeyCheck, pos: HeldPosition, symbol: string, onlyIfFire
     const liq = liquidations.reduce((s, l) => s + l.contracts, 0);
     action = liq > 0 ? 'LIQUIDATION' : 'CLOSED_ON_EXCHANGE';
     const liqPrice = liq > 0 ? liquidations.reduce((s, l) => s + l.contracts * (l.price ?? 0), 0) / liq : null;
-    fill = { amount: liq > 0 ? liq : fills.qty > 0 ? fills.qty : pos.qty, price: liqPrice ?? fills.average, orderId: null, pnl: fills.qty > 0 ? fills.pnl : null };
-    evidence = { liquidations, fills };
+    const clearance = liq > 0 ? await k.call(() => k.account.liquidationClearance(symbol, since)) : 0;
+    fill = { amount: liq > 0 ? liq : fills.qty > 0 ? fills.qty : pos.qty, price: liqPrice ?? fills.average, orderId: null, pnl: fills.qty > 0 ? fills.pnl + clearance : null };
+    evidence = { liquidations, fills, clearance };
   }
   const funding = await k.call(() => k.account.funding(symbol, pos.openedAt - SKEW_MS));
   // The round trip: the close's PnL after its fee, the funding, and the entry's fee (recorded on the Position).

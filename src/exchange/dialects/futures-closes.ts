@@ -4,7 +4,8 @@
  * venue booked, and the funding paid or received on a symbol. ccxt 4.5.84 facts:
  * - Binance USDⓈ-M: `fetchMyTrades` (/fapi/v1/userTrades) gives each fill's `info.realizedPnl` (non-zero only on a
  *   reducing fill) and its commission; funding is `fetchFundingHistory` (/fapi/v1/income incomeType FUNDING_FEE),
- *   `amount` signed as the wallet moved (+ received).
+ *   `amount` signed as the wallet moved (+ received); a liquidation's clearance fee (what was left of the margin,
+ *   to the insurance fund) is income INSURANCE_CLEAR (/fapi/v1/income).
  * - Bybit v5 linear: `fetchPositionsHistory` (/v5/position/closed-pnl) gives one record per closing order:
  *   `closedPnl` (after its fees), `closedSize`, `avgExitPrice`; funding is `fetchFundingHistory`
  *   (/v5/execution/list execType Funding) whose `execFee` is positive when paid, so the wallet moved by −amount.
@@ -19,6 +20,8 @@ export interface FuturesClosesDialect {
   closes(ex: Exchange, symbol: string, side: 'long' | 'short', since: number): Promise<ClosedFills>;
   /** Net funding on `symbol` since `since` (ms): + received, − paid. */
   funding(ex: Exchange, symbol: string, since: number): Promise<number>;
+  /** What a liquidation cost beyond its fills since `since` (ms), as a negative amount; 0 where the fills carry it all. */
+  clearance(ex: Exchange, symbol: string, since: number): Promise<number>;
 }
 
 const n = (v: unknown): number => (Number.isFinite(Number(v)) ? Number(v) : 0);
@@ -39,6 +42,12 @@ const binance: FuturesClosesDialect = {
   async funding(ex, symbol, since) {
     return (await ex.fetchFundingHistory(symbol, since)).reduce((s, f) => s + n(f.amount), 0);
   },
+  // The liquidation clearance fee (what was left of the margin goes to the insurance fund): income INSURANCE_CLEAR.
+  async clearance(ex, symbol, since) {
+    const rows = await (ex as unknown as { fapiPrivateGetIncome(p: object): Promise<{ income?: unknown; time?: unknown }[]> })
+      .fapiPrivateGetIncome({ symbol: ex.market(symbol).id, incomeType: 'INSURANCE_CLEAR', startTime: since });
+    return rows.filter((r) => n(r.time) >= since).reduce((s, r) => s + n(r.income), 0);
+  },
 };
 
 const bybit: FuturesClosesDialect = {
@@ -51,6 +60,8 @@ const bybit: FuturesClosesDialect = {
   async funding(ex, symbol, since) {
     return (await ex.fetchFundingHistory(symbol, since)).reduce((s, f) => s - n(f.amount), 0);
   },
+  // A liquidation's closed-pnl record already counts what the position lost.
+  clearance: async () => 0,
 };
 
 const DIALECTS: Readonly<Record<string, FuturesClosesDialect>> = { binance, bybit };
