@@ -5,7 +5,8 @@
  * Sort keys are computed in one statement over the verified trades (both legs with a market price),
  * at market prices like every published figure: compounded return as exp(sum(ln(1 + pnl))), max
  * drawdown from the running peak of that sum, Sharpe and Sortino per trade. Only the aggregates the
- * request needs are joined (a plain newest-first page touches no trade). The figures shown in the rows
+ * request needs are joined (a plain newest-first page touches no trade), and the window passes of the
+ * drawdown run only for sort=maxDrawdown (bench/listing.bench.ts: 1,000 strategies, 100,000 trades). The figures shown in the rows
  * come from track-record.ts for the page's strategies only, so a row shows exactly what its strategy
  * page shows; the SQL keys only order and filter. A trade losing 100 % or more (a SHORT whose price
  * more than doubled) is clamped to a near-zero equity factor in the sort key, where the logarithm
@@ -19,6 +20,7 @@ import { Prisma, type PrismaClient } from '@prisma/client';
 import { z } from 'zod';
 import { PAIR_RE } from '../signals/index.js';
 import { marketPnlPct, trackRecords, type TrackRecord } from './track-record.js';
+import type { TradeAggregates } from './trade-aggregates.js';
 
 export const SORT_COLUMNS = ['created', 'name', 'author', 'pairs', 'trades', 'winRate', 'totalPnl', 'return', 'avgPnl', 'maxDrawdown', 'sharpe', 'sortino', 'verifiedShare', 'subscribers'] as const;
 export type SortColumn = typeof SORT_COLUMNS[number];
@@ -70,23 +72,6 @@ const SORT_SQL: Record<SortColumn, string> = {
   subscribers: 'coalesce(sub.n, 0)',
 };
 
-/** Per-strategy aggregates of the verified trades at market prices; `since` bounds the period sum. */
-function tradeAggregates(since: Date | null): Prisma.Sql {
-  const inPeriod = since ? Prisma.sql`at >= ${since}` : Prisma.sql`true`;
-  return Prisma.sql`
-    tp AS (
-      SELECT "strategyId" AS sid, "closeSeq" AS seq, "closedAt" AS at,
-        round(CASE WHEN direction = 'LONG' THEN "exitMarketPrice" - "entryMarketPrice" ELSE "entryMarketPrice" - "exitMarketPrice" END / "entryMarketPrice" * 100, 8)::float8 AS p
-      FROM "Trade" WHERE status = 'COMPLETED' AND "entryMarketPrice" > 0 AND "exitMarketPrice" IS NOT NULL),
-    tc AS (SELECT sid, seq, at, p, lg, sum(lg) OVER (PARTITION BY sid ORDER BY seq) AS c
-      FROM (SELECT tp.*, ln(greatest(1 + p / 100, 1e-12)) AS lg FROM tp) x),
-    td AS (SELECT tc.*, greatest(0, max(c) OVER (PARTITION BY sid ORDER BY seq)) AS peak FROM tc),
-    a AS MATERIALIZED (SELECT sid, count(*)::int AS n, (count(*) FILTER (WHERE p > 0))::int AS wins, sum(lg) AS slg, avg(p) AS avgp,
-      stddev_samp(p) AS sd, sqrt(sum(least(p, 0) ^ 2) / count(*)) AS dsd, max(1 - exp(c - peak)) AS mdd,
-      coalesce(sum(lg) FILTER (WHERE ${inPeriod}), 0) AS plg
-      FROM td GROUP BY sid)`;
-}
-
 const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function whereClause(q: ListQuery, now: number): Prisma.Sql {
@@ -104,10 +89,10 @@ function whereClause(q: ListQuery, now: number): Prisma.Sql {
 }
 
 /** WITH … and FROM … for the aggregates a statement needs (trade stats, signal counts, subscriber counts). */
-function source(need: { trades: boolean; signals: boolean; subs: boolean }, since: Date | null): { withs: Prisma.Sql; from: Prisma.Sql } {
+async function source(aggregates: TradeAggregates, need: { trades: boolean; drawdown?: boolean; signals: boolean; subs: boolean }, since: Date | null, period: Period): Promise<{ withs: Prisma.Sql; from: Prisma.Sql }> {
   const ctes: Prisma.Sql[] = [];
   const joins: Prisma.Sql[] = [Prisma.sql`LEFT JOIN "User" u ON u.id = s."authorId"`];
-  if (need.trades) { ctes.push(tradeAggregates(since)); joins.push(Prisma.sql`LEFT JOIN a ON a.sid = s.id`); }
+  if (need.trades) { ctes.push(await aggregates.cte(since, period, need.drawdown ?? false)); joins.push(Prisma.sql`LEFT JOIN a ON a.sid = s.id`); }
   if (need.signals) {
     ctes.push(Prisma.sql`sg AS (SELECT "strategyId" AS sid, count(*)::int AS n, count("marketPrice")::int AS v FROM "Signal" GROUP BY 1)`);
     joins.push(Prisma.sql`LEFT JOIN sg ON sg.sid = s.id`);
@@ -127,13 +112,13 @@ export const periodStart = (period: Period, now: number): Date | null => {
 };
 
 /** One page of strategy ids in the requested order, and how many strategies match. */
-export async function pageOfIds(prisma: PrismaClient, q: ListQuery, now: number): Promise<{ ids: string[]; total: number }> {
+export async function pageOfIds(prisma: PrismaClient, aggregates: TradeAggregates, q: ListQuery, now: number): Promise<{ ids: string[]; total: number }> {
   const since = periodStart(q.period, now);
   const statSort = !['created', 'name', 'author', 'pairs', 'verifiedShare', 'subscribers'].includes(q.sort);
   const filterNeedsTrades = Boolean(q.minTrades);
   const order = q.order ?? (TEXT_SORTS.has(q.sort) ? 'asc' : 'desc');
-  const p = source({ trades: statSort || filterNeedsTrades, signals: q.sort === 'verifiedShare', subs: q.sort === 'subscribers' }, since);
-  const c = source({ trades: filterNeedsTrades, signals: false, subs: false }, since);
+  const p = await source(aggregates, { trades: statSort || filterNeedsTrades, drawdown: q.sort === 'maxDrawdown', signals: q.sort === 'verifiedShare', subs: q.sort === 'subscribers' }, since, q.period);
+  const c = await source(aggregates, { trades: filterNeedsTrades, signals: false, subs: false }, since, q.period);
   const where = whereClause(q, now);
   const orderBy = Prisma.raw(`${SORT_SQL[q.sort]} ${order === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, s.id ASC`);
   // The total rides along as a window count (the aggregates run once); a page past the end counts apart.
@@ -197,9 +182,9 @@ export interface ListPage<Row> { strategies: (Row & TrackRecord & PeriodFigures)
 
 /** One page of the list: ids in order from SQL, each row with its track record and period figures. */
 export async function listStrategies<Row extends { id: string; createdAt: Date }>(
-  prisma: PrismaClient, q: ListQuery, load: (ids: string[]) => Promise<Row[]>, now = Date.now(),
+  prisma: PrismaClient, aggregates: TradeAggregates, q: ListQuery, load: (ids: string[]) => Promise<Row[]>, now = Date.now(),
 ): Promise<ListPage<Row>> {
-  const { ids, total } = await pageOfIds(prisma, q, now);
+  const { ids, total } = await pageOfIds(prisma, aggregates, q, now);
   const found = new Map((await load(ids)).map((r) => [r.id, r]));
   const rows = ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : [])); // a strategy deleted in between is skipped
   const [record, period] = await Promise.all([trackRecords(prisma, ids), periodFigures(prisma, rows, q.period, now)]);

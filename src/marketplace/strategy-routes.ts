@@ -19,6 +19,7 @@ import { PAIR_RE, signalSchema, toSignal } from '../signals/index.js';
 import { publicReadCors } from './cors.js';
 import { listQuery, listStrategies, PERIODS, SORT_COLUMNS } from './listing.js';
 import { strategyTradeRoutes } from './strategy-trade-routes.js';
+import { TradeAggregates } from './trade-aggregates.js';
 import { openTradeView, type CurrentPrices } from './strategy-trades.js';
 
 export type { CurrentPrices } from './strategy-trades.js';
@@ -60,6 +61,7 @@ export function strategyRoutes(deps: {
 }): Router {
   const r = Router();
   const { prisma } = deps;
+  const aggregates = new TradeAggregates(prisma);
 
   r.use('/api/strategies', publicReadCors());
   const statsFor = (ids: string[]) => trackRecords(prisma, ids);
@@ -70,7 +72,7 @@ export function strategyRoutes(deps: {
   r.get('/api/strategies', wrap(async (req, res) => {
     const q = parseBody(listQuery, req.query);
     const load = async (ids: string[]) => (await prisma.strategy.findMany({ where: { id: { in: ids } }, include: { author: { select: { email: true } } } })).map(view);
-    res.json(await listStrategies(prisma, q, load));
+    res.json(await listStrategies(prisma, aggregates, q, load));
   }));
 
   r.get('/api/strategies/:id', wrap(async (req, res) => {
