@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../src/app.js';
 import { clientOrderId } from '../src/execution/index.js';
 import { startTestApp } from './support/app.js';
-import { futuresVenues } from './support/futures-kit.js';
+import { futuresVenues, leaveNothingOpen } from './support/futures-kit.js';
 import { spawnServer, type ServerProcess } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 
@@ -30,8 +30,10 @@ describe('futures executor crash safety (child killed with SIGKILL, restarted)',
     for (const v of venues) env[`EXCHANGE_URL_${v.id.toUpperCase()}`] = await v.fake.start();
     app = await startTestApp({ ROLES: 'api' });
   });
+  let subIds: string[] = [];
   after(async () => {
     for (const c of children) await c.kill();
+    await leaveNothingOpen(app, subIds);
     await app?.stop();
     await Promise.all(venues.map((v) => v.fake.stop()));
   });
@@ -62,6 +64,7 @@ describe('futures executor crash safety (child killed with SIGKILL, restarted)',
       })),
     });
     const subs = await prisma.subscription.findMany({ where: { strategyId: { in: strategies.map((s) => s.id) } } });
+    subIds = subs.map((s) => s.id);
     const keyOf = new Map(subs.map((s) => [s.id, keys.find((k) => k.apiKey === app.keyring.decrypt(s.apiKeyEnc!))!]));
     for (const v of venues) {
       v.fake.setMarkPrice(v.eth, 3000);

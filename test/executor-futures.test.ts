@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { App } from '../src/app.js';
 import { clientOrderId } from '../src/execution/index.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
-import { finalRow, futuresAppEnv, futuresSignal, futuresVenues, subscribeFutures } from './support/futures-kit.js';
+import { finalRow, futuresAppEnv, futuresSignal, futuresVenues, leaveNothingOpen, subscribeFutures } from './support/futures-kit.js';
 
 const units = (v: bigint) => Number(v) / 1e18;
 
@@ -22,7 +22,7 @@ describe('SubscriptionExecutor on futures (Binance USDⓈ-M, Bybit linear; real 
   before(async () => {
     app = await startTestApp(await futuresAppEnv(venues));
   });
-  after(async () => { await app?.stop(); await Promise.all(venues.map((v) => v.fake.stop())); });
+  after(async () => { await leaveNothingOpen(app); await app?.stop(); await Promise.all(venues.map((v) => v.fake.stop())); });
   beforeEach(() => { for (const v of venues) { v.fake.clearFaults(); v.fake.setMarkPrice(v.eth, 3000); } });
 
   it('subscriptions: market futures on binance and bybit with leverage and marginMode; MEXC futures and spot leverage are 400', async () => {
@@ -204,7 +204,7 @@ describe('SubscriptionExecutor on futures, paper mode (mark prices from the fake
   before(async () => {
     app = await startTestApp({ ...(await futuresAppEnv(venues)), TRADING_MODE: 'paper' });
   });
-  after(async () => { await app?.stop(); await Promise.all(venues.map((v) => v.fake.stop())); });
+  after(async () => { await leaveNothingOpen(app); await app?.stop(); await Promise.all(venues.map((v) => v.fake.stop())); });
 
   it('a paper SHORT fills at the venue mark price with leverage, keeps its SL/TP levels, and its CLOSE books the short PnL; nothing reaches the venue', async () => {
     const v = venues[1]!;

@@ -41,6 +41,21 @@ export async function futuresAppEnv(venues: FuturesVenueKit[]): Promise<Record<s
 
 export interface Subscribed { user: { token: string }; apiKey: string; subId: string }
 
+/** Subscriptions made by subscribeFutures in this process (see leaveNothingOpen). */
+const made = new Set<string>();
+
+/**
+ * Run in after(): the positions and unfinished rows of this process's futures subscriptions must not outlive
+ * it. Their keys are sealed with this process's random TEST_KEY and their fakes are gone: any later executor
+ * on the database (its reconciler polls every live futures position) would try them again and again.
+ */
+export async function leaveNothingOpen(app: App | undefined, subscriptionIds: Iterable<string> = made): Promise<void> {
+  const ids = [...subscriptionIds];
+  if (!app || !ids.length) return;
+  await app.db.prisma.executionLog.updateMany({ where: { subscriptionId: { in: ids }, status: 'PENDING' }, data: { status: 'FAILED', error: 'test ended before this row was done' } });
+  await app.db.prisma.position.deleteMany({ where: { subscriptionId: { in: ids } } });
+}
+
 /** A futures subscription of a new user (a funded account on the fake unless `usdt` is 0). */
 export async function subscribeFutures(app: App, v: FuturesVenueKit, strategyId: string, body: Record<string, unknown> = {}, usdt = 10_000): Promise<Subscribed> {
   const user = await registerUser(app);
@@ -49,6 +64,7 @@ export async function subscribeFutures(app: App, v: FuturesVenueKit, strategyId:
   v.fake.addAccount(apiKey, apiSecret, { USDT: usdt });
   const r = await client(app).post('/api/subscriptions', { strategyId, exchange: v.id, market: 'futures', leverage: 5, sizing: { mode: 'quote', amount: 100 }, apiKey, apiSecret, ...body }, user.token);
   assert.equal(r.status, 201, JSON.stringify(r.body));
+  made.add(r.body.id as string);
   return { user, apiKey, subId: r.body.id as string };
 }
 
