@@ -213,19 +213,19 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
       assert.ok(String(byKind.get('position.closed')?.strategy).startsWith('rc '), 'the strategy comes from the subscription');
     });
 
-    it('the reconciler spends only the non-order share of the venue budget; orders keep the rest of the window', async () => {
-      // 20 units a minute for binanceusdm, 50 % for non-order traffic: 10 units for the reconciler.
+    it('the reconciler spends only its share of the venue budget (the monitor\'s class); orders keep the rest of the window', async () => {
+      // 20 units a minute for binanceusdm; non-order traffic 50 %, the monitor's class halfway to 100 %: 15 units for the reconciler.
       const budget = createVenueBudget({ prefix: '', settings: { percent: 80, perVenue: { binanceusdm: 20 }, otherPercent: 50, maxWaitMs: 0 } });
-      const subs = await Promise.all(Array.from({ length: 12 }, () => futuresSub(kit, 'binance', fake)));
+      const subs = await Promise.all(Array.from({ length: 20 }, () => futuresSub(kit, 'binance', fake)));
       for (const s of subs) await openHeld(kit, s, { side: 'long', qty: 0.01 });
       fake.resetCounters();
       const r = kit.reconciler({ budget, budgetWaitMs: 0, keysInParallel: 1 });
       const report = await r.poll(0);
       const asked = fake.requestCount('/fapi/v3/positionRisk');
-      assert.ok(report.busyKeys >= 1 && asked <= 10 && asked >= 1, `${asked} position requests, ${JSON.stringify(report)}`);
+      assert.ok(report.busyKeys >= 1 && asked <= 15 && asked >= 1, `${asked} position requests, ${JSON.stringify(report)}`);
       // The same counters (venue and origin): the reconciler's share is spent, an order still goes through at once.
       const ref = { id: 'binanceusdm', key: `binanceusdm@${new URL(kit.urls.binance!).host}`, limit: 20 };
-      await assert.rejects(budget.acquire(ref, 1, 'other', 0), ExchangeBusy);
+      await assert.rejects(budget.acquire(ref, 1, 'prices', 0), ExchangeBusy);
       await budget.acquire(ref, 1, 'order', 0);
     });
   });

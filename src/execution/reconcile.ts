@@ -8,9 +8,11 @@
  * Paper futures positions (no orders on the exchange) fire their stop-loss / take-profit levels at the venue's
  * public mark price in the same period (reconcile-paper.ts).
  *
- * It never starves the order path: its requests are the venue budget's 'other' traffic (the executor's orders
- * keep the rest of each window) and wait for budget at most `budgetWaitMs` (a key that finds none is skipped
- * and checked next period); each request also takes from the key's own allowance (the executor's KeyThrottle).
+ * It never starves the order path: its requests are the venue budget's 'prices' traffic (the monitor's class:
+ * ahead of charts and key tests, which stop at EXCHANGE_BUDGET_OTHER_PERCENT of each window, and behind the
+ * executor's orders, which keep the rest of it), never wait for budget by default (`budgetWaitMs`: a key that
+ * finds none is skipped and checked next period), and each also takes from the key's own allowance (the
+ * executor's KeyThrottle).
  */
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -63,7 +65,7 @@ export class FuturesReconciler {
     this.metrics = deps.registry && new ReconcileMetrics(deps.registry);
     this.accounts = new FuturesAccounts({
       exchangeUrls: opts.exchangeUrls, timeoutMs: opts.exchangeTimeoutMs, recvWindowMs: opts.recvWindowMs, budget: deps.budget,
-      traffic: 'other', maxWaitMs: opts.budgetWaitMs ?? 0,
+      traffic: 'prices', maxWaitMs: opts.budgetWaitMs ?? 0,
     });
   }
 
