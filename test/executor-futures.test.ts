@@ -45,6 +45,25 @@ describe('SubscriptionExecutor on futures (Binance USDⓈ-M, Bybit linear; real 
     assert.deepEqual([patched.body.leverage, patched.body.marginMode], [20, 'isolated']);
   });
 
+  it('a futures close at a loss counts against the daily loss limit: the next entry is SKIPPED DAILY_LOSS_LIMIT; percent sizing takes that share of the free margin', async () => {
+    const v = venues[0]!;
+    const { strategyId } = await seedStrategy(app);
+    const s = await subscribeFutures(app, v, strategyId, { sizing: { mode: 'percent', percent: 10 }, leverage: 10, risk: { dailyLossLimit: 5 } }, 2000);
+    const open = await futuresSignal(app, strategyId, { direction: 'SHORT' });
+    const opened = await finalRow(app, s.subId, open.id);
+    assert.equal(opened.status, 'SUCCESS', opened.error ?? '');
+    // 10 % of 2,000 free margin = 200 × 10 = 2,000 USDT notional at 3,000 → 0.666 ETH
+    assert.equal(Number(opened.amount), 0.666);
+    v.fake.setMarkPrice(v.eth, 3030);
+    const close = await futuresSignal(app, strategyId, { action: 'CLOSE', direction: 'SHORT', price: 3030 });
+    const closed = await finalRow(app, s.subId, close.id);
+    assert.ok(Number(closed.realisedPnl) < -20, `a short from 3,000 to 3,030 loses about 20 USDT plus fees: ${closed.realisedPnl}`);
+    const next = await futuresSignal(app, strategyId, { price: 3030 });
+    const skipped = await finalRow(app, s.subId, next.id);
+    assert.equal(skipped.status, 'SKIPPED');
+    assert.match(skipped.error!, /^DAILY_LOSS_LIMIT: realised loss today 2\d\.\d\d reached the limit 5/);
+  });
+
   for (const v of venues) {
     describe(`${v.id} futures`, () => {
       it('OPEN LONG buys margin × leverage with SL and TP resting reduce-only under our ids; a CLOSE cancels both and closes reduce-only with realised PnL', async () => {
