@@ -1,19 +1,14 @@
 /**
  * Venue-neutral HTTP server for the MEXC and Bybit fakes: request counting,
  * fault injection (the same FaultAction set as FakeBinance), a per-second
- * request limiter, held responses, and the test-facing admin API over the
- * shared matching Engine. A subclass supplies the venue's protocol front-end:
+ * request limiter and held responses, over SpotFake (server life, clock,
+ * accounts, prices and orders on the shared matching Engine). A subclass supplies the venue's protocol front-end:
  * how it finds the API key, how it answers a request, and what its
  * rate-limit answer looks like.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { formatUnits, toUnits } from '../decimal.js';
-import { Engine } from '../engine.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultInjector, type FaultAction, type FaultMatch } from '../faults.js';
-import { DEFAULT_MARKETS, type MarketSpec } from '../markets.js';
-import type { Account, DuplicateMode, OrderSnapshot } from '../types.js';
-import { snapshot } from '../views.js';
+import { SpotFake, type SpotFakeOptions } from '../spot-fake.js';
 
 /** One HTTP answer. */
 export interface Reply {
@@ -34,16 +29,7 @@ export interface VenueRequest {
 }
 
 /** Options common to FakeMexc and FakeBybit. */
-export interface FakeVenueOptions {
-  /** Extra markets, or replacements of default ones with the same base/quote. */
-  markets?: MarketSpec[];
-  /** Serve only `markets`, not the FakeBinance defaults. */
-  replaceDefaultMarkets?: boolean;
-  /** Server clock minus real clock, ms (to provoke the venue's timestamp error). */
-  clockOffsetMs?: number;
-  /** Fraction of the received asset charged as commission, default 0. */
-  commissionRate?: number | string;
-}
+export type FakeVenueOptions = SpotFakeOptions;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,8 +43,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** Base class of the per-venue fakes; see FakeMexc and FakeBybit. */
-export abstract class FakeVenue {
-  readonly engine: Engine;
+export abstract class FakeVenue extends SpotFake {
   protected readonly faults = new FaultInjector();
   private readonly held = new Set<ServerResponse>();
   private readonly requestCounts = new Map<string, number>();
@@ -66,20 +51,6 @@ export abstract class FakeVenue {
   /** "METHOD /path" → allowed requests per second per API key (or per IP when unsigned). */
   private readonly limits = new Map<string, number>();
   private readonly windows = new Map<string, { second: number; used: number }>();
-  private server: Server | undefined;
-  private baseUrl = '';
-  private clockOffsetMs: number;
-
-  /** @param duplicateMode the venue's client-id rule, @param options markets, clock, commission */
-  constructor(duplicateMode: DuplicateMode, options: FakeVenueOptions = {}) {
-    this.clockOffsetMs = options.clockOffsetMs ?? 0;
-    this.engine = new Engine(() => this.now());
-    this.engine.duplicateMode = duplicateMode;
-    this.engine.commissionRate = toUnits(options.commissionRate ?? 0);
-    for (const spec of [...(options.replaceDefaultMarkets === true ? [] : DEFAULT_MARKETS), ...(options.markets ?? [])]) {
-      this.engine.addMarket(spec);
-    }
-  }
 
   /** API key named by the request's venue-specific header, if any. */
   protected abstract apiKeyOf(headers: IncomingMessage['headers']): string | undefined;
@@ -87,95 +58,6 @@ export abstract class FakeVenue {
   protected abstract answer(req: VenueRequest): Reply | undefined;
   /** The venue's answer when a rate limit is exceeded. */
   protected abstract rateLimitReply(retryAfterSec: number): Reply;
-
-  /** Listens on 127.0.0.1:`port` (0 = any); resolves to the origin. */
-  async start(port = 0, host = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => void this.onRequest(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    this.server = server;
-    this.baseUrl = `http://${host}:${(server.address() as AddressInfo).port}`;
-    return this.baseUrl;
-  }
-
-  /** Stops listening and drops every connection, including held responses. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    this.server = undefined;
-    for (const res of this.held) res.destroy();
-    this.held.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  }
-
-  /** Origin given by start(). */
-  get origin(): string {
-    return this.baseUrl;
-  }
-
-  /** Exchange clock (real clock + offset), ms. */
-  now(): number {
-    return Date.now() + this.clockOffsetMs;
-  }
-
-  /** Moves the exchange clock relative to the real one. */
-  setClockOffset(ms: number): void {
-    this.clockOffsetMs = ms;
-  }
-
-  // ---- accounts and markets ------------------------------------------------
-
-  /** Registers an API key with its HMAC secret and free balances. */
-  addAccount(apiKey: string, apiSecret: string, balances: Record<string, number | string> = {}): void {
-    this.engine.addAccount(apiKey, apiSecret, balances);
-  }
-
-  /** Deletes an API key (as if revoked). */
-  removeAccount(apiKey: string): void {
-    this.engine.accounts.delete(apiKey);
-  }
-
-  /** Sets the free balance of an asset. */
-  setBalance(apiKey: string, asset: string, free: number | string): void {
-    this.engine.balance(this.account(apiKey), asset.toUpperCase()).free = toUnits(free);
-  }
-
-  /** Balances of an account as decimal strings. */
-  balances(apiKey: string): Record<string, { free: string; locked: string }> {
-    const out: Record<string, { free: string; locked: string }> = {};
-    for (const [asset, b] of this.account(apiKey).balances) {
-      out[asset] = { free: formatUnits(b.free), locked: formatUnits(b.locked) };
-    }
-    return out;
-  }
-
-  /** Adds or replaces a market. */
-  addMarket(spec: MarketSpec): void {
-    this.engine.addMarket(spec);
-  }
-
-  /** Sets the last price; resting and trigger orders it crosses execute. */
-  setPrice(symbol: string, price: number | string): void {
-    this.engine.setPrice(symbol, price);
-  }
-
-  /** Accepted orders (of one account or all), in acceptance order. */
-  orders(apiKey?: string): OrderSnapshot[] {
-    const accounts = apiKey === undefined ? [...this.engine.accounts.values()] : [this.account(apiKey)];
-    return accounts
-      .flatMap((a) => a.orders)
-      .sort((a, b) => a.orderId - b.orderId)
-      .map(snapshot);
-  }
-
-  /** Accepted orders carrying a client id. */
-  ordersByClientId(clientOrderId: string, apiKey?: string): OrderSnapshot[] {
-    return this.orders(apiKey).filter((o) => o.clientOrderId === clientOrderId);
-  }
 
   // ---- faults and limits ------------------------------------------------------
 
@@ -231,15 +113,14 @@ export abstract class FakeVenue {
     return this.held.size;
   }
 
-  protected account(apiKey: string): Account {
-    const account = this.engine.accounts.get(apiKey);
-    if (account === undefined) throw new Error(`no account for API key ${apiKey}`);
-    return account;
+  protected releaseHeld(): void {
+    for (const res of this.held) res.destroy();
+    this.held.clear();
   }
 
   // ---- HTTP -------------------------------------------------------------------
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       await this.handle(req, res);
     } catch (error) {
