@@ -26,7 +26,8 @@ async function rows() {
   const { executions } = await api('GET', `/api/executions?limit=200${sub ? `&subscriptionId=${sub}` : ''}`);
   $('#rows').replaceChildren(executions.length
     ? table(['Time', 'Pair', 'Side', 'Status', 'Order id', 'Price', 'Amount', 'PnL', 'Error'], executions.map((e) => [
-      when(e.executedAt ?? e.createdAt), e.pair, e.side ?? e.action ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status), e.paper ? ' paper' : ''),
+      // A row of the futures reconciliation says what closed the position on the exchange (TAKE_PROFIT, LIQUIDATION…).
+      when(e.executedAt ?? e.createdAt), e.pair, e.orderType === 'reconcile' ? [e.side, e.action].filter(Boolean).join(' · ') : e.side ?? e.action ?? '–', el('td', {}, el('span', { class: `badge ${e.status}` }, e.status), e.paper ? ' paper' : ''),
       e.orderId ?? '–', num(fmtPrice(e.price)), num(fmtBase(e.amount, baseOf(e.pair))), num(fmtQuote(e.realisedPnl, quoteOf(e.pair)), signClass(e.realisedPnl)), e.error ?? '',
     ]), { id: 'execution-table', label: 'Executions', rowAttrs: (i) => ({ 'data-status': executions[i].status }) })
     : el('p', { class: 'muted', id: 'no-executions' }, 'No executions yet.'));
