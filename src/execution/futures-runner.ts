@@ -14,7 +14,7 @@
  * the order is looked up by its client id; a found order is recorded, never re-sent.
  * Throws ExchangeError (the executor decides: retry / fail / mark keys) or LeaseLost.
  */
-import { ExchangeError, type FuturesMarginMode, type PositionSide } from '../exchange/index.js';
+import { ExchangeError, type FuturesMarginMode, type FuturesOrder, type PositionSide } from '../exchange/index.js';
 import { closeFutures } from './futures-close.js';
 import { FuturesSteps, type FRun, type Priced, type Sig, type Sub } from './futures-steps.js';
 import { PaperFutures } from './futures-venue.js';
@@ -23,12 +23,14 @@ import { entryRefusal } from './refusals.js';
 import { openKeys } from './deps.js';
 import type { RunTiming } from './runner.js';
 import { minimumsRefusal, parseRisk, parseSizing, priceMovedRefusal, quoteToSpend } from './sizing.js';
-import { unclearFailures, type FuturesOpen, type Job, type Outcome } from './types.js';
+import { unclearFailures, type FuturesOpen, type Job, type LegRecord, type Outcome } from './types.js';
 
 export { type FuturesRunnerDeps } from './futures-steps.js';
 
 /** Taker fee reserve on top of the initial margin when comparing with the free margin (0.1 % of the notional). */
 const FEE_RESERVE = 0.001;
+/** Clock skew allowed when asking the venue for the entry's fills (ms). */
+const SINCE_MARGIN_MS = 60_000;
 const LEVELS = [['sl', 'stopLoss', 'stop-loss'], ['tp', 'takeProfit', 'take-profit']] as const;
 
 export class FuturesRunner extends FuturesSteps {
@@ -106,12 +108,13 @@ export class FuturesRunner extends FuturesSteps {
     const avg = entry.average ?? ref?.price ?? signal.price;
     const done = { side: orderSide, amount: entry.filled, price: avg, orderId: entry.orderId, ...(ref?.source === 'signal' ? { error: `PRICE_UNVERIFIED: paper fill at the signal's declared price ${ref.price}; the venue's price could not be fetched` } : {}) };
     const failures = await this.protect(r, side, entry.filled);
+    const entryFee = entry.fee ?? (await this.feeOf(r, entry));
     const legs = job.legs;
     const position = {
       kind: 'open' as const, strategyId: sub.strategyId, qty: entry.filled, price: avg, protectClientOrderId: null, paper: this.paper,
       futures: {
         side, slClientOrderId: legs.sl?.clientOrderId ?? null, tpClientOrderId: legs.tp?.clientOrderId ?? null, stopLoss: signal.stopLoss, takeProfit: signal.takeProfit,
-        leverage: sub.leverage, marginMode: sub.marginMode, entryFee: entry.fee ?? null,
+        leverage: sub.leverage, marginMode: sub.marginMode, entryFee,
       } satisfies FuturesOpen,
     };
     const response = { entry: entry.response, sl: legs.sl?.response ?? failures.sl, tp: legs.tp?.response ?? failures.tp, ...(ref ? this.prices(r, ref) : {}) };
@@ -149,6 +152,17 @@ export class FuturesRunner extends FuturesSteps {
     }
     await saved;
     return failures;
+  }
+
+  /**
+   * The entry's fee where its order answer carried none (Binance): the venue's realised PnL of an opening fill is
+   * minus its commission. Asked after the protective orders rest; unknown (null) when the venue does not say.
+   */
+  private async feeOf(r: FRun, entry: LegRecord): Promise<number | null> {
+    if (this.paper) return null;
+    const order = { id: entry.orderId, fillOrderId: entry.orderId, filled: entry.filled } as FuturesOrder;
+    const pnl = await this.call(r, () => r.venue.realisedPnl(r.symbol, order, r.job.claimedAt - SINCE_MARGIN_MS)).catch(() => null);
+    return pnl === null ? null : Math.max(0, -pnl);
   }
 
   /** What the row records about prices (exchangeResponse): where the reference came from, and the declared price. */
