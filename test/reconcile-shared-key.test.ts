@@ -1,7 +1,8 @@
 /**
- * Two subscriptions of one user on one API key (two strategies) hold the same symbol and side: the venue (one-way
- * mode) shows ONE position, their sum. The reconciliation compares the sum, closes the one whose own take profit
- * filled and leaves the other alone; a position one of them opens is never a mismatch for the other.
+ * Several positions on one API key. Two subscriptions of one user on one key (two strategies) holding the same
+ * symbol and side are ONE position on the venue (one-way mode), their sum: the reconciliation compares the sum,
+ * closes the one whose own take profit filled and leaves the other alone. A position the venue cannot answer for
+ * does not hold up the key's others.
  */
 import assert from 'node:assert/strict';
 import { TEST_DATABASE_URL } from './support/env.js';
@@ -9,11 +10,25 @@ import { futuresSub, openHeld, reconcileRows, sameKeySub, useFuturesKit, type Ki
 
 const S = 'BTC/USDT:USDT';
 
-describe('futures reconciliation: subscriptions sharing one key and symbol', function () {
+describe('futures reconciliation: several positions on one key', function () {
   this.timeout(20_000);
   const { fakes, kit: kitOf } = useFuturesKit(TEST_DATABASE_URL);
   let kit: Kit;
   before(() => { kit = kitOf(); });
+
+  it('a position the venue cannot answer for (a symbol it does not list) does not hold up the key\'s other positions', async () => {
+    const fake = fakes.binance;
+    fake.setMarkPrice(S, 60_000);
+    const a = await futuresSub(kit, 'binance', fake);
+    const b = await sameKeySub(kit, a, fake);
+    const held = await openHeld(kit, a, { side: 'short', qty: 0.01, tp: 59_000 });
+    const stale = await kit.prisma.position.create({ data: { subscriptionId: b.subId, strategyId: b.strategyId, pair: 'DELISTED/USDT', market: 'futures', side: 'long', qty: 1, avgPrice: 1 } });
+    fake.setMarkPrice(S, 58_900);
+    const report = await kit.reconciler().poll(0);
+    assert.deepEqual([report.closed, report.failedKeys], [1, 0], JSON.stringify(report));
+    assert.equal(await kit.prisma.position.count({ where: { id: held.positionId } }), 0);
+    assert.ok(await kit.prisma.position.findUnique({ where: { id: stale.id } }), 'kept: nothing the venue said explains it');
+  });
 
   for (const venue of ['binance', 'bybit'] as const) {
     it(`${venue}: the sum is what the venue holds (no mismatch); one take profit fires: that one is closed, the other kept`, async () => {

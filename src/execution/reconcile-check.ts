@@ -13,7 +13,7 @@
  *    for a key holding N positions, at one request per key and period.
  * The records are exactly-once (reconcile-store.ts). Throws ExchangeError (the key is tried next period).
  */
-import type { FuturesAccount, FuturesOrder, FuturesPosition } from '../exchange/index.js';
+import { ExchangeBusy, ExchangeError, type FuturesAccount, type FuturesOrder, type FuturesPosition } from '../exchange/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { HeldPosition, ReconcileAction, ReconcileRecord, ReconcileStore } from './reconcile-store.js';
 
@@ -54,27 +54,12 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
   const seen: { id: string; price: number }[] = [];
   const intact: HeldPosition[] = [];
   for (const [slot, group] of bySlot) {
-    const symbol = slot.split('|')[0]!;
-    const there = slots.get(slot);
-    const total = group.reduce((sum, p) => sum + p.qty, 0);
-    if (there && same(there.contracts, total)) {
-      report.ok += group.length;
-      for (const pos of group) {
-        if (pos.slClientOrderId || pos.tpClientOrderId) intact.push(pos);
-        if (there.liquidationPrice !== null && there.liquidationPrice > 0) seen.push({ id: pos.id, price: there.liquidationPrice });
-      }
-    } else if (!there) {
-      for (const pos of group) report.closed += Number(await closed(k, pos, symbol));
-    } else if (group.length === 1 && there.contracts < total) {
-      report.reduced += Number(await reduced(k, group[0]!, symbol, there.contracts));
-    } else {
-      // Less than together held: the positions whose own stop or take profit filled are closed; what is left unexplained is a mismatch.
-      let left = total;
-      if (there.contracts < total) for (const pos of group) if (await closed(k, pos, symbol, true)) { report.closed += 1; left -= pos.qty; }
-      if (!same(there.contracts, left)) {
-        const what = `the exchange holds ${there.contracts} ${symbol} ${there.side}, ${there.contracts < left ? 'less' : 'more'} than the ${left} ${group.length > 1 ? 'these subscriptions opened together' : 'this subscription opened'}`;
-        report.mismatches += Number(await k.store.recordMismatch(group[0]!, mismatch(group[0]!, there, what), there.contracts > left ? there.contracts : undefined));
-      }
+    try {
+      await checkSlot(k, slot, group, slots.get(slot), report, seen, intact);
+    } catch (err) {
+      // One position the venue cannot answer for (a delisted symbol…) must not hold up the key's others.
+      if (err instanceof ExchangeBusy || (err instanceof ExchangeError && err.kind === 'auth')) throw err;
+      k.log.warn({ err: (err as Error)?.message, subscriptionIds: group.map((p) => p.subscriptionId), pair: group[0]?.pair }, 'futures reconciliation of a position failed; checked again next period');
     }
   }
   await k.store.saveLiquidationPrices(seen);
@@ -88,6 +73,31 @@ export async function checkKey(k: KeyCheck): Promise<CheckReport> {
     report.mismatches += Number(recorded);
   }
   return report;
+}
+
+/** One symbol and side of the key: the Positions held there against what the venue holds. */
+async function checkSlot(k: KeyCheck, slot: string, group: HeldPosition[], there: FuturesPosition | undefined, report: CheckReport, seen: { id: string; price: number }[], intact: HeldPosition[]): Promise<void> {
+  const symbol = slot.split('|')[0]!;
+  const total = group.reduce((sum, p) => sum + p.qty, 0);
+  if (there && same(there.contracts, total)) {
+    report.ok += group.length;
+    for (const pos of group) {
+      if (pos.slClientOrderId || pos.tpClientOrderId) intact.push(pos);
+      if (there.liquidationPrice !== null && there.liquidationPrice > 0) seen.push({ id: pos.id, price: there.liquidationPrice });
+    }
+  } else if (!there) {
+    for (const pos of group) report.closed += Number(await closed(k, pos, symbol));
+  } else if (group.length === 1 && there.contracts < total) {
+    report.reduced += Number(await reduced(k, group[0]!, symbol, there.contracts));
+  } else {
+    // Less than together held: the positions whose own stop or take profit filled are closed; what is left unexplained is a mismatch.
+    let left = total;
+    if (there.contracts < total) for (const pos of group) if (await closed(k, pos, symbol, true)) { report.closed += 1; left -= pos.qty; }
+    if (!same(there.contracts, left)) {
+      const what = `the exchange holds ${there.contracts} ${symbol} ${there.side}, ${there.contracts < left ? 'less' : 'more'} than the ${left} ${group.length > 1 ? 'these subscriptions opened together' : 'this subscription opened'}`;
+      report.mismatches += Number(await k.store.recordMismatch(group[0]!, mismatch(group[0]!, there, what), there.contracts > left ? there.contracts : undefined));
+    }
+  }
 }
 
 /**
