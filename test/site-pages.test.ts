@@ -60,9 +60,12 @@ describe('site pages in Chromium: every page × role × state at 1280 and 375 px
     await app.db.prisma.tradingBot.update({ where: { id: bot.body.id }, data: { captures: 3, failures: 1, lastFailure: 'timeout waiting for the chart', lastCaptureAt: new Date() } });
 
     const userEmpty = await registerUser(app);
+    // The user with subscriptions: a spot one with executions, and a futures one (leverage fields on its card).
     const user = await registerUser(app);
     const sub = await c.post('/api/subscriptions', { strategyId: filled.strategyId, exchange: 'binance', sizing: { mode: 'quote', amount: 100 } }, user.token);
     assert.equal(sub.status, 201, JSON.stringify(sub.body));
+    const futures = await c.post('/api/subscriptions', { strategyId: empty.body.id, exchange: 'bybit', market: 'futures', leverage: 3, marginMode: 'isolated', sizing: { mode: 'quote', amount: 50 } }, user.token);
+    assert.equal(futures.status, 201, JSON.stringify(futures.body));
     const base = { userId: user.user.id, subscriptionId: sub.body.id, exchange: 'binance', pair: 'ETH/USDT', paper: true, executedAt: new Date() };
     await app.db.prisma.executionLog.createMany({ data: [
       { ...base, signalId: ids[0]!, clientOrderId: `p-${randomUUID()}`, status: 'SUCCESS', side: 'buy', action: 'OPEN', amount: '0.348721560000', price: '2999.997000000000', orderId: 'paper-1' },

@@ -131,11 +131,36 @@ export function sparkline(points, label, w = 90, h = 26) {
   return svg;
 }
 
-/** What to grant an API key, shown next to every key field. */
-export function keyGuidance(id) {
-  return el('p', { class: 'key-guidance', id },
-    'Create a key for this server only: enable spot trading only; never enable withdrawals; restrict the key to this server\'s IP address (the exchange\'s IP allow-list).');
+/** What to grant an API key for `market` (spot | futures), shown next to every key field. */
+export const keyGuidanceText = (market = 'spot') => `Create a key for this server only: enable ${market === 'futures' ? 'USDT-margined futures trading only' : 'spot trading only'}; never enable withdrawals; restrict the key to this server's IP address (the exchange's IP allow-list).`;
+export function keyGuidance(id, market = 'spot') {
+  return el('p', { class: 'key-guidance', id }, keyGuidanceText(market));
 }
+
+/** What leverage does, next to every leverage field. */
+export const LEVERAGE_RISK = 'Leverage multiplies gains and losses. The order size is the margin; margin × leverage is the position. '
+  + 'At 10× a move of about 10 % against the position loses its whole margin, and the exchange liquidates it before that. '
+  + 'Isolated margin puts only each position\'s margin at risk; cross margin backs every position with your whole futures balance (on Bybit the mode is account-wide).';
+
+/**
+ * Leverage and margin mode of a futures subscription (subscribe and edit forms), with the risk explained.
+ * @returns the fields' box and their values for the API ({ leverage, marginMode })
+ */
+export function futuresFields(idPrefix, current = {}) {
+  const leverage = el('input', { type: 'number', id: `${idPrefix}-leverage`, class: 'fut-leverage', min: '1', max: '125', step: '1', required: true,
+    value: String(current.leverage ?? 1), 'aria-describedby': `${idPrefix}-leverage-risk` });
+  const margin = el('select', { id: `${idPrefix}-margin`, class: 'fut-margin' },
+    el('option', { value: 'isolated', selected: current.marginMode !== 'cross' }, 'Isolated'),
+    el('option', { value: 'cross', selected: current.marginMode === 'cross' }, 'Cross'));
+  const box = el('div', { class: 'futures-fields' },
+    el('label', { for: leverage.id }, 'Leverage (1–125×; the exchange may allow less for a pair)'), leverage,
+    el('label', { for: margin.id }, 'Margin mode'), margin,
+    el('p', { class: 'key-guidance leverage-risk', id: `${idPrefix}-leverage-risk` }, LEVERAGE_RISK));
+  return { box, values: () => ({ leverage: Number(leverage.value), marginMode: margin.value }) };
+}
+
+/** "binance", or "bybit futures 5× cross" for a futures subscription. */
+export const venueText = (s) => (s.market === 'futures' ? `${s.exchange} futures ${s.leverage}× ${s.marginMode}` : s.exchange);
 
 /** Shows a message in `box` (an element): ok or error. */
 export function say(box, text, ok = true) {

@@ -1,8 +1,10 @@
 // The subscribe form on a strategy page: exchange (tested ones selectable, others listed as untested),
-// all pairs or chosen pairs, sizing, max slippage, API keys (sent once, never shown again).
+// market (spot, or USDT-margined perpetual futures where the executor trades them: leverage and margin
+// mode with the risk explained), all pairs or chosen pairs, sizing, max slippage, API keys (sent once,
+// never shown again; what to grant follows the market).
 // A user with a live (ACTIVE or PAUSED) subscription to the strategy sees it instead of the form: a
 // second one would be refused (409 ALREADY_SUBSCRIBED) and is managed under My subscriptions.
-import { api, el, fmtQuote, keyGuidance, say } from './common.js';
+import { api, el, fmtQuote, futuresFields, keyGuidance, keyGuidanceText, say, venueText } from './common.js';
 
 const LIVE = new Set(['ACTIVE', 'PAUSED']);
 
@@ -16,7 +18,7 @@ function sizingText(sizing) {
 function subscribedCard(sub, msg) {
   return el('div', { class: 'stack card', id: 'subscribed' },
     el('h2', {}, 'Subscribed'),
-    el('p', { id: 'subscribed-summary' }, `You are subscribed (${sub.status}, ${sub.exchange}, ${sizingText(sub.sizing)}, max slippage ${sub.maxSlippagePercent ?? 2} %).`),
+    el('p', { id: 'subscribed-summary' }, `You are subscribed (${sub.status}, ${venueText(sub)}, ${sizingText(sub.sizing)}, max slippage ${sub.maxSlippagePercent ?? 2} %).`),
     el('p', {}, el('a', { href: '/subscriptions', id: 'manage-subscription' }, 'Manage it under My subscriptions')),
     msg ?? '');
 }
@@ -40,7 +42,22 @@ export async function subscribeForm(box, strategy) {
       ? `${x.id} rests the signal's stop loss / take profit on the exchange after each entry.`
       : `${x.id} has no exchange-side stops here: the trade monitor's CLOSE is the stop (it needs this server running).`;
   };
-  exchange.addEventListener('change', showStops);
+  // Futures only where the executor trades them; the fields, the sizing label and the key guidance follow the market.
+  const market = el('select', { id: 'sub-market' }, el('option', { value: 'spot' }, 'Spot'), el('option', { value: 'futures' }, 'USDT-margined perpetual futures'));
+  const fut = futuresFields('sub');
+  const amountLabel = el('label', { for: 'sub-amount' });
+  const showMarket = () => {
+    const x = exchanges.find((e) => e.id === exchange.value);
+    market.options[1].disabled = !x?.futures;
+    if (!x?.futures) market.value = 'spot';
+    const futures = market.value === 'futures';
+    fut.box.hidden = !futures;
+    amountLabel.textContent = futures ? 'Margin per signal (quote currency, e.g. USDT; × leverage = position size)' : 'Order size per signal (quote currency, e.g. USDT)';
+    guidance.textContent = keyGuidanceText(market.value);
+  };
+  const guidance = keyGuidance('sub-key-guidance');
+  exchange.addEventListener('change', () => { showStops(); showMarket(); });
+  market.addEventListener('change', showMarket);
   showStops();
   const allPairs = el('input', { type: 'checkbox', id: 'sub-all', checked: true });
   const pairBoxes = strategy.pairs.map((p) => el('label', {}, el('input', { type: 'checkbox', class: 'sub-pair', value: p }), ` ${p}`));
@@ -52,11 +69,12 @@ export async function subscribeForm(box, strategy) {
   const form = el('form', { class: 'stack card', id: 'subscribe-form' },
     el('h2', {}, 'Subscribe'),
     el('label', { for: 'sub-exchange' }, 'Exchange'), exchange, stopsNote,
+    el('label', { for: 'sub-market' }, 'Market (futures on the exchanges that have them here)'), market, fut.box,
     el('label', {}, el('span', {}, allPairs, ' All pairs of this strategy')),
     pairBoxes.length ? el('div', { class: 'pairs' }, el('span', { class: 'muted' }, 'or only: '), pairBoxes) : '',
-    el('label', { for: 'sub-amount' }, 'Order size per signal (quote currency, e.g. USDT)'), amount,
+    amountLabel, amount,
     el('label', { for: 'sub-slippage' }, 'Max slippage % (an entry further than this from the signal\'s price is skipped)'), slippage,
-    el('label', { for: 'sub-key' }, 'API key (optional; needed for automatic orders)'), keyGuidance('sub-key-guidance'), apiKey,
+    el('label', { for: 'sub-key' }, 'API key (optional; needed for automatic orders)'), guidance, apiKey,
     el('label', { for: 'sub-secret' }, 'API secret'), apiSecret,
     el('button', { type: 'submit', id: 'sub-submit' }, 'Subscribe'), msg);
 
@@ -65,7 +83,8 @@ export async function subscribeForm(box, strategy) {
     const pairs = [...form.querySelectorAll('.sub-pair:checked')].map((c) => c.value);
     const body = {
       strategyId: strategy.id, exchange: exchange.value, allPairs: allPairs.checked, pairs: allPairs.checked ? [] : pairs,
-      sizing: { mode: 'quote', amount: Number(amount.value) }, maxSlippagePercent: Number(slippage.value),
+      sizing: { mode: 'quote', amount: Number(amount.value) }, maxSlippagePercent: Number(slippage.value), market: market.value,
+      ...(market.value === 'futures' ? fut.values() : {}),
     };
     if (apiKey.value || apiSecret.value) Object.assign(body, { apiKey: apiKey.value, apiSecret: apiSecret.value });
     try {
@@ -75,5 +94,6 @@ export async function subscribeForm(box, strategy) {
       box.replaceChildren(subscribedCard(s, msg));
     } catch (err) { say(msg, err.message, false); }
   });
+  showMarket();
   box.replaceChildren(form);
 }

@@ -1,6 +1,7 @@
 // My subscriptions: status, masked key, pause/resume/cancel, edit sizing, risk limits, pairs and max
-// slippage in place, replace keys (with what to grant a key), test keys (fetchBalance).
-import { api, el, fmtQuote, header, keyGuidance, requireLogin, say, when, $ } from './common.js';
+// slippage (and a futures subscription's leverage and margin mode) in place, replace keys (with what to
+// grant a key), test keys (fetchBalance). The market (spot or futures) is chosen when subscribing.
+import { api, el, fmtQuote, futuresFields, header, keyGuidance, requireLogin, say, venueText, when, $ } from './common.js';
 
 header();
 await requireLogin();
@@ -33,7 +34,7 @@ function keyForm(s, msg) {
   const k = el('input', { type: 'text', id: `new-key-${s.id}`, placeholder: 'new API key', autocomplete: 'off', class: 'new-key', 'aria-describedby': gid });
   const sec = el('input', { type: 'password', id: `new-secret-${s.id}`, placeholder: 'new API secret', autocomplete: 'new-password', class: 'new-secret' });
   const form = el('form', { class: 'stack keys-form' },
-    el('h3', {}, s.hasKeys ? 'Replace keys' : 'Add keys'), keyGuidance(gid),
+    el('h3', {}, s.hasKeys ? 'Replace keys' : 'Add keys'), keyGuidance(gid, s.market),
     el('label', { for: k.id }, 'API key'), k, el('label', { for: sec.id }, 'API secret'), sec,
     el('button', { type: 'submit', class: 'secondary' }, 'Save keys'));
   form.addEventListener('submit', async (e) => {
@@ -61,7 +62,9 @@ function editForm(s, strategyPairs, msg) {
   const allPairs = f('all-pairs', { type: 'checkbox', checked: s.allPairs });
   const known = [...new Set([...strategyPairs, ...s.pairs])];
   const pairBoxes = known.map((p) => el('label', {}, el('input', { type: 'checkbox', class: 'edit-pair', value: p, checked: s.pairs.includes(p) }), ` ${p}`));
+  const fut = s.market === 'futures' ? futuresFields(`edit-${s.id}`, s) : null;
   const form = el('form', { class: 'stack edit-form' },
+    fut ? fut.box : '',
     el('label', { for: mode.id }, 'Sizing'), mode,
     el('label', { for: size.id }, 'Amount (quote currency) or percent'), size,
     el('label', { for: maxTrade.id }, 'Max per trade, % of the free balance (empty: no cap)'), maxTrade,
@@ -78,12 +81,12 @@ function editForm(s, strategyPairs, msg) {
     for (const k of Object.keys(riskBody)) if (riskBody[k] === undefined) delete riskBody[k];
     const body = {
       sizing: mode.value === 'quote' ? { mode: 'quote', amount: Number(size.value) } : { mode: 'percent', percent: Number(size.value) },
-      risk: riskBody, maxSlippagePercent: Number(slippage.value), allPairs: allPairs.checked,
+      risk: riskBody, maxSlippagePercent: Number(slippage.value), allPairs: allPairs.checked, ...(fut ? fut.values() : {}),
     };
     if (!allPairs.checked) body.pairs = pairs;
     try { await api('PATCH', `/api/subscriptions/${s.id}`, body); await render(); say($(`.subscription[data-id="${s.id}"] .sub-msg`) ?? msg, 'Saved.'); } catch (err) { say(msg, err.message, false); }
   });
-  return el('details', { class: 'sub-edit' }, el('summary', {}, 'Edit sizing, risk limits, pairs and slippage'), form);
+  return el('details', { class: 'sub-edit' }, el('summary', {}, fut ? 'Edit leverage, margin mode, sizing, risk limits, pairs and slippage' : 'Edit sizing, risk limits, pairs and slippage'), form);
 }
 
 function riskText(r = {}) {
@@ -100,7 +103,7 @@ function card(s, strategies) {
   const sizing = s.sizing.mode === 'quote' ? `${fmtQuote(s.sizing.amount, '')} (quote currency) per signal` : `${s.sizing.percent} % of free balance`;
   return el('div', { class: 'card subscription', 'data-id': s.id },
     el('h2', {}, el('a', { href: `/strategies/${s.strategyId}` }, st?.name ?? s.strategyId), ' ', el('span', { class: `badge ${s.status}` }, s.status)),
-    el('p', { class: 'sub-summary' }, `Exchange: ${s.exchange} · Pairs: ${s.allPairs ? 'all' : s.pairs.join(', ')} · Size: ${sizing} · Risk: ${riskText(s.risk ?? {})} · Max slippage: ${s.maxSlippagePercent ?? 2} %`),
+    el('p', { class: 'sub-summary' }, `Exchange: ${venueText(s)} · Pairs: ${s.allPairs ? 'all' : s.pairs.join(', ')} · Size: ${sizing} · Risk: ${riskText(s.risk ?? {})} · Max slippage: ${s.maxSlippagePercent ?? 2} %`),
     el('p', {}, 'API key: ', el('code', { class: 'masked-key' }, s.apiKeyMasked ?? 'none (signals only, no orders)'),
       s.keysInvalid ? el('span', { class: 'badge FAILED' }, ' keys refused by the exchange') : ''),
     el('p', { class: 'muted' }, 'Since ', when(s.createdAt), ' · ', el('a', { href: `/executions?subscriptionId=${s.id}` }, 'executions')),

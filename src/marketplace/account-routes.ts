@@ -4,6 +4,7 @@
  *                                             server's tradingMode (paper | live) for the site's banner
  *   GET  /api/exchanges                       (public) exchanges, tested or not; for the tested ones whether
  *                                             stop loss / take profit rest on the exchange (protectiveOrders)
+ *                                             and whether USDT-margined perpetual futures are traded (futures)
  *   GET  /api/me/execution-summary            (any role) per own subscription: counts by status, realised PnL
  * Another user's subscription is a 404, never data.
  */
@@ -13,7 +14,7 @@ import { accountGone, currentUser, requireAuth, type TokenService } from '../htt
 import { describeRoutes } from '../http/openapi.js';
 import { wrap } from '../http/wrap.js';
 import { dialectFor } from '../exchange/index.js';
-import { SUPPORTED_EXCHANGES } from '../subscriptions/index.js';
+import { FUTURES_EXCHANGES, SUPPORTED_EXCHANGES } from '../subscriptions/index.js';
 
 /** Listed on the subscribe form but not selectable: the executor is not tested against them. */
 export const UNTESTED_EXCHANGES = ['okx', 'kraken', 'coinbase', 'kucoin'] as const;
@@ -24,7 +25,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
   const auth = requireAuth(deps.tokens);
 
   r.get('/api/exchanges', (_req, res) => {
-    res.json({ exchanges: [...SUPPORTED_EXCHANGES.map((id) => ({ id, tested: true, protectiveOrders: dialectFor(id)?.protectiveOrders ?? false })), ...UNTESTED_EXCHANGES.map((id) => ({ id, tested: false }))] });
+    res.json({ exchanges: [...SUPPORTED_EXCHANGES.map((id) => ({ id, tested: true, protectiveOrders: dialectFor(id)?.protectiveOrders ?? false, futures: FUTURES_EXCHANGES.includes(id) })), ...UNTESTED_EXCHANGES.map((id) => ({ id, tested: false }))] });
   });
 
   r.get('/api/me', auth, wrap(async (req, res) => {
@@ -51,7 +52,7 @@ export function accountRoutes(deps: { prisma: PrismaClient; tokens: TokenService
 }
 
 describeRoutes([
-  { method: 'get', path: '/api/exchanges', tag: 'account', auth: 'public', summary: 'Exchanges: the tested ones (selectable) and those listed as untested', responses: { 200: '{ exchanges: [{ id, tested, protectiveOrders? }] }' } },
+  { method: 'get', path: '/api/exchanges', tag: 'account', auth: 'public', summary: 'Exchanges: the tested ones (selectable) and those listed as untested', responses: { 200: '{ exchanges: [{ id, tested, protectiveOrders?, futures? }] }' } },
   { method: 'get', path: '/api/me', tag: 'account', auth: 'user', summary: 'The signed-in user, the strategies they author and the trading mode (paper or live)', responses: { 200: '{ user, strategies, tradingMode }', 401: 'UNAUTHORIZED, TOKEN_INVALID, TOKEN_EXPIRED or ACCOUNT_NOT_FOUND' } },
   { method: 'get', path: '/api/me/execution-summary', tag: 'account', auth: 'user', summary: 'Per own subscription: execution counts by status and realised PnL (quote)', responses: { 200: '{ subscriptions }', 401: 'UNAUTHORIZED' } },
 ]);
