@@ -38,13 +38,15 @@ export async function futuresKit(databaseUrl: string, urls: Record<string, strin
   const keyring = new Keyring(randomBytes(32));
   const log = createLogger('silent');
   const keys = createSubscriptions({ prisma, keyring, bus: new InProcessBus(log) });
-  const trader = new FuturesAccounts({ exchangeUrls: urls, timeoutMs: 5000, traffic: 'order' });
+  // The fakes enforce no weight limit: a budget the tests never run out of (except where a test passes its own).
+  const unbounded = () => createVenueBudget({ prefix: '', settings: { percent: 100, perVenue: { binanceusdm: 1e9, bybit: 1e9 }, otherPercent: 100, maxWaitMs: 0 } });
+  const trader = new FuturesAccounts({ exchangeUrls: urls, timeoutMs: 5000, traffic: 'order', budget: unbounded() });
   const made: FuturesReconciler[] = [];
   return {
     pool, prisma, keys, trader, urls,
     reconciler(o = {}) {
       const r = new FuturesReconciler(
-        { pool, keys, throttle: createKeyThrottle(undefined, `rc-${randomUUID()}`), budget: o.budget ?? createVenueBudget({ prefix: '' }), log },
+        { pool, keys, throttle: createKeyThrottle(undefined, `rc-${randomUUID()}`), budget: o.budget ?? unbounded(), log },
         { intervalMs: o.intervalMs ?? 300, exchangeUrls: urls, exchangeTimeoutMs: 5000, recvWindowMs: 5000, budgetWaitMs: o.budgetWaitMs ?? 2000, keysInParallel: o.keysInParallel },
       );
       made.push(r);
