@@ -155,7 +155,7 @@ export class FuturesRunner extends FuturesSteps {
   }
 
   /**
-   * The entry's fee where its order answer carried none (Binance): the venue's realised PnL of an opening fill is
+   * The entry's fee where its order answer carried none: the venue's realised PnL of an opening fill is
    * minus its commission. Asked after the protective orders rest; unknown (null) when the venue does not say.
    */
   private async feeOf(r: FRun, entry: LegRecord): Promise<number | null> {

@@ -96,7 +96,7 @@ export class FuturesSteps {
   }
 
   /**
-   * A market order whose answer carried no fill (a venue answering before the match, e.g. Binance's ACK) is
+   * A market order whose answer carried no fill (a venue that answers before the match) is
    * looked up by its client id until it shows one; still none → temporary (the retry looks it up again).
    */
   async confirmFill(r: FRun, leg: 'entry', rec: LegRecord): Promise<LegRecord> {
