@@ -170,7 +170,7 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
     const fake = FAKES.binance;
     beforeEach(() => fake.setMarkPrice(S, 60_000));
 
-    it('two pollers at once, then a restarted one, record a fired take profit once; nothing while an execution of the pair is PENDING', async () => {
+    it('two pollers at once, after one killed before recording, then a restarted one, record a fired take profit once; nothing while an execution of the pair is PENDING', async () => {
       const s = await futuresSub(kit, 'binance', fake);
       const held = await openHeld(kit, s, { side: 'long', qty: 0.01, sl: 58_000, tp: 61_000 });
       const pending = await kit.prisma.executionLog.create({ data: { userId: s.userId, subscriptionId: s.subId, exchange: 'binance', clientOrderId: `pending-${held.positionId}`, pair: 'BTC/USDT', action: 'CLOSE' } });
@@ -181,6 +181,11 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
       assert.equal((await reconcileRows(kit, s.subId)).length, 0, 'our own CLOSE may be in flight: left to the next poll');
       assert.ok(await kit.prisma.position.findUnique({ where: { id: held.positionId } }));
       await kit.prisma.executionLog.update({ where: { id: pending.id }, data: { status: 'FAILED' } });
+      // A process killed after its exchange calls (the stop cancelled), before its record: nothing recorded.
+      const killed = kit.reconciler();
+      killed.store.recordClose = async () => { throw new Error('killed before recording'); };
+      assert.equal((await killed.poll(0)).closed, 0);
+      assert.equal(fake.futuresAccount(s.apiKey).conditionals.find((c) => c.clientId === held.slId)?.status, 'CANCELED');
       const reports = await Promise.all([a.poll(0), b.poll(0)]);
       assert.equal(reports[0].closed + reports[1].closed, 1, JSON.stringify(reports));
       const restarted = kit.reconciler();
