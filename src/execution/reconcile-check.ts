@@ -40,6 +40,13 @@ export const pairOfSymbol = (symbol: string) => symbol.split(':')[0] ?? symbol;
 const closingSide = (side: 'long' | 'short') => (side === 'long' ? 'sell' as const : 'buy' as const);
 /** Lookups reach this far before the position was opened (venue and database clocks differ a little). */
 const SKEW_MS = 60_000;
+/**
+ * Both venues answer a history query with a start time for at most 7 days from it (Binance userTrades/income/
+ * forceOrders, Bybit execution/closed-pnl): a start further back would miss what happened since the last poll.
+ * Funding of a position held longer is counted for its last 7 days only.
+ */
+const HISTORY_MS = 7 * 86_400_000 - 3_600_000;
+const from = (t: number) => Math.max(t, Date.now() - HISTORY_MS);
 
 export async function checkKey(k: KeyCheck): Promise<CheckReport> {
   const report: CheckReport = { ok: 0, closed: 0, reduced: 0, mismatches: 0 };
@@ -159,13 +166,13 @@ async function closed(k: KeyCheck, pos: HeldPosition, symbol: string, onlyIfFire
   if (onlyIfFired && !fired) return false;
   const cancelled: string[] = [];
   for (const cid of resting) if (await k.call(() => k.account.cancelProtective(symbol, cid))) cancelled.push(cid);
-  const since = pos.updatedAt - 1000;
+  const since = from(pos.updatedAt - 1000);
   let action: ReconcileAction;
   let fill: { amount: number; price: number | null; orderId: string | null; pnl: number | null };
   let evidence: unknown;
   if (fired) {
     action = fired.kind;
-    const pnl = await k.call(() => k.account.realisedPnl(symbol, fired.order, pos.openedAt - SKEW_MS));
+    const pnl = await k.call(() => k.account.realisedPnl(symbol, fired.order, from(pos.openedAt - SKEW_MS)));
     fill = { amount: fired.order.filled, price: fired.order.average, orderId: fired.order.fillOrderId, pnl };
     evidence = { order: { clientOrderId: fired.order.clientOrderId, status: fired.order.status, filled: fired.order.filled, average: fired.order.average, fillOrderId: fired.order.fillOrderId } };
   } else {
@@ -178,7 +185,7 @@ async function closed(k: KeyCheck, pos: HeldPosition, symbol: string, onlyIfFire
     fill = { amount: liq > 0 ? liq : fills.qty > 0 ? fills.qty : pos.qty, price: liqPrice ?? fills.average, orderId: null, pnl: fills.qty > 0 ? fills.pnl + clearance : null };
     evidence = { liquidations, fills, clearance };
   }
-  const funding = await k.call(() => k.account.funding(symbol, pos.openedAt - SKEW_MS));
+  const funding = await k.call(() => k.account.funding(symbol, from(pos.openedAt - SKEW_MS)));
   // The round trip: the close's PnL after its fee, the funding, and the entry's fee (recorded on the Position).
   const realisedPnl = fill.pnl === null ? null : fill.pnl + funding - pos.entryFee;
   const rec: ReconcileRecord = {
@@ -193,7 +200,7 @@ async function closed(k: KeyCheck, pos: HeldPosition, symbol: string, onlyIfFire
 const evidenceOf = (e: unknown) => (e && typeof e === 'object' ? e as Record<string, unknown> : {});
 
 async function reduced(k: KeyCheck, pos: HeldPosition, symbol: string, left: number): Promise<boolean> {
-  const fills = await k.call(() => k.account.closes(symbol, pos.side, pos.updatedAt - 1000));
+  const fills = await k.call(() => k.account.closes(symbol, pos.side, from(pos.updatedAt - 1000)));
   const amount = pos.qty - left;
   const rec: ReconcileRecord = {
     action: 'CLOSED_ON_EXCHANGE', status: 'SUCCESS', side: closingSide(pos.side), amount, price: fills.average, orderId: null,
