@@ -8,10 +8,7 @@
  * row: the same poll when 100 of the positions were closed by their take profit since the last one (each
  * then costs its lookups, the sibling's cancel, PnL and funding reads and one recording statement).
  */
-import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
@@ -22,31 +19,14 @@ import { Keyring } from '../src/lib/crypto.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createSubscriptions } from '../src/subscriptions/index.js';
 import { verdict, type BenchRow } from './harness.js';
+import { startFakes } from './fakes-process.js';
 import { freshDatabase } from './support.js';
 
 const KEYS = 100;
 const MARKETS = Array.from({ length: 10 }, (_, i) => `P${i}`);
-const dir = path.dirname(fileURLToPath(import.meta.url));
-
-/** The fakes' process and a request/answer helper over IPC. */
-async function startFakes() {
-  const child = fork(path.join(dir, 'reconcile-fakes.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const origins = await new Promise<{ binance: string; bybit: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { ready: { binance: string; bybit: string } }).ready));
-    child.once('exit', (code) => reject(new Error(`fakes exited ${code}`)));
-  });
-  let seq = 0;
-  const ask = <T>(m: Record<string, unknown>) => new Promise<T>((resolve) => {
-    const id = ++seq;
-    const on = (x: unknown) => { if ((x as { id?: number }).id === id) { child.off('message', on); resolve(x as T); } };
-    child.on('message', on);
-    child.send({ ...m, id });
-  });
-  return { origins, ask, stop: () => { child.disconnect(); child.kill(); } };
-}
 
 export default async function run(): Promise<BenchRow[]> {
-  const fakes = await startFakes();
+  const fakes = await startFakes('reconcile-fakes.ts');
   const url = await freshDatabase('sm_bench_reconcile');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
