@@ -135,7 +135,8 @@ describe('author walkthrough in Chromium: strategy, webhook, bot', function () {
     await page.screenshot({ path: `${OUT}/2-preview.png`, fullPage: true });
 
     // Enable it: the capturer picks it up without a restart and publishes the crossing with its screenshot.
-    await page.click(`.bot-toggle[data-bot="${bot.id}"]`);
+    // The bot table is redrawn every 5 s: found and clicked in one step, so the button cannot be replaced in between.
+    await page.$eval(`.bot-toggle[data-bot="${bot.id}"]`, (b) => (b as HTMLButtonElement).click());
     await rowWith('capture');
     const captured = await page.evaluate(() => {
       const tr = [...document.querySelectorAll('#signal-table tbody tr')].find((r) => (r as HTMLElement).innerText.includes('capture'))! as HTMLElement;
