@@ -76,7 +76,8 @@ describe('subscriptions module: boundaries', function () {
     const elsewhere = read('src/notifications/index.ts').match(/\.decrypt\([^)]*\)/g) ?? [];
     assert.ok(elsewhere.length > 0 && elsewhere.every((call) => /webhookSecretEnc/.test(call)), `notifications decrypts only webhook secrets: ${elsewhere.join(', ')}`);
     // Both users of the keys go through the repository's one function.
-    assert.match(read('src/execution/runner.ts'), /this\.d\.keys\.openKeys\(/);
+    assert.match(read('src/execution/deps.ts'), /keys\.openKeys\(sub\)/);
+    for (const runner of ['src/execution/runner.ts', 'src/execution/futures-runner.ts']) assert.match(read(runner), /openKeys\(this\.d\.keys, sub\)/);
     assert.match(read('src/subscriptions/routes.ts'), /subs\.openKeys\(/);
   });
 
