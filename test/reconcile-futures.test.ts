@@ -101,7 +101,8 @@ describe('futures reconciliation (src/execution/reconcile*.ts)', () => {
         const closedAt = Date.now();
         await gone(held.positionId);
         const noticedMs = Date.now() - closedAt;
-        assert.ok(noticedMs < INTERVAL_MS + 1500, `noticed after ${noticedMs} ms`);
+        // The next poll notices it; the slack is the poll's own lookups (about ten requests) on a loaded machine.
+        assert.ok(noticedMs < INTERVAL_MS + 2500, `noticed after ${noticedMs} ms`);
         const [row] = await reconcileRows(kit, s.subId);
         assert.deepEqual([row?.action, Number(row?.amount), Number(row?.price)], ['CLOSED_ON_EXCHANGE', 0.01, 61_000]);
         near(row?.realisedPnl, 10 - 610 * FEE[venue] - 0.061, 'PnL after the fee and the funding paid');
