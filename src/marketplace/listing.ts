@@ -2,17 +2,15 @@
  * The marketplace list (GET /api/strategies): filter, search, sort on every column and paginate in SQL,
  * then build the page's rows with the same track-record code as the strategy page.
  *
- * Sort keys are computed in one statement over the verified trades (both legs with a market price),
+ * Sort keys come from per-strategy aggregates of the verified trades (both legs with a market price),
  * at market prices like every published figure: compounded return as exp(sum(ln(1 + pnl))), max
- * drawdown from the running peak of that sum, Sharpe and Sortino per trade. Only the aggregates the
- * request needs are joined (a plain newest-first page touches no trade), and the window passes of the
- * drawdown run only for sort=maxDrawdown (bench/listing.bench.ts: 1,000 strategies, 100,000 trades). The figures shown in the rows
+ * drawdown from the running peak of that sum, Sharpe and Sortino per trade (trade-aggregates.ts: one
+ * pass over the trades, kept while the trades stand still, joined here as arrays). Only the aggregates
+ * the request needs are joined (a plain newest-first page touches no trade). The figures shown in the rows
  * come from track-record.ts for the page's strategies only, so a row shows exactly what its strategy
- * page shows; the SQL keys only order and filter. A trade losing 100 % or more (a SHORT whose price
+ * page shows; the aggregates only order and filter. A trade losing 100 % or more (a SHORT whose price
  * more than doubled) is clamped to a near-zero equity factor in the sort key, where the logarithm
  * would be undefined.
- * The aggregate is MATERIALIZED: computed once and joined, never re-run per strategy row when the
- * planner underestimates it (seen right after a bulk insert, before ANALYZE: 23 s instead of 0.5 s).
  * Nulls (no trades: no win rate, no Sharpe) sort last in both directions; ties are broken by id, so
  * pages never repeat or skip a strategy while the data stands still.
  */

@@ -12,27 +12,34 @@ import { Prisma, type PrismaClient } from '@prisma/client';
 const MAX_AGE_MS = 60_000;
 
 /**
- * Per-strategy aggregates of the verified trades at market prices; `since` bounds the period sum. One
- * pass over the trades (GROUP BY) unless `drawdown`: the running peak of the equity needs two window
- * passes in close order, about four times the work, so only sort=maxDrawdown pays for it (mdd is null
- * otherwise).
+ * Per-strategy aggregates of the verified trades at market prices in one pass (GROUP BY); `since` bounds
+ * the period sum; `drawdown`: also each strategy's ln(1 + pnl) in close order (lgs), from which maxDrawdown
+ * computes the running peak (in SQL that is two window passes over every trade, about 4x the work).
  */
-export function tradeAggregatesSql(since: Date | null, drawdown: boolean): Prisma.Sql {
+function aggregatesSql(since: Date | null, drawdown: boolean): Prisma.Sql {
   const inPeriod = since ? Prisma.sql`at >= ${since}` : Prisma.sql`true`;
-  const rows = drawdown
-    ? Prisma.sql`tc AS (SELECT tl.*, sum(lg) OVER (PARTITION BY sid ORDER BY seq) AS c FROM tl),
-    tr AS (SELECT tc.*, 1 - exp(c - greatest(0, max(c) OVER (PARTITION BY sid ORDER BY seq))) AS dd FROM tc)`
-    : Prisma.sql`tr AS (SELECT tl.*, NULL::float8 AS dd FROM tl)`;
+  const lgs = drawdown ? Prisma.sql`array_agg(lg ORDER BY seq)` : Prisma.sql`NULL::float8[]`;
   return Prisma.sql`
-    tl AS (SELECT sid, seq, at, p, ln(greatest(1 + p / 100, 1e-12)) AS lg FROM (
+    WITH tl AS (SELECT sid, seq, at, p, ln(greatest(1 + p / 100, 1e-12)) AS lg FROM (
       SELECT "strategyId" AS sid, "closeSeq" AS seq, "closedAt" AS at,
         round(CASE WHEN direction = 'LONG' THEN "exitMarketPrice" - "entryMarketPrice" ELSE "entryMarketPrice" - "exitMarketPrice" END / "entryMarketPrice" * 100, 8)::float8 AS p
-      FROM "Trade" WHERE status = 'COMPLETED' AND "entryMarketPrice" > 0 AND "exitMarketPrice" IS NOT NULL) tp),
-    ${rows},
-    a AS MATERIALIZED (SELECT sid, count(*)::int AS n, (count(*) FILTER (WHERE p > 0))::int AS wins, sum(lg) AS slg, avg(p) AS avgp,
-      stddev_samp(p) AS sd, sqrt(sum(least(p, 0) ^ 2) / count(*)) AS dsd, max(dd) AS mdd,
-      coalesce(sum(lg) FILTER (WHERE ${inPeriod}), 0) AS plg
-      FROM tr GROUP BY sid)`;
+      FROM "Trade" WHERE status = 'COMPLETED' AND "entryMarketPrice" > 0 AND "exitMarketPrice" IS NOT NULL) tp)
+    SELECT sid::text AS sid, count(*)::int AS n, (count(*) FILTER (WHERE p > 0))::int AS wins, sum(lg) AS slg, avg(p) AS avgp,
+      stddev_samp(p) AS sd, sqrt(sum(least(p, 0) ^ 2) / count(*)) AS dsd, coalesce(sum(lg) FILTER (WHERE ${inPeriod}), 0) AS plg, ${lgs} AS lgs
+    FROM tl GROUP BY sid`;
+}
+
+/** Max drawdown (0..1) of the equity exp(running sum of lgs), its peak at least the start (1). */
+function maxDrawdown(lgs: number[]): number {
+  let c = 0;
+  let peak = 0;
+  let mdd = 0;
+  for (const lg of lgs) {
+    c += lg;
+    peak = Math.max(peak, c);
+    mdd = Math.max(mdd, 1 - Math.exp(c - peak));
+  }
+  return mdd;
 }
 
 interface Rows { sid: string[]; n: number[]; wins: number[]; slg: number[]; avgp: number[]; sd: (number | null)[]; dsd: (number | null)[]; mdd: (number | null)[]; plg: number[] }
@@ -66,9 +73,9 @@ export class TradeAggregates {
   }
 
   private async compute(since: Date | null, drawdown: boolean): Promise<Rows> {
-    const list = await this.prisma.$queryRaw<{ sid: string; n: number; wins: number; slg: number; avgp: number; sd: number | null; dsd: number | null; mdd: number | null; plg: number }[]>`
-      WITH ${tradeAggregatesSql(since, drawdown)} SELECT sid::text AS sid, n, wins, slg, avgp, sd, dsd, mdd, plg FROM a`;
+    const list = await this.prisma.$queryRaw<{ sid: string; n: number; wins: number; slg: number; avgp: number; sd: number | null; dsd: number | null; plg: number; lgs: number[] | null }[]>`${aggregatesSql(since, drawdown)}`;
     const col = <K extends keyof Rows>(k: K) => list.map((r) => r[k as keyof typeof r]) as Rows[K];
-    return { sid: col('sid'), n: col('n'), wins: col('wins'), slg: col('slg'), avgp: col('avgp'), sd: col('sd'), dsd: col('dsd'), mdd: col('mdd'), plg: col('plg') };
+    const mdd = list.map((r) => (r.lgs ? maxDrawdown(r.lgs.map(Number)) : null));
+    return { sid: col('sid'), n: col('n'), wins: col('wins'), slg: col('slg'), avgp: col('avgp'), sd: col('sd'), dsd: col('dsd'), mdd, plg: col('plg') };
   }
 }
