@@ -5,27 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { App } from '../src/app.js';
-import { startTestApp } from './support/app.js';
-import { FakeBinance } from './support/fake-exchange.js';
+import type { FakeBinance } from './support/fake-exchange.js';
 import { spawnServer } from './support/processes.js';
-import { closeSignals, MONITOR_DB_URL, MONITOR_ENV, monitorDatabase, newPair, openTrade, waitFor } from './monitor-support.js';
+import { closeSignals, MONITOR_DB_URL, MONITOR_ENV, newPair, openTrade, useMonitorSuite, waitFor } from './monitor-support.js';
 
 describe('trade monitor restart (real processes)', function () {
   this.timeout(120_000);
+  const suite = useMonitorSuite({ ROLES: 'api,store' }); // no monitor here: only the child processes close
   let fake: FakeBinance;
   let app: App;
   let db: pg.Pool;
-
-  before(async () => {
-    await monitorDatabase();
-    fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
-    await fake.start();
-    db = new pg.Pool({ connectionString: MONITOR_DB_URL, max: 2 });
-    app = await startTestApp({ DATABASE_URL: MONITOR_DB_URL, ROLES: 'api,store' }); // no monitor here: only the child processes close
-  });
-  after(async () => { await app?.stop(); await db?.end(); await fake?.stop(); });
+  before(() => { ({ fake, app, db } = suite); });
 
   const open = (a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId?: string) =>
     openTrade(a, db, pair, direction, price, stopLoss, takeProfit, strategyId);

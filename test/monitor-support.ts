@@ -9,8 +9,9 @@ import type { App } from '../src/app.js';
 import { migrate } from '../src/db/index.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { TradeMonitor } from '../src/monitor/index.js';
+import { startTestApp } from './support/app.js';
 import { TEST_DATABASE_URL } from './support/env.js';
-import type { FakeBinance } from './support/fake-exchange.js';
+import { FakeBinance } from './support/fake-exchange.js';
 
 const DB_NAME = 'signal_marketplace_monitor_test';
 export const MONITOR_DB_URL = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${DB_NAME}` }).toString();
@@ -33,6 +34,24 @@ export function monitorDatabase(): Promise<void> {
 }
 
 export { waitFor } from './support/wait.js';
+
+/**
+ * Registers before/after hooks in the calling describe: the monitor database, a fake Binance whose weight
+ * limit allows the fast polls, a pool on the database and an app on it with `env` (plus
+ * EXCHANGE_URL_BINANCE); stops them after. The returned object holds them once `before` has run.
+ */
+export function useMonitorSuite(env: Record<string, string>): { fake: FakeBinance; app: App; db: pg.Pool } {
+  const s = {} as { fake: FakeBinance; app: App; db: pg.Pool };
+  before(async () => {
+    await monitorDatabase();
+    s.fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
+    await s.fake.start();
+    s.db = new pg.Pool({ connectionString: MONITOR_DB_URL, max: 2 });
+    s.app = await startTestApp({ DATABASE_URL: MONITOR_DB_URL, EXCHANGE_URL_BINANCE: s.fake.origin, ...env });
+  });
+  after(async () => { await s.app?.stop(); await s.db?.end(); await s.fake?.stop(); });
+  return s;
+}
 
 /** A market of its own on the fake exchange, so no two tests share a price. */
 export function newPair(fake: FakeBinance, price: number): string {

@@ -6,27 +6,20 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import type { App } from '../src/app.js';
 import { TriggerBook, type WatchedTrade } from '../src/monitor/index.js';
 import { client, seedStrategy, startTestApp } from './support/app.js';
-import { FakeBinance } from './support/fake-exchange.js';
-import { closeSignals, listedIn, MONITOR_DB_URL, MONITOR_ENV, monitorDatabase, monitorOf, newPair, openTrade, waitFor } from './monitor-support.js';
+import type { FakeBinance } from './support/fake-exchange.js';
+import { closeSignals, listedIn, MONITOR_DB_URL, MONITOR_ENV, monitorOf, newPair, openTrade, useMonitorSuite, waitFor } from './monitor-support.js';
 
 describe('trade monitor (fake exchange, real PostgreSQL)', function () {
   this.timeout(60_000);
+  const suite = useMonitorSuite({ ROLES: 'api,store,monitor', ...MONITOR_ENV });
   let fake: FakeBinance;
   let app: App;
   let db: pg.Pool;
-
-  before(async () => {
-    await monitorDatabase();
-    fake = new FakeBinance({ weightLimitPerMinute: 1_000_000 }); // polls every 100 ms: far over Binance's weight budget
-    await fake.start();
-    db = new pg.Pool({ connectionString: MONITOR_DB_URL, max: 2 });
-    app = await startTestApp({ DATABASE_URL: MONITOR_DB_URL, ROLES: 'api,store,monitor', EXCHANGE_URL_BINANCE: fake.origin, ...MONITOR_ENV });
-  });
-  after(async () => { await app?.stop(); await db?.end(); await fake?.stop(); });
+  before(() => { ({ fake, app, db } = suite); });
 
   const open = (a: App, pair: string, direction: 'LONG' | 'SHORT', price: number, stopLoss?: number, takeProfit?: number, strategyId?: string) =>
     openTrade(a, db, pair, direction, price, stopLoss, takeProfit, strategyId);
