@@ -121,6 +121,26 @@ describe('marketplace list API: sort, filter, search, pages, period returns; str
     assert.deepEqual(names(await list({ sort: 'subscribers' })).slice(0, 2), ['bravo', 'echo']);
   });
 
+  it('a trade closing after a sorted page was served reorders the next page at once (the kept aggregates follow the close)', async () => {
+    const K = tag();
+    const first = await seedStrategy(app, { name: `${K} first`, pairs: ['SOL/USDT'] });
+    const second = await seedStrategy(app, { name: `${K} second`, pairs: ['SOL/USDT'] });
+    const trip = async (s: typeof first, exit: number) => {
+      const market = new Map<string, number>();
+      for (const [action, price] of [['OPEN', 100], ['CLOSE', exit]] as const) {
+        const r = await api.post('/api/signals', { strategyId: s.strategyId, pair: 'SOL/USDT', action, direction: 'LONG', price }, s.author.token);
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        market.set(r.body.id, price);
+      }
+      await setMarketPrices(app, s.strategyId, market);
+    };
+    const order = async () => (await api.get(`/api/strategies?q=${K}&sort=totalPnl`)).body.strategies.map((x: { name: string }) => x.name.split(' ')[1]);
+    await trip(first, 110);
+    assert.deepEqual(await order(), ['first', 'second'], 'second has no trade yet: last');
+    await trip(second, 130);
+    assert.deepEqual(await order(), ['second', 'first'], '+30 % now before +10 %, without waiting');
+  });
+
   it('period returns compound the trades closed in the period at market prices; the sparkline ends at the return', async () => {
     const alpha = async (period: string) => (await list({ period, ids: ids.alpha! })).strategies[0];
     const expected: Record<string, number> = { '7d': -5, '30d': -5, '90d': 4.5, all: 4.5 };
