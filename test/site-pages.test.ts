@@ -29,7 +29,7 @@ const rawDates = (page: Page) => page.evaluate(() => [
 ]);
 
 describe('site pages in Chromium: every page × role × state at 1280 and 375 px, checked by axe-core', function () {
-  this.timeout(120_000);
+  this.timeout(240_000); // a group runs 10-70 s on 2 loaded cores; its test only waits for it
   let app: App;
   let browser: Browser;
   const who = new Map<Role, Visitor | null>();
