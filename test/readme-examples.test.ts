@@ -168,17 +168,22 @@ describe('documentation examples run as pasted', function () {
     try {
       const user = await api.post('/api/auth/register', { email: 'gap-reader@example.com', password: 'a-long-password' });
       const author = await api.post('/api/auth/register', { email: 'gap-author@example.com', password: 'a-long-password', role: 'AUTHOR' });
-      const strategy = await api.post('/api/strategies', { name: 'gap example', pairs: ['SOL/USDT', 'XRP/USDT'] }, author.body.token);
-      // Only SOL/USDT: the REST fill must apply the subscription's pairs as the server does.
-      assert.equal((await api.post('/api/subscriptions', { strategyId: strategy.body.id, exchange: 'binance', allPairs: false, pairs: ['SOL/USDT'], sizing: { mode: 'quote', amount: 10 } }, user.body.token)).status, 201);
+      // Ten subscribed pairs, so that ten OPEN/CLOSE sequences can be posted at once (one pair's must be in order).
+      const lanes = ['SOL', 'ADA', 'DOT', 'AVAX', 'LINK', 'ATOM', 'NEAR', 'APT', 'ARB', 'OP'].map((b) => `${b}/USDT`);
+      const strategy = await api.post('/api/strategies', { name: 'gap example', pairs: [...lanes, 'XRP/USDT'] }, author.body.token);
+      // Not XRP/USDT: the REST fill must apply the subscription's pairs as the server does.
+      assert.equal((await api.post('/api/subscriptions', { strategyId: strategy.body.id, exchange: 'binance', allPairs: false, pairs: lanes, sizing: { mode: 'quote', amount: 10 } }, user.body.token)).status, 201);
       const seen: number[] = [];
-      for (let i = 0; i < 1050; i++) {
-        const action = i % 2 ? 'CLOSE' : 'OPEN';
-        const r = await api.post('/api/signals', { strategyId: strategy.body.id, pair: 'SOL/USDT', action, direction: 'LONG', price: 150 + i / 100 }, author.body.token);
-        assert.equal(r.status, 201, JSON.stringify(r.body));
-        seen.push(r.body.seq);
-        if (i % 100 === 0) assert.equal((await api.post('/api/signals', { strategyId: strategy.body.id, pair: 'XRP/USDT', action: (i / 100) % 2 ? 'CLOSE' : 'OPEN', direction: 'LONG', price: 2 + i / 1e4 }, author.body.token)).status, 201);
-      }
+      await Promise.all(lanes.map(async (pair, lane) => {
+        for (let i = 0; i < 105; i++) {
+          const action = i % 2 ? 'CLOSE' : 'OPEN';
+          const r = await api.post('/api/signals', { strategyId: strategy.body.id, pair, action, direction: 'LONG', price: 150 + i / 100 }, author.body.token);
+          assert.equal(r.status, 201, JSON.stringify(r.body));
+          seen.push(r.body.seq);
+          if (lane === 0 && i % 10 === 0) assert.equal((await api.post('/api/signals', { strategyId: strategy.body.id, pair: 'XRP/USDT', action: (i / 10) % 2 ? 'CLOSE' : 'OPEN', direction: 'LONG', price: 2 + i / 1e4 }, author.body.token)).status, 201);
+        }
+      }));
+      seen.sort((a, b) => a - b);
       const child = spawn('node', ['signals-client.mjs'], { cwd: scratch, env: { ...process.env, BASE: app.url, TOKEN: user.body.token } });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -186,7 +191,7 @@ describe('documentation examples run as pasted', function () {
         const out = await waitOutput(child, 'stdout', (t) => t.includes(`"seq":${seen.at(-1)},`), 60_000);
         const printed = out.trim().split('\n').map((l) => JSON.parse(l));
         assert.match(stderr, /gap 1\.\.\d+: fetching over REST/, 'the server sent a GAP and the client filled it');
-        assert.deepEqual(printed.map((x) => x.seq), seen, 'every SOL/USDT signal once, ascending, none of XRP/USDT');
+        assert.deepEqual(printed.map((x) => x.seq), seen, 'every signal of the subscribed pairs once, ascending, none of XRP/USDT');
       } finally { child.kill('SIGTERM'); }
     } finally {
       rmSync(scratch, { recursive: true, force: true });
