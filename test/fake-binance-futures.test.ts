@@ -11,30 +11,25 @@ import ccxt, { type Exchange } from 'ccxt';
 import { FakeBinanceFutures } from './support/fake-exchange/binance-futures/server.js';
 import { localBinanceUsdm } from './support/fake-exchange/futures/ccxt-clients.js';
 import { rejectsWith } from './support/rejects.js';
+import { serve } from './support/serve.js';
 
 const S = 'BTC/USDT:USDT';
 
 describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', function () {
   this.timeout(15_000);
   const fake = new FakeBinanceFutures();
-  let origin = '';
   let seq = 0;
 
   async function client(usdt = 1000, timeout = 3000): Promise<{ key: string; ex: Exchange }> {
     seq += 1;
     const key = `bf-key-${seq}`;
     fake.addAccount(key, `bf-secret-${seq}`, { USDT: usdt });
-    const ex = localBinanceUsdm(origin, { apiKey: key, secret: `bf-secret-${seq}`, timeout });
+    const ex = localBinanceUsdm(fake.origin, { apiKey: key, secret: `bf-secret-${seq}`, timeout });
     await ex.loadMarkets();
     return { key, ex };
   }
 
-  before(async () => {
-    origin = await fake.start();
-  });
-  after(async () => {
-    await fake.stop();
-  });
+  serve(fake);
   beforeEach(() => {
     fake.clearFaults();
     fake.setMarkPrice(S, 60_000);
@@ -57,10 +52,10 @@ describe('fake Binance USDⓈ-M futures driven by real ccxt.binanceusdm', functi
 
   it('refuses a wrong signature (-1022 AuthenticationError) and an unknown key (-2015)', async () => {
     const { key } = await client();
-    const wrong = localBinanceUsdm(origin, { apiKey: key, secret: 'not-the-secret' });
+    const wrong = localBinanceUsdm(fake.origin, { apiKey: key, secret: 'not-the-secret' });
     await wrong.loadMarkets();
     await rejectsWith(wrong.fetchPositions([S]), ccxt.AuthenticationError, { code: -1022 });
-    const stranger = localBinanceUsdm(origin, { apiKey: 'nobody', secret: 'x' });
+    const stranger = localBinanceUsdm(fake.origin, { apiKey: 'nobody', secret: 'x' });
     await stranger.loadMarkets();
     await rejectsWith(stranger.fetchBalance(), ccxt.AuthenticationError, { code: -2015 });
   });

@@ -10,31 +10,26 @@ import ccxt, { type Exchange } from 'ccxt';
 import { FakeBybitLinear } from './support/fake-exchange/bybit-linear/server.js';
 import { localBybitLinear } from './support/fake-exchange/futures/ccxt-clients.js';
 import { rejectsWith } from './support/rejects.js';
+import { serve } from './support/serve.js';
 
 const S = 'BTC/USDT:USDT';
 
 describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
   this.timeout(15_000);
   const fake = new FakeBybitLinear();
-  let origin = '';
   let seq = 0;
 
   async function client(usdt = 1000, timeout = 3000): Promise<{ key: string; ex: Exchange }> {
     seq += 1;
     const key = `bl-key-${seq}`;
     fake.addAccount(key, `bl-secret-${seq}`, { USDT: usdt });
-    const ex = localBybitLinear(origin, { apiKey: key, secret: `bl-secret-${seq}`, timeout });
+    const ex = localBybitLinear(fake.origin, { apiKey: key, secret: `bl-secret-${seq}`, timeout });
     await ex.loadMarkets();
     return { key, ex };
   }
   const byLinkId = async (ex: Exchange, link: string) => (await ex.fetchOpenOrders(S, undefined, undefined, { orderLinkId: link })).find((o) => o.clientOrderId === link);
 
-  before(async () => {
-    origin = await fake.start();
-  });
-  after(async () => {
-    await fake.stop();
-  });
+  serve(fake);
   beforeEach(() => {
     fake.clearFaults();
     fake.setMarkPrice(S, 60_000);
@@ -52,9 +47,9 @@ describe('fake Bybit v5 linear driven by real ccxt.bybit', function () {
 
   it('refuses a wrong signature (10004) and an unknown key (10003) as AuthenticationError', async () => {
     const { key } = await client();
-    const wrong = localBybitLinear(origin, { apiKey: key, secret: 'not-the-secret' });
+    const wrong = localBybitLinear(fake.origin, { apiKey: key, secret: 'not-the-secret' });
     await rejectsWith(wrong.fetchPositions([S]), ccxt.AuthenticationError, { retCode: 10004 });
-    const stranger = localBybitLinear(origin, { apiKey: 'nobody', secret: 'x' });
+    const stranger = localBybitLinear(fake.origin, { apiKey: 'nobody', secret: 'x' });
     await rejectsWith(stranger.fetchPositions([S]), ccxt.AuthenticationError, { retCode: 10003 });
   });
 

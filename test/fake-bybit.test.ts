@@ -9,31 +9,26 @@ import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeBybit, localBybit } from './support/fake-exchange.js';
 import { rejectsWith, type ErrorClass } from './support/rejects.js';
+import { serve } from './support/serve.js';
 
 type Bybit = ReturnType<typeof localBybit>;
 
 describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
   this.timeout(10_000);
   const fake = new FakeBybit();
-  let origin = '';
   let seq = 0;
 
   function client(balances: Record<string, number> = { USDT: 10_000 }, timeout = 3000, options: Record<string, unknown> = {}): { key: string; ex: Bybit } {
     seq += 1;
     const key = `by-key-${seq}`;
     fake.addAccount(key, `by-secret-${seq}`, balances);
-    return { key, ex: localBybit(origin, { apiKey: key, secret: `by-secret-${seq}`, timeout, options }) };
+    return { key, ex: localBybit(fake.origin, { apiKey: key, secret: `by-secret-${seq}`, timeout, options }) };
   }
 
   /** Orders of the account with this orderLinkId as /v5/order/realtime lists them (open + recently closed). */
   const byLinkId = (ex: Bybit, linkId: string) => ex.fetchOpenOrders('BTC/USDT', undefined, undefined, { orderLinkId: linkId });
 
-  before(async () => {
-    origin = await fake.start();
-  });
-  after(async () => {
-    await fake.stop();
-  });
+  serve(fake);
   beforeEach(() => {
     fake.clearFaults();
     fake.setClockOffset(0);
@@ -82,13 +77,13 @@ describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
   it('the sign covers timestamp+key+recvWindow+raw JSON body: a wrong secret is AuthenticationError (10004) and an unknown key AuthenticationError (10003), nothing placed', async () => {
     const { ex, key } = client();
     await ex.loadMarkets();
-    const wrong = localBybit(origin, { apiKey: key, secret: 'not-the-secret' });
+    const wrong = localBybit(fake.origin, { apiKey: key, secret: 'not-the-secret' });
     wrong.markets = ex.markets;
     wrong.marketsById = ex.marketsById;
     wrong.symbols = ex.symbols;
     const e = await rejectsWith(wrong.createOrder('BTC/USDT', 'market', 'buy', 0, undefined, { cost: 60 }), ccxt.AuthenticationError);
     assert.match(e.message, /"retCode":10004/);
-    const ghost = localBybit(origin, { apiKey: 'ghost', secret: 'x' });
+    const ghost = localBybit(fake.origin, { apiKey: 'ghost', secret: 'x' });
     assert.match((await rejectsWith(ghost.fetchBalance(), ccxt.AuthenticationError)).message, /10003/);
     assert.equal(fake.orders(key).length, 0);
   });
@@ -216,7 +211,7 @@ describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
     );
     await rejectsWith(ex.createOrder('BTC/USDT', 'market', 'buy', 0, undefined, { cost: 60, clientOrderId: 'unk-1' }), ccxt.ExchangeError);
     assert.equal((await byLinkId(ex, 'unk-1'))[0]?.filled, 0.001);
-    const slow = localBybit(origin, { apiKey: ex.apiKey, secret: ex.secret, timeout: 300 });
+    const slow = localBybit(fake.origin, { apiKey: ex.apiKey, secret: ex.secret, timeout: 300 });
     await slow.loadMarkets();
     fake.injectFault({ kind: 'placeThenTimeout' }, { path: '/v5/order/create', times: 1 });
     await rejectsWith(slow.createOrder('BTC/USDT', 'market', 'buy', 0, undefined, { cost: 60, clientOrderId: 'unk-2' }), ccxt.RequestTimeout);
@@ -227,8 +222,8 @@ describe('fake Bybit v5 spot driven by real ccxt.bybit', function () {
     const cost = (c: number, extra: Record<string, unknown> = {}) => (ex: Bybit) => ex.createOrder('BTC/USDT', 'market', 'buy', 0, undefined, { cost: c, ...extra });
     const cases: { label: string; cls: ErrorClass; run: (ex: Bybit, key: string) => Promise<unknown>; setup?: (ex: Bybit) => Promise<unknown> | void }[] = [
       { label: '10002 stale timestamp', cls: ccxt.InvalidNonce, run: (ex) => ex.fetchBalance(), setup: () => fake.setClockOffset(-2000) },
-      { label: '10003 unknown key', cls: ccxt.AuthenticationError, run: () => localBybit(origin, { apiKey: 'ghost', secret: 'x' }).fetchBalance() },
-      { label: '10004 bad sign', cls: ccxt.AuthenticationError, run: (_ex, key) => localBybit(origin, { apiKey: key, secret: 'bad' }).fetchBalance() },
+      { label: '10003 unknown key', cls: ccxt.AuthenticationError, run: () => localBybit(fake.origin, { apiKey: 'ghost', secret: 'x' }).fetchBalance() },
+      { label: '10004 bad sign', cls: ccxt.AuthenticationError, run: (_ex, key) => localBybit(fake.origin, { apiKey: key, secret: 'bad' }).fetchBalance() },
       { label: '10006 rate limit', cls: ccxt.RateLimitExceeded, run: cost(60), setup: () => void fake.injectFault({ kind: 'rateLimit' }, { times: 1, path: '/v5/order/create' }) },
       { label: '170131 insufficient balance', cls: ccxt.InsufficientFunds, run: cost(500) },
       { label: '170140 order value below minimum', cls: ccxt.InvalidOrder, run: cost(2) },

@@ -9,6 +9,7 @@ import ccxt from 'ccxt';
 import { FakeBinance, localBinance } from './support/fake-exchange.js';
 import { BTCUSDT_ORDER_TYPES } from './support/fake-exchange/markets.js';
 import { rejectsWith } from './support/rejects.js';
+import { serve } from './support/serve.js';
 
 type Binance = ReturnType<typeof localBinance>;
 type Raw = Record<string, unknown>;
@@ -25,13 +26,12 @@ describe('fake Binance: per-symbol order types and OCO order lists (real ccxt)',
     duplicateClientIdMode: 'binance',
     markets: [{ base: 'BTC', quote: 'USDT', price: '60000', tickSize: '0.01', stepSize: '0.00001', minQty: '0.00001', maxQty: '9000', minNotional: '5', orderTypes: BTCUSDT_ORDER_TYPES }],
   });
-  let origin = '';
   let seq = 0;
   function account(balances: Record<string, number> = { BTC: 0.01, USDT: 1000 }): { key: string; ex: Binance; api: Implicit } {
     seq += 1;
     const key = `oco-key-${seq}`;
     fake.addAccount(key, `oco-secret-${seq}`, balances);
-    const ex = localBinance(origin, { apiKey: key, secret: `oco-secret-${seq}` });
+    const ex = localBinance(fake.origin, { apiKey: key, secret: `oco-secret-${seq}` });
     return { key, ex, api: ex as unknown as Implicit };
   }
   const oco = (over: Raw = {}): Raw => ({
@@ -41,8 +41,7 @@ describe('fake Binance: per-symbol order types and OCO order lists (real ccxt)',
     ...over,
   });
 
-  before(async () => { origin = await fake.start(); });
-  after(async () => { await fake.stop(); });
+  serve(fake);
   beforeEach(() => { fake.setPrice('BTC/USDT', 60_000); });
 
   it('lists the symbol\'s orderTypes; ccxt refuses a market stop before sending, the fake refuses a raw STOP_LOSS with -2010', async () => {

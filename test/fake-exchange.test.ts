@@ -8,6 +8,7 @@ import ccxt from 'ccxt';
 import { FakeBinance, localBinance } from './support/fake-exchange.js';
 import { redirectCcxtTo } from '../src/exchange/local-origin.js';
 import { rejectsWith } from './support/rejects.js';
+import { serve } from './support/serve.js';
 
 type Binance = ReturnType<typeof localBinance>;
 
@@ -16,7 +17,6 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
   const fake = new FakeBinance({
     markets: [{ base: 'XRP', quote: 'USDT', price: '0.5', tickSize: '0.0001', stepSize: '0.1', minQty: '1', minNotional: '5' }],
   });
-  let origin = '';
   let accountSeq = 0;
 
   /** A fresh account (own API key) and a ccxt client for it. */
@@ -24,15 +24,10 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
     accountSeq += 1;
     const key = `key-${accountSeq}`;
     fake.addAccount(key, `secret-${accountSeq}`, balances);
-    return { key, ex: localBinance(origin, { apiKey: key, secret: `secret-${accountSeq}`, timeout }) };
+    return { key, ex: localBinance(fake.origin, { apiKey: key, secret: `secret-${accountSeq}`, timeout }) };
   }
 
-  before(async () => {
-    origin = await fake.start();
-  });
-  after(async () => {
-    await fake.stop();
-  });
+  serve(fake);
   beforeEach(() => {
     fake.clearFaults();
     fake.setPrice('BTC/USDT', 60_000);
@@ -197,7 +192,7 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
   describe('authentication', () => {
     it('a wrong secret fails the signature check (-1022) as AuthenticationError and places nothing', async () => {
       const { key } = client();
-      const ex = localBinance(origin, { apiKey: key, secret: 'not-the-secret' });
+      const ex = localBinance(fake.origin, { apiKey: key, secret: 'not-the-secret' });
       await ex.loadMarkets();
       const error = await rejectsWith(ex.createOrder('BTC/USDT', 'market', 'buy', 0.01), ccxt.AuthenticationError);
       assert.match(error.message, /-1022/);
@@ -205,7 +200,7 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
     });
 
     it('an unknown API key (-2015, HTTP 401) is AuthenticationError', async () => {
-      const ex = localBinance(origin, { apiKey: 'nobody', secret: 'x' });
+      const ex = localBinance(fake.origin, { apiKey: 'nobody', secret: 'x' });
       const error = await rejectsWith(ex.fetchBalance(), ccxt.AuthenticationError);
       assert.match(error.message, /-2015/);
     });
@@ -296,12 +291,12 @@ describe('fake Binance spot exchange driven by real ccxt.binance', function () {
       await ex.createOrder('SOL/USDT', 'market', 'sell', 1);
       assert.equal(fake.requestCount('/api/v3/order', 'POST'), 2);
       assert.equal(fake.stats().ordersAccepted[key], 2);
-      const response = await fetch(`${origin}/api/v3/ping`);
+      const response = await fetch(`${fake.origin}/api/v3/ping`);
       assert.ok(Number(response.headers.get('x-mbx-used-weight-1m')) >= 3);
     });
 
     it('redirectCcxtTo keeps ccxt\'s real URLs while every request reaches the origin', async () => {
-      const ex = redirectCcxtTo(new ccxt.binance(), origin);
+      const ex = redirectCcxtTo(new ccxt.binance(), fake.origin);
       const api = ex.urls.api as Record<string, string>;
       assert.equal(api.public, 'https://api.binance.com/api/v3');
       assert.equal(api.sapi, 'https://api.binance.com/sapi/v1');

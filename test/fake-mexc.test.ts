@@ -8,28 +8,23 @@ import assert from 'node:assert/strict';
 import ccxt from 'ccxt';
 import { FakeMexc, localMexc } from './support/fake-exchange.js';
 import { rejectsWith, type ErrorClass } from './support/rejects.js';
+import { serve } from './support/serve.js';
 
 type Mexc = ReturnType<typeof localMexc>;
 
 describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
   this.timeout(10_000);
   const fake = new FakeMexc();
-  let origin = '';
   let seq = 0;
 
   function client(balances: Record<string, number> = { USDT: 10_000 }, timeout = 3000): { key: string; ex: Mexc } {
     seq += 1;
     const key = `mx-key-${seq}`;
     fake.addAccount(key, `mx-secret-${seq}`, balances);
-    return { key, ex: localMexc(origin, { apiKey: key, secret: `mx-secret-${seq}`, timeout }) };
+    return { key, ex: localMexc(fake.origin, { apiKey: key, secret: `mx-secret-${seq}`, timeout }) };
   }
 
-  before(async () => {
-    origin = await fake.start();
-  });
-  after(async () => {
-    await fake.stop();
-  });
+  serve(fake);
   beforeEach(() => {
     fake.clearFaults();
     fake.setClockOffset(0);
@@ -64,10 +59,10 @@ describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
   it('every private parameter travels in the query of a POST and the signature covers exactly those bytes: a wrong secret is AuthenticationError (700002), an unknown key BadRequest (10072)', async () => {
     const { ex, key } = client();
     await ex.loadMarkets();
-    const wrong = localMexc(origin, { apiKey: key, secret: 'not-the-secret' });
+    const wrong = localMexc(fake.origin, { apiKey: key, secret: 'not-the-secret' });
     const e = await rejectsWith(wrong.createOrder('BTC/USDT', 'market', 'buy', 0.001), ccxt.AuthenticationError);
     assert.match(e.message, /700002/);
-    const unknown = localMexc(origin, { apiKey: 'nobody', secret: 'x' });
+    const unknown = localMexc(fake.origin, { apiKey: 'nobody', secret: 'x' });
     await rejectsWith(unknown.fetchBalance(), ccxt.BadRequest);
     assert.equal(fake.orders(key).length, 0);
   });
@@ -166,7 +161,7 @@ describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
     fake.injectFault({ kind: 'processThenRespond', status: 500, body: { code: 500, msg: 'Internal error' } }, { path: '/api/v3/order', method: 'POST', times: 1 });
     await rejectsWith(ex.createOrder('BTC/USDT', 'market', 'buy', 0.001, undefined, { clientOrderId: 'unk-500' }), ccxt.ExchangeError);
     assert.equal((await ex.fetchOrder('', 'BTC/USDT', { clientOrderId: 'unk-500' })).status, 'closed');
-    const slow = localMexc(origin, { apiKey: ex.apiKey, secret: ex.secret, timeout: 300 });
+    const slow = localMexc(fake.origin, { apiKey: ex.apiKey, secret: ex.secret, timeout: 300 });
     await slow.loadMarkets();
     fake.injectFault({ kind: 'placeThenTimeout' }, { path: '/api/v3/order', method: 'POST', times: 1 });
     await rejectsWith(slow.createOrder('BTC/USDT', 'market', 'buy', 0.001, undefined, { clientOrderId: 'unk-to' }), ccxt.RequestTimeout);
@@ -187,9 +182,9 @@ describe('fake MEXC spot v3 driven by real ccxt.mexc', function () {
     const cases: { code: string; cls: ErrorClass; run: (ex: Mexc, key: string) => Promise<unknown>; setup?: () => void }[] = [
       { code: '30004 insufficient balance', cls: ccxt.InsufficientFunds, run: (ex) => ex.createOrder('BTC/USDT', 'market', 'buy', 1) },
       { code: '30002 below minimum amount', cls: ccxt.InvalidOrder, run: (ex) => ex.createOrder('BTC/USDT', 'market', 'buy', 0.00005) },
-      { code: '700002 bad signature', cls: ccxt.AuthenticationError, run: (_ex, key) => localMexc(origin, { apiKey: key, secret: 'bad' }).fetchBalance() },
+      { code: '700002 bad signature', cls: ccxt.AuthenticationError, run: (_ex, key) => localMexc(fake.origin, { apiKey: key, secret: 'bad' }).fetchBalance() },
       { code: '700003 stale timestamp', cls: ccxt.InvalidNonce, run: (ex) => ex.fetchBalance(), setup: () => fake.setClockOffset(-30_000) },
-      { code: '10072 invalid key', cls: ccxt.BadRequest, run: () => localMexc(origin, { apiKey: 'ghost', secret: 'x' }).fetchBalance() },
+      { code: '10072 invalid key', cls: ccxt.BadRequest, run: () => localMexc(fake.origin, { apiKey: 'ghost', secret: 'x' }).fetchBalance() },
       { code: '-2013 not found', cls: ccxt.ExchangeError, run: (ex) => ex.fetchOrder('123', 'BTC/USDT') },
       { code: '-2011 unknown cancel', cls: ccxt.BadRequest, run: (ex) => ex.cancelOrder('123', 'BTC/USDT') },
       { code: '429 rate limit', cls: ccxt.RateLimitExceeded, run: (ex) => ex.createOrder('BTC/USDT', 'market', 'buy', 0.001), setup: () => fake.injectFault({ kind: 'rateLimit' }, { times: 1, path: '/api/v3/order' }) },
