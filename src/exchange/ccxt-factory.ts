@@ -13,6 +13,7 @@ import ccxt, { type Exchange } from 'ccxt';
 import type { Traffic, VenueBudget } from './budget.js';
 import { attachBudget } from './budgeted-ccxt.js';
 import { dialectFor } from './dialects/index.js';
+import { unknownVenue } from './errors.js';
 import { redirectFetch } from './local-origin.js';
 import { forgetMarkets, marketsLoadedAt, shareMarkets } from './shared-markets.js';
 
@@ -84,6 +85,7 @@ const DEFAULT_MARKETS_TTL_MS = 3_600_000;
 export class CcxtFactory {
   private readonly made = new Set<Exchange>();
   private readonly keys = new WeakMap<Exchange, string>();
+  private readonly perVenueCaches: Map<string, Exchange>[] = [];
 
   constructor(private readonly opts: CcxtFactoryOptions) {}
 
@@ -109,6 +111,24 @@ export class CcxtFactory {
     return ex;
   }
 
+  /**
+   * One instance per venue (id lower-cased), made with `o` on first use; an unknown venue throws
+   * unknownVenue. For the process-wide public readers (tickers, market lists, charts). close() empties it.
+   */
+  perVenue(o: CcxtInstanceOptions): (venue: string) => Exchange {
+    const instances = new Map<string, Exchange>();
+    this.perVenueCaches.push(instances);
+    return (venue) => {
+      const id = venue.toLowerCase();
+      let ex = instances.get(id);
+      if (ex) return ex;
+      ex = this.create(id, o);
+      if (!ex) throw unknownVenue(venue, o.market);
+      instances.set(id, ex);
+      return ex;
+    };
+  }
+
   /** Whether the market list `ex` uses has been loaded in this process. */
   marketsLoaded(ex: Exchange): boolean {
     const key = this.keys.get(ex);
@@ -117,6 +137,7 @@ export class CcxtFactory {
 
   /** Closes every instance made here and drops the market lists they loaded. Idempotent. */
   async close(): Promise<void> {
+    for (const instances of this.perVenueCaches) instances.clear();
     forgetMarkets(this.made);
     for (const ex of this.made) await (ex.close?.() ?? Promise.resolve()).catch(() => {});
     this.made.clear();

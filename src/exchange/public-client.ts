@@ -7,10 +7,10 @@
  * (503), EXCHANGE_BUSY (503: the venue's request budget for non-order calls is spent or the venue asked us to
  * back off; nothing was sent).
  */
-import ccxt, { type Exchange } from 'ccxt';
+import ccxt from 'ccxt';
 import type { VenueBudget } from './budget.js';
 import { CcxtFactory } from './ccxt-factory.js';
-import { readFailure, unknownVenue } from './errors.js';
+import { readFailure } from './errors.js';
 
 /** One candle; `time` is the candle open time in unix seconds. */
 export interface OhlcvCandle { time: number; open: number; high: number; low: number; close: number; volume: number }
@@ -37,18 +37,9 @@ const MARKET_RELOAD_MS = 5000;
  */
 export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs?: number; budget?: VenueBudget }): PublicMarketData {
   const factory = new CcxtFactory({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.timeoutMs ?? 5000, budget: opts.budget });
-  const instances = new Map<string, Exchange>();
   const reloadedAt = new Map<string, number>();
 
-  function instance(exchangeId: string): Exchange {
-    const id = exchangeId.toLowerCase();
-    let ex = instances.get(id);
-    if (ex) return ex;
-    ex = factory.create(id, { traffic: 'other' });
-    if (!ex) throw unknownVenue(exchangeId);
-    instances.set(id, ex);
-    return ex;
-  }
+  const instance = factory.perVenue({ traffic: 'other' });
 
   return {
     async fetchCandles(exchangeId, pair, timeframe, limit) {
@@ -68,7 +59,6 @@ export function createPublicMarketData(opts: { exchangeUrls: Readonly<Record<str
       }
     },
     async close() {
-      instances.clear();
       await factory.close();
     },
   };

@@ -8,10 +8,9 @@
  * spend the venue's request budget as 'prices' traffic, like the monitor's tickers.
  * Failures are ExchangeError (errors.ts): EXCHANGE_UNKNOWN (400), EXCHANGE_TEMPORARY (503), EXCHANGE_BUSY (503).
  */
-import type { Exchange } from 'ccxt';
 import type { VenueBudget } from './budget.js';
 import { CcxtFactory } from './ccxt-factory.js';
-import { readFailure, unknownVenue } from './errors.js';
+import { readFailure } from './errors.js';
 
 /** One listed spot market: the unified symbol ("BTC/USDT"), its base and quote, and the exchange's id ("BTCUSDT"). */
 export interface ListedMarket { symbol: string; base: string; quote: string; id: string }
@@ -35,17 +34,8 @@ export interface MarketListSource {
  */
 export function createMarketListSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; budget?: VenueBudget }): MarketListSource {
   const factory = new CcxtFactory({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.timeoutMs, budget: opts.budget });
-  const instances = new Map<string, Exchange>();
 
-  function instance(exchangeId: string): Exchange {
-    const id = exchangeId.toLowerCase();
-    let ex = instances.get(id);
-    if (ex) return ex;
-    ex = factory.create(id, { traffic: 'prices', maxWaitMs: 0 });
-    if (!ex) throw unknownVenue(exchangeId);
-    instances.set(id, ex);
-    return ex;
-  }
+  const instance = factory.perVenue({ traffic: 'prices', maxWaitMs: 0 });
 
   return {
     async load(exchangeId) {
@@ -63,7 +53,6 @@ export function createMarketListSource(opts: { exchangeUrls: Readonly<Record<str
       }
     },
     async close() {
-      instances.clear();
       await factory.close();
     },
   };

@@ -9,7 +9,7 @@
 import type { Exchange } from 'ccxt';
 import type { VenueBudget } from './budget.js';
 import { CcxtFactory } from './ccxt-factory.js';
-import { readFailure, unknownVenue } from './errors.js';
+import { readFailure } from './errors.js';
 
 /** One pair's ticker. Prices in quote currency; `at` is the exchange timestamp (ms) or our receive time. */
 export interface TickerQuote { last: number; high24h: number | null; low24h: number | null; at: number }
@@ -38,20 +38,11 @@ export interface TickerSource {
  */
 export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string, string>>; timeoutMs: number; marketReloadMs: number; budget?: VenueBudget }): TickerSource {
   const factory = new CcxtFactory({ exchangeUrls: opts.exchangeUrls, timeoutMs: opts.timeoutMs, budget: opts.budget });
-  const instances = new Map<string, Exchange>();
   const reloadedAt = new Map<string, number>();
 
-  function instance(exchangeId: string): Exchange {
-    const id = exchangeId.toLowerCase();
-    let ex = instances.get(id);
-    if (ex) return ex;
-    // Our own loop paces the requests (one per interval); the shared budget only holds them back when the
-    // venue's non-order share is spent (a skipped poll is retried on the next interval).
-    ex = factory.create(id, { traffic: 'prices', maxWaitMs: 0 });
-    if (!ex) throw unknownVenue(exchangeId);
-    instances.set(id, ex);
-    return ex;
-  }
+  // Our own loop paces the requests (one per interval); the shared budget only holds them back when the
+  // venue's non-order share is spent (a skipped poll is retried on the next interval).
+  const instance = factory.perVenue({ traffic: 'prices', maxWaitMs: 0 });
 
   /** Splits pairs into listed / unlisted, reloading the market list (throttled) when some are unlisted. */
   async function listed(ex: Exchange, pairs: readonly string[]): Promise<{ known: string[]; unknown: string[] }> {
@@ -86,7 +77,6 @@ export function createTickerSource(opts: { exchangeUrls: Readonly<Record<string,
       }
     },
     async close() {
-      instances.clear();
       await factory.close();
     },
   };
