@@ -14,7 +14,7 @@ const EVENTS = 60;
 const CHILD_ENV = { ROLES: 'notifier', NOTIFY_ALLOW_PRIVATE_TARGETS: 'true', NOTIFY_POLL_MS: '100', NOTIFY_LEASE_MS: '1500', NOTIFY_RETRY_BASE_MS: '100', NOTIFY_RETRY_MAX_MS: '300' };
 
 describe('notifier crash safety (child killed with SIGKILL mid-batch, another takes over)', function () {
-  this.timeout(240_000); // each child start runs prisma migrate deploy (tens of seconds on a loaded machine)
+  this.timeout(120_000); // two child starts (node --import tsx src/main.ts: several seconds each on a loaded machine)
   const hooks = new WebhookReceiver();
   let app: App;
   const children: ServerProcess[] = [];
