@@ -13,6 +13,9 @@ import { MONITOR_TOPICS } from '../monitor/index.js';
 import { maskEmail } from './events.js';
 import { enqueue, recipients } from './outbox.js';
 
+/** A time as people read it in a message sent to any channel: `2026-12-04 05:30:34 UTC` (no raw ISO string). */
+const utcText = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
 export interface AlertThresholds {
   /** Oldest ready PENDING execution (seconds). */
   executorLagSeconds: number;
@@ -72,8 +75,8 @@ export class AlertMonitor {
       const { from, to } = this.dbDownPending;
       const secs = Math.round((to - from) / 1000);
       const base = { key: 'postgres', title: 'PostgreSQL unreachable', value: secs, threshold: 0 };
-      await this.apply({ ...base, active: true, message: `PostgreSQL did not answer from ${new Date(from).toISOString()}.` }, new Date(from));
-      await this.apply({ ...base, active: false, message: `PostgreSQL answers again after ${secs} s (since ${new Date(from).toISOString()}).` });
+      await this.apply({ ...base, active: true, message: `PostgreSQL did not answer from ${utcText(from)}.` }, new Date(from));
+      await this.apply({ ...base, active: false, message: `PostgreSQL answers again after ${secs} s (since ${utcText(from)}).` });
       this.dbDownPending = undefined;
     }
     return readings;
