@@ -14,6 +14,7 @@ import { classifyCcxtError, ExchangeError } from './errors.js';
 import { binanceFutures } from './dialects/binance-futures.js';
 import { bybitLinear } from './dialects/bybit-linear.js';
 import type { CcxtOrder } from './dialects/types.js';
+import type { ExchangeOrder } from './trading-types.js';
 import type { FuturesDialect, FuturesMarginMode, PositionMode } from './dialects/futures-types.js';
 import { FuturesMarket } from './futures-market.js';
 
@@ -27,16 +28,8 @@ export function futuresDialectFor(venue: string): FuturesDialect | undefined {
   return Object.prototype.hasOwnProperty.call(DIALECTS, venue) ? DIALECTS[venue] : undefined;
 }
 
-/** An order as the venue reports it. */
-export interface FuturesOrder {
-  id: string;
-  /** Our stored client id. */
-  clientOrderId: string;
-  /** ccxt's unified status: open, closed, canceled, expired, rejected. */
-  status: string;
-  filled: number;
-  amount: number;
-  average: number | null;
+/** An order as the venue reports it: the spot order's identity and fill fields, plus the futures ones. */
+export interface FuturesOrder extends Pick<ExchangeOrder, 'id' | 'clientOrderId' | 'status' | 'filled' | 'amount' | 'average'> {
   triggerPrice: number | null;
   reduceOnly: boolean | null;
   /** The venue order id that carries the fill (Binance: a fired algo order's actualOrderId; else `id`). */
