@@ -4,7 +4,8 @@
  * and the login page's `next` never leaves our origin (real Chromium).
  */
 import assert from 'node:assert/strict';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
+import { launchChromium } from './support/site-browser.js';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp, uniqueEmail } from './support/app.js';
 import { hashPassword, verifyPassword } from '../src/lib/password.js';
@@ -125,10 +126,7 @@ describe('login page redirect after sign-in (real Chromium)', function () {
   before(async () => {
     app = await startTestApp();
     email = (await registerUser(app)).user.email;
-    browser = await puppeteer.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
   after(async () => { await browser?.close(); await app?.stop(); });
 

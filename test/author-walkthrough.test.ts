@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { startTestApp, uniquePair } from './support/app.js';
 import { FakeBinance, type Candle } from './support/fake-exchange.js';
+import { launchChromium } from './support/site-browser.js';
 
 const OUT = 'test-output/walkthrough';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const MIN = 60_000;
 
 /** 1-minute candles with these closes, the last one opening at `lastOpenMs`. */
@@ -49,7 +49,7 @@ describe('author walkthrough in Chromium: strategy, webhook, bot', function () {
       ROLES: 'api,store,capturer', EXCHANGE_URL_BINANCE: fake.origin, BOT_INTERVAL_SECONDS: '0.5', CAPTURE_BACKFILL_SECONDS: '600',
       CAPTURE_PAGE_TIMEOUT_MS: '10000', CHART_CANDLE_CACHE_MS: '0', CAPTURE_TARGETS_RELOAD_MS: '60000',
     });
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     const ctx = await browser.createBrowserContext();
     await ctx.overridePermissions(app.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write']);
     page = await ctx.newPage();

@@ -5,11 +5,11 @@
  * exchange (real Chromium).
  */
 import assert from 'node:assert/strict';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { launchChromium } from './support/site-browser.js';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('exchange-side stops per venue (/api/exchanges and the subscribe form)', function () {
   this.timeout(60_000);
@@ -31,7 +31,7 @@ describe('exchange-side stops per venue (/api/exchanges and the subscribe form)'
   it('the subscribe form says where the stop lives for the chosen exchange', async () => {
     const { strategyId } = await seedStrategy(app, { pairs: ['ETH/USDT'] });
     const user = await registerUser(app);
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));

@@ -4,13 +4,13 @@
  * the deep link's command, see deliveries in the log. Every field has an accessible label.
  */
 import assert from 'node:assert/strict';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, startTestApp } from './support/app.js';
 import { FakeTelegram } from './support/fake-telegram.js';
 import { finishedRows, seedSignal, WebhookReceiver } from './support/notify-kit.js';
+import { launchChromium } from './support/site-browser.js';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('Notifications page in Chromium', function () {
   this.timeout(90_000);
@@ -24,7 +24,7 @@ describe('Notifications page in Chromium', function () {
   before(async () => {
     const [apiRoot] = await Promise.all([tg.start(), hooks.start()]);
     app = await startTestApp({ ROLES: 'api,store,notifier', TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: apiRoot, NOTIFY_ALLOW_PRIVATE_TARGETS: 'true', NOTIFY_POLL_MS: '100' });
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err)));
   });

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import puppeteer from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { signalSchema } from '../src/signals/index.js';
 import { client, registerUser, startTestApp } from './support/app.js';
+import { launchChromium } from './support/site-browser.js';
 
 interface Layer { route?: { path: string | string[]; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } }
 
@@ -140,7 +140,7 @@ describe('OpenAPI document', function () {
     this.timeout(90_000);
     const u = await registerUser(app);
     assert.ok(u.token);
-    const browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'], headless: true });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp, uniqueEmail } from './support/app.js';
 import { setMarketPrices } from './support/market-prices.js';
 import { FakeBinance } from './support/fake-exchange.js';
+import { launchChromium } from './support/site-browser.js';
 
 const OUT = 'test-output';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const PASSWORD = 'correct horse battery';
 const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 const evidence = '/evidence/browser-test.png';
@@ -53,7 +53,7 @@ describe('marketplace site in Chromium (live executor, fake Binance)', function 
     mkdirSync(path.join(app.config.dataDir, 'evidence'), { recursive: true });
     writeFileSync(path.join(app.config.dataDir, 'evidence', 'browser-test.png'), Buffer.from(PNG_1PX, 'base64'));
     await app.coordinator.accept({ strategyId: strategy.strategyId, pair: 'BTC/USDT', action: 'OPEN', direction: 'LONG', price: 60_000, evidence }, 'capture');
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     page.on('pageerror', (err) => pageErrors.push(String(err)));

@@ -11,13 +11,13 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { MONITOR_TOPICS } from '../src/monitor/index.js';
 import { client, startTestApp } from './support/app.js';
 import { rehash } from './support/market-prices.js';
+import { launchChromium } from './support/site-browser.js';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const OUT = 'test-output';
 const NAMES = ['BTC trend rider', 'ETH mean reversion', 'SOL breakout', 'Majors momentum', 'Range scalper', 'Weekly swing', 'Funding fade', 'Volatility squeeze',
   'Moving-average cross', 'RSI divergence', 'Donchian 20/10', 'Ichimoku cloud', 'Bollinger bounce', 'MACD histogram', 'Opening range', 'Support retest',
@@ -82,7 +82,7 @@ describe('marketplace and strategy page in Chromium: sort, search, pages, monthl
     }));
     showcase = await publish(authors[0]!, 'BTC trend rider', 0, 26, 200, 2);
     for (let i = 1; i < NAMES.length; i++) await publish(authors[i % authors.length]!, NAMES[i]!, i, 1 + (i * 7) % 9, 20 + (i * 37) % 300);
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (err) => problems.push(`pageerror: ${String(err)}`));
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location()?.url})`); });

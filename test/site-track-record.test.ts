@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, seedStrategy, startTestApp, uniquePair } from './support/app.js';
 import { setMarketPrices } from './support/market-prices.js';
+import { launchChromium } from './support/site-browser.js';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('track record on the site (Chromium)', function () {
   this.timeout(60_000);
@@ -38,7 +38,7 @@ describe('track record on the site (Chromium)', function () {
       ids.push(r.body.id);
     }
     await setMarketPrices(app, fabricated.strategyId, Object.fromEntries(ids.map((id, i) => [id, legs[i]![1]])));
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     page.on('pageerror', (err) => pageErrors.push(String(err)));

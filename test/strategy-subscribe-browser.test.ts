@@ -6,11 +6,11 @@
  * leverage risk explained; leverage and margin mode are edited in place on My subscriptions.
  */
 import assert from 'node:assert/strict';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import type { App } from '../src/app.js';
 import { client, registerUser, seedStrategy, startTestApp } from './support/app.js';
+import { launchChromium } from './support/site-browser.js';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('strategy page: subscribe form and the subscribed state (Chromium)', function () {
   this.timeout(60_000);
@@ -21,7 +21,7 @@ describe('strategy page: subscribe form and the subscribed state (Chromium)', fu
 
   before(async () => {
     app = await startTestApp({ ROLES: 'api' });
-    browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ARGS, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err)));
   });
